@@ -1,0 +1,87 @@
+"""Intake's application factory."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterable
+
+from flask import Flask
+from prometheus_client.core import GaugeMetricFamily
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from services.intake import openapi
+from services.intake.deps import IntakeDeps
+from services.intake.open311.api import bp as open311_bp
+from services.intake.outbox.relay import pending_count
+from services.intake.ratelimit import RateLimiter
+from services.intake.reports.api import bp as reports_bp
+from services.intake.store import ensure_indexes
+from services.intake.tracking import TrackingCodes
+from shared.clock import Clock, system_clock
+from shared.crypto import FieldCipher
+from shared.mongo import connect, database
+from shared.settings import Settings
+from shared.web.app_base import base_app
+
+
+def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
+    """A TCP check of the first bootstrap server: cheap enough for every readiness probe."""
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
+               client: MongoClient | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    client = client or connect(settings)
+    db = database(client, settings)
+
+    def readiness() -> dict[str, bool]:
+        try:
+            client.admin.command("ping")
+            store = True
+        except PyMongoError:
+            store = False
+        return {"store": store, "broker": broker_reachable(settings.kafka_bootstrap)}
+
+    def backlog() -> Iterable[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("intake_outbox_backlog",
+                                  "Reports stored but not yet acknowledged by Kafka")
+        try:
+            gauge.add_metric([], pending_count(db))
+        except PyMongoError:
+            gauge.add_metric([], float("nan"))
+        yield gauge
+
+    app = base_app(__name__, service="intake", openapi=openapi.document,
+                   readiness=readiness, collectors=[backlog])
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_json_body_bytes
+    app.extensions["intake"] = IntakeDeps(
+        settings=settings, client=client, db=db,
+        cipher=FieldCipher(settings.pii_keys),
+        codes=TrackingCodes(db, prefix=settings.tracking_prefix, timezone=settings.timezone),
+        clock=clock,
+        write_limiter=RateLimiter(settings.rate_limit_per_minute),
+        read_limiter=RateLimiter(settings.rate_limit_per_minute * 10),
+    )
+    _ensure_indexes_with_retry(db)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(open311_bp)
+    return app
+
+
+def _ensure_indexes_with_retry(db, attempts: int = 5) -> None:
+    for attempt in range(attempts):
+        try:
+            ensure_indexes(db)
+            return
+        except PyMongoError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)

@@ -1,0 +1,47 @@
+"""What intake's request handlers need, built once per worker by `create_app`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from services.intake.ratelimit import RateLimiter
+from services.intake.tracking import TrackingCodes
+from shared.clock import Clock
+from shared.crypto import FieldCipher
+from shared.settings import Settings
+from shared.web.problems import Problem
+
+
+@dataclass
+class IntakeDeps:
+    settings: Settings
+    client: MongoClient
+    db: Database
+    cipher: FieldCipher
+    codes: TrackingCodes
+    clock: Clock
+    write_limiter: RateLimiter
+    read_limiter: RateLimiter
+
+
+def deps() -> IntakeDeps:
+    return current_app.extensions["intake"]
+
+
+def client_key() -> str:
+    api_key = request.headers.get("X-API-Key") or request.values.get("api_key")
+    return f"key:{api_key}" if api_key else f"ip:{request.remote_addr}"
+
+
+def enforce_rate_limit() -> None:
+    d = deps()
+    limiter = d.write_limiter if request.method == "POST" else d.read_limiter
+    retry_after = limiter.check(client_key())
+    if retry_after is not None:
+        raise Problem(429, "Too Many Requests",
+                      f"Rate limit of {limiter.per_minute} requests per minute reached.",
+                      kind="rate-limited", headers={"Retry-After": str(int(retry_after) + 1)})

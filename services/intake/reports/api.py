@@ -1,0 +1,116 @@
+"""/api/v1/reports: the JSON API for the web page, the app and the call-center console."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from services.intake.deps import deps, enforce_rate_limit
+from services.intake.reports.models import ReportIn
+from services.intake.reports.photos import PhotoError, decode_photos
+from services.intake.reports.service import (
+    IdempotencyConflict,
+    NewReport,
+    Submitted,
+    find_by_tracking_code,
+    public_status,
+    submit_report,
+)
+from shared.timefmt import iso_local
+from shared.web.body import fingerprint, json_body, parse_model
+from shared.web.problems import Problem, validation_problem
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports")
+bp.before_request(enforce_rate_limit)
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+TRACKING_CODE = re.compile(r"^[A-Z]{2,5}-\d{4}-\d{6,9}$")
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise validation_problem([{"field": "Idempotency-Key",
+                                   "message": "1 to 255 visible ASCII characters"}], status=400)
+    return key
+
+
+def require_staff_key() -> None:
+    key = request.headers.get("X-API-Key")
+    if key not in deps().settings.staff_api_keys:
+        raise Problem(401, "Unauthorized", "The call_center channel needs a staff API key.",
+                      kind="unauthorized",
+                      errors=[{"field": "X-API-Key", "message": "missing or unknown key"}])
+
+
+def submit(report: NewReport, body_fingerprint: str) -> Submitted:
+    d = deps()
+    try:
+        return submit_report(db=d.db, report=report, cipher=d.cipher, codes=d.codes,
+                             clock=d.clock, idempotency_key=idempotency_key(),
+                             fingerprint=body_fingerprint)
+    except IdempotencyConflict:
+        raise Problem(422, "Idempotency key reused",
+                      "This Idempotency-Key was already used with a different request.",
+                      kind="idempotency-conflict",
+                      errors=[{"field": "Idempotency-Key",
+                               "message": "already used with another body"}]) from None
+
+
+@bp.post("")
+def create_report() -> tuple[Response, int, dict[str, str]]:
+    d = deps()
+    data = json_body()
+    body = parse_model(ReportIn, data, context={"service_area": d.settings.service_area})
+    if body.channel == "call_center":
+        require_staff_key()
+    try:
+        photos = decode_photos(body.photos, max_bytes=d.settings.max_photo_bytes)
+    except PhotoError as exc:
+        raise validation_problem([{"field": exc.field, "message": str(exc)}]) from None
+    reporter = body.reporter
+    report = NewReport(
+        channel=body.channel, description=body.description, category_hint=body.category_hint,
+        district=body.district, address=body.address, lat=body.lat, long=body.long,
+        name=reporter.name if reporter else None, phone=reporter.phone if reporter else None,
+        email=reporter.email if reporter else None,
+        caller_phone=body.call.caller_phone if body.call else None,
+        operator_id=body.call.operator_id if body.call else None,
+        call_id=body.call.call_id if body.call else None, photos=photos,
+    )
+    result = submit(report, fingerprint(data))
+    doc = result.doc
+    location = url_for("reports.get_report", tracking_code=doc["tracking_code"])
+    payload = {
+        "report_id": str(doc["_id"]),
+        "tracking_code": doc["tracking_code"],
+        "status": doc.get("status", "received"),
+        "submitted_at": iso_local(doc["submitted_at"], d.settings.timezone),
+        "tracking_url": d.settings.public_base_url.rstrip("/") + location,
+    }
+    headers = {"Location": location}
+    if not result.created:
+        headers["Idempotent-Replayed"] = "true"
+    return jsonify(payload), 201, headers
+
+
+@bp.get("/<tracking_code>")
+def get_report(tracking_code: str) -> Response:
+    if not TRACKING_CODE.match(tracking_code):
+        raise validation_problem([{"field": "tracking_code",
+                                   "message": "expected a code like HCM-2026-000123"}],
+                                 status=400)
+    doc = find_by_tracking_code(db=deps().db, tracking_code=tracking_code)
+    if doc is None:
+        raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
+                      kind="not-found")
+    tz = deps().settings.timezone
+    status = public_status(doc)
+    for key in ("submitted_at", "updated_at", "expected_datetime"):
+        status[key] = iso_local(status[key], tz)
+    for note in status["public_notes"]:
+        note["at"] = iso_local(note["at"], tz)
+    return jsonify(status)

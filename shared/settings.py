@@ -1,0 +1,121 @@
+"""All configuration, read from the environment in one place: `Settings.from_env()`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# A fixed key for the embedded development stack only. `from_env` refuses it in production.
+DEV_PII_KEY = "ZGV2LW9ubHktMTAyMi1waWkta2V5LW5vdC1zZWNyZXQ="
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "embedded"
+    host: str = "127.0.0.1"
+    intake_port: int = 8000
+    classifier_port: int = 8001
+    tracker_port: int = 8002
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_client_id: str = "1022"
+    mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = "hotline1022"
+    pii_keys: tuple[str, ...] = (DEV_PII_KEY,)
+    open311_api_keys: tuple[str, ...] = ("demo",)
+    staff_api_keys: tuple[str, ...] = ("demo-operator",)
+    rate_limit_per_minute: int = 120
+    max_json_body_bytes: int = 22 * 1024 * 1024
+    max_form_body_bytes: int = 1024 * 1024
+    max_photo_bytes: int = 5 * 1024 * 1024
+    max_photos: int = 3
+    tracking_prefix: str = "HCM"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    service_area: tuple[float, float, float, float] = (10.3, 106.3, 11.2, 107.1)
+    relay_batch_size: int = 200
+    relay_idle_seconds: float = 0.1
+    replay_window_hours: int = 72
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        app_env = env.get("APP_ENV", "embedded")
+        if app_env not in {"embedded", "test", "production"}:
+            raise SettingsError(f"APP_ENV must be embedded, test or production, got {app_env!r}")
+        pii_keys = _list(env, "PII_KEYS", (DEV_PII_KEY,) if app_env != "production" else ())
+        if not pii_keys:
+            raise SettingsError("PII_KEYS must name at least one Fernet key in production")
+        if app_env == "production" and DEV_PII_KEY in pii_keys:
+            raise SettingsError("the development PII key must not be used in production")
+        open311_keys = _list(
+            env, "OPEN311_API_KEYS", ("demo",) if app_env != "production" else ()
+        )
+        staff_keys = _list(
+            env, "STAFF_API_KEYS", ("demo-operator",) if app_env != "production" else ()
+        )
+        area = _list(env, "SERVICE_AREA", ())
+        if area and len(area) != 4:
+            raise SettingsError("SERVICE_AREA is min_lat,min_long,max_lat,max_long")
+        host = env.get("HOST", cls.host)
+        intake_port = _int(env, "INTAKE_PORT", cls.intake_port)
+        return cls(
+            env=app_env,
+            host=host,
+            intake_port=intake_port,
+            classifier_port=_int(env, "CLASSIFIER_PORT", cls.classifier_port),
+            tracker_port=_int(env, "TRACKER_PORT", cls.tracker_port),
+            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
+            kafka_client_id=env.get("KAFKA_CLIENT_ID", cls.kafka_client_id),
+            mongo_uri=env.get("MONGO_URI", cls.mongo_uri),
+            mongo_db=env.get("MONGO_DB", cls.mongo_db),
+            pii_keys=pii_keys,
+            open311_api_keys=open311_keys,
+            staff_api_keys=staff_keys,
+            rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", cls.max_json_body_bytes),
+            max_form_body_bytes=_int(env, "MAX_FORM_BODY_BYTES", cls.max_form_body_bytes),
+            max_photo_bytes=_int(env, "MAX_PHOTO_BYTES", cls.max_photo_bytes),
+            max_photos=_int(env, "MAX_PHOTOS", cls.max_photos),
+            tracking_prefix=env.get("TRACKING_PREFIX", cls.tracking_prefix),
+            timezone=env.get("TIMEZONE", cls.timezone),
+            service_area=tuple(float(x) for x in area) if area else cls.service_area,
+            relay_batch_size=_int(env, "RELAY_BATCH_SIZE", cls.relay_batch_size),
+            relay_idle_seconds=_float(env, "RELAY_IDLE_SECONDS", cls.relay_idle_seconds),
+            replay_window_hours=_int(env, "REPLAY_WINDOW_HOURS", cls.replay_window_hours),
+            public_base_url=env.get("PUBLIC_BASE_URL", f"http://{host}:{intake_port}"),
+        )

@@ -1,0 +1,1 @@
+"""Flask helpers the three services share: problem details, OpenAPI, metrics, health."""

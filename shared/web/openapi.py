@@ -1,0 +1,108 @@
+"""OpenAPI 3.1 documents built from the same pydantic models that validate requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": ["string", "null"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    responses: dict[int, type[BaseModel] | dict[str, Any] | None]
+    body: type[BaseModel] | None = None
+    body_media: str = "application/json"
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    tags: tuple[str, ...] = ()
+    security: list[dict[str, list[str]]] | None = None
+    response_media: str = "application/json"
+
+
+def build_document(
+    *, title: str, version: str, description: str, operations: list[Operation],
+    security_schemes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    models: set[type[BaseModel]] = set()
+    for op in operations:
+        if op.body is not None:
+            models.add(op.body)
+        models.update(r for r in op.responses.values() if isinstance(r, type))
+    ordered = sorted(models, key=lambda m: m.__name__)
+    _, schemas = models_json_schema(
+        [(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}"
+    )
+    components: dict[str, Any] = {"schemas": dict(schemas.get("$defs", {}))}
+    components["schemas"]["Problem"] = PROBLEM_SCHEMA
+    if security_schemes:
+        components["securitySchemes"] = security_schemes
+
+    paths: dict[str, Any] = {}
+    for op in operations:
+        entry: dict[str, Any] = {
+            "summary": op.summary,
+            "operationId": f"{op.method}_{op.path}".replace("/", "_").replace("{", "")
+            .replace("}", "").replace(".", "_").replace("-", "_"),
+            "responses": {},
+        }
+        if op.tags:
+            entry["tags"] = list(op.tags)
+        if op.parameters:
+            entry["parameters"] = op.parameters
+        if op.security is not None:
+            entry["security"] = op.security
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {op.body_media: {"schema": _ref(op.body)}},
+            }
+        for status, resp in op.responses.items():
+            if status >= 400:
+                entry["responses"][str(status)] = {
+                    "description": "Problem details",
+                    "content": {"application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+            elif resp is None:
+                entry["responses"][str(status)] = {"description": "No content"}
+            else:
+                schema = _ref(resp) if isinstance(resp, type) else resp
+                entry["responses"][str(status)] = {
+                    "description": "OK",
+                    "content": {op.response_media: {"schema": schema}},
+                }
+        paths.setdefault(op.path, {})[op.method] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "paths": paths,
+        "components": components,
+    }
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}

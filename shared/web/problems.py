@@ -1,0 +1,88 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), never an HTML page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_MIME = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class Problem(Exception):
+    """Raise from a view to answer with problem details."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        kind: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.kind = kind or title.lower().replace(" ", "-")
+        self.errors = errors or []
+        self.headers = headers or {}
+
+    def to_response(self) -> Response:
+        body: dict[str, Any] = {
+            "type": f"/problems/{self.kind}",
+            "title": self.title,
+            "status": self.status,
+            "instance": request.path if request else None,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if self.errors:
+            body["errors"] = self.errors
+        resp = Response(json.dumps(body, ensure_ascii=False), self.status, mimetype=PROBLEM_MIME)
+        for name, value in self.headers.items():
+            resp.headers[name] = value
+        return resp
+
+
+def field_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic errors as [{field, message}], the field as a dotted path."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        path = ".".join(str(p) for p in err["loc"] if p not in ("body",))
+        out.append({"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "body",
+                    "message": err["msg"]})
+    return out
+
+
+def validation_problem(errors: list[dict[str, str]], status: int = 422) -> Problem:
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return Problem(status, "Validation failed", f"Invalid fields: {fields}",
+                   kind="validation", errors=errors)
+
+
+def install_problem_handlers(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return exc.to_response()
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        problem = Problem(exc.code or 500, exc.name, exc.description,
+                          kind=(exc.name or "error").lower().replace(" ", "-"))
+        resp = problem.to_response()
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return Problem(500, "Internal Server Error", "The error was logged.",
+                       kind="internal").to_response()
