@@ -1,0 +1,35 @@
+# 1022 — every install step lives here; `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (the embedded store ships for CPython 3.11 only)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install everything
+
+run: install ## start broker, store and all services with demo data; Ctrl-C stops all
+	$(PY) -m shared.devstack run
+
+test: install ## run the whole suite (tests start their own broker and store)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff
+	$(VENV)/bin/ruff check .
+
+bench: install ## benchmarks: intake vs raw store writes
+	$(PY) -m bench.intake_bench
+
+clean: ## remove the virtualenv and local state
+	rm -rf $(VENV) .run .pytest_cache

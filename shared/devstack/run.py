@@ -1,0 +1,127 @@
+"""Start the embedded broker and store, every service that exists, seed demo data, print the
+URLs, and stop everything on Ctrl-C (or SIGTERM)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.devstack.processes import Broker, ManagedProcess, Store, wait_for_port
+from shared.settings import REPO_ROOT, Settings
+
+RUN_DIR = REPO_ROOT / ".run"
+DEMO_REPORTS = Path(__file__).with_name("demo_reports.jsonl")
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    name: str
+    module: str
+    command: str
+    port_setting: str | None = None
+
+
+PROCESSES = (
+    ServiceProcess("intake", "services.intake", "serve", "intake_port"),
+    ServiceProcess("intake-relay", "services.intake", "relay"),
+    ServiceProcess("classifier", "services.classifier", "serve", "classifier_port"),
+    ServiceProcess("classifier-worker", "services.classifier", "worker"),
+    ServiceProcess("tracker", "services.tracker", "serve", "tracker_port"),
+    ServiceProcess("tracker-worker", "services.tracker", "worker"),
+)
+
+
+def available(proc: ServiceProcess) -> bool:
+    return importlib.util.find_spec(f"{proc.module}.__main__") is not None
+
+
+def seed_demo(base_url: str) -> list[str]:
+    codes = []
+    for i, line in enumerate(DEMO_REPORTS.read_text(encoding="utf-8").splitlines()):
+        body = json.dumps(json.loads(line)).encode()
+        req = urllib.request.Request(
+            f"{base_url}/api/v1/reports", data=body, method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": f"demo-{i}",
+                     "X-API-Key": "demo-operator"})
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - local URL
+            codes.append(json.loads(resp.read())["tracking_code"])
+    return codes
+
+
+def main() -> int:
+    broker_port = int(os.environ.get("BROKER_PORT", "9092"))
+    store_port = int(os.environ.get("STORE_PORT", "27017"))
+    RUN_DIR.mkdir(exist_ok=True)
+    broker = Broker(broker_port, workdir=RUN_DIR)
+    store = Store(store_port, workdir=RUN_DIR)
+    env = dict(os.environ, KAFKA_BOOTSTRAP=broker.bootstrap, MONGO_URI=store.uri,
+               PROMETHEUS_MULTIPROC_DIR=str(RUN_DIR / "prometheus"))
+    settings = Settings.from_env(env)
+    started: list[ManagedProcess] = []
+    stopping = False
+
+    def stop_all(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        print("\nStopping…", flush=True)
+        for proc in reversed(started):
+            proc.stop()
+        print("Everything stopped.", flush=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        for part in (store, broker):
+            part.start()
+            started.append(part)
+        for part in (store, broker):
+            part.wait_ready()
+        from shared.kafka import ensure_topics
+
+        ensure_topics(settings)
+        urls = {}
+        for proc in PROCESSES:
+            if not available(proc):
+                print(f"  ({proc.name}: not built yet, skipped)")
+                continue
+            svc = ManagedProcess(proc.name, [sys.executable, "-m", proc.module, proc.command],
+                                 log_path=RUN_DIR / f"{proc.name}.log", env=env, cwd=REPO_ROOT)
+            svc.start()
+            started.append(svc)
+            if proc.port_setting:
+                port = getattr(settings, proc.port_setting)
+                wait_for_port(settings.host, port, 30)
+                urls[proc.name] = f"http://{settings.host}:{port}"
+        codes = seed_demo(urls["intake"]) if "intake" in urls else []
+        print("\n1022 is running. Open:")
+        for name, url in urls.items():
+            print(f"  {name:<11} {url}   (API description: {url}/openapi.json)")
+        if "intake" in urls:
+            print(f"  Open311     {urls['intake']}/open311/v2/services.json")
+        print(f"  broker      {broker.bootstrap} (Kafka protocol)")
+        print(f"  store       {store.uri}")
+        if codes:
+            print(f"  demo reports: {', '.join(codes)}")
+        print(f"Logs in {RUN_DIR}/. Press Ctrl-C to stop everything.", flush=True)
+        while all(p.running for p in started):
+            time.sleep(0.5)
+        dead = [p for p in started if not p.running]
+        for proc in dead:
+            print(f"{proc.name} exited; last lines of its log:\n{proc.tail()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except (RuntimeError, TimeoutError, urllib.error.URLError) as exc:
+        print(f"could not start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop_all()

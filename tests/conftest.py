@@ -1,0 +1,67 @@
+"""Fixtures: a real embedded broker and store for the session, a fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from shared.clock import ManualClock
+from shared.devstack import EmbeddedStack
+from shared.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
+    embedded = EmbeddedStack(tmp_path_factory.mktemp("stack"))
+    embedded.start()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo(stack: EmbeddedStack) -> Iterator[MongoClient]:
+    client = MongoClient(stack.store.uri, tz_aware=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def env(stack: EmbeddedStack) -> dict[str, str]:
+    """Environment for a test: its own database on the shared stack."""
+    return {
+        "APP_ENV": "test",
+        "MONGO_URI": stack.store.uri,
+        "KAFKA_BOOTSTRAP": stack.broker.bootstrap,
+        "MONGO_DB": f"t_{uuid.uuid4().hex[:12]}",
+        "RATE_LIMIT_PER_MINUTE": "100000",
+        "RELAY_IDLE_SECONDS": "0.05",
+    }
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def db(mongo: MongoClient, settings: Settings):
+    database = mongo[settings.mongo_db]
+    yield database
+    mongo.drop_database(settings.mongo_db)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    path = Path(__file__).parent / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
