@@ -12,7 +12,7 @@ from shared.crypto import FieldCipher
 def rotate_pii(*, db: Database, cipher: FieldCipher, batch: int = 500) -> int:
     changed = 0
     ops: list[UpdateOne] = []
-    for doc in db[REPORTS].find({"has_contact": True}, {"pii": 1}):
+    for doc in db[REPORTS].find({"pii": {"$ne": {}}}, {"pii": 1}):
         rotated = {f"pii.{k}": cipher.rotate(v) for k, v in (doc.get("pii") or {}).items()}
         if rotated:
             ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": rotated}))

@@ -16,6 +16,7 @@ from services.intake.store import OUTBOX_PENDING, PHOTOS, REPORTS
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock
 from shared.crypto import FieldCipher
+from shared.redact import redact_contacts
 
 STATUS_LABELS_VI = {
     "received": "Đã tiếp nhận",
@@ -62,28 +63,33 @@ class Submitted:
     created: bool
 
 
-def _pii(report: NewReport, cipher: FieldCipher) -> dict[str, str]:
+def _pii(report: NewReport, cipher: FieldCipher, public_description: str) -> dict[str, str]:
     plain = {"name": report.name, "phone": report.phone, "email": report.email,
              "caller_phone": report.caller_phone}
+    if public_description != report.description:
+        plain["description"] = report.description
     return {key: cipher.encrypt(value) for key, value in plain.items() if value}
 
 
 def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str,
                    cipher: FieldCipher, now: datetime, photo_ids: list[ObjectId],
                    idempotency_key: str | None, fingerprint: str | None) -> dict[str, Any]:
-    pii = _pii(report, cipher)
+    # Contacts typed into the text are masked in the stored copy; the original is kept
+    # encrypted with the other personal fields.
+    description = redact_contacts(report.description)
+    pii = _pii(report, cipher, description)
     doc: dict[str, Any] = {
         "_id": report_id,
         "tracking_code": tracking_code,
         "channel": report.channel,
-        "description": report.description,
+        "description": description,
         "category_hint": report.category_hint,
         "district": report.district,
         "address": report.address,
         "location": ({"lat": report.lat, "long": report.long}
                      if report.lat is not None and report.long is not None else None),
         "pii": pii,
-        "has_contact": bool(pii),
+        "has_contact": bool(pii.keys() - {"description"}),
         "photo_ids": photo_ids,
         "media_url": report.media_url,
         "submitted_at": now,

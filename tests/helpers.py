@@ -1,0 +1,70 @@
+"""Test helpers: a live HTTP server in a thread and a Kafka collector."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from kafka import KafkaConsumer
+from werkzeug.serving import make_server
+
+from shared.devstack import free_port
+
+
+@contextmanager
+def live_server(app: Flask) -> Iterator[str]:
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def collect(bootstrap: str, topic: str, *, until: set[str], key: str = "report_id",
+            timeout: float = 60.0) -> list[dict]:
+    """Read the topic from the start with a fresh group until every id in `until` is seen.
+    Returns every matching message, duplicates included, as decoded JSON (raw bytes kept
+    under "_raw")."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"test-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=6000,
+        heartbeat_interval_ms=1000, max_poll_interval_ms=30000)
+    seen: list[dict] = []
+    missing = set(until)
+    deadline = time.monotonic() + timeout
+    try:
+        while missing and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    try:
+                        data = json.loads(record.value)
+                    except (ValueError, TypeError):
+                        continue
+                    if data.get(key) in until:
+                        data["_raw"] = record.value
+                        seen.append(data)
+                        missing.discard(data[key])
+        # a short extra read so duplicates right behind the last id are counted too
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            for records in consumer.poll(timeout_ms=200).values():
+                for record in records:
+                    try:
+                        data = json.loads(record.value)
+                    except (ValueError, TypeError):
+                        continue
+                    if data.get(key) in until:
+                        data["_raw"] = record.value
+                        seen.append(data)
+    finally:
+        consumer.close()
+    return seen
