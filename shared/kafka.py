@@ -36,7 +36,9 @@ def make_producer(settings: Settings, **overrides: object) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
-def make_consumer(settings: Settings, *topics: str, group_id: str, **overrides: object) -> KafkaConsumer:
+def make_consumer(
+    settings: Settings, *topics: str, group_id: str, **overrides: object
+) -> KafkaConsumer:
     config: dict[str, object] = {
         "bootstrap_servers": settings.kafka_bootstrap,
         "client_id": f"{settings.kafka_client_id}-{group_id}",

@@ -66,8 +66,8 @@ class Settings:
     tracking_prefix: str = "HCM"
     timezone: str = "Asia/Ho_Chi_Minh"
     service_area: tuple[float, float, float, float] = (10.3, 106.3, 11.2, 107.1)
-    relay_batch_size: int = 200
-    relay_idle_seconds: float = 0.1
+    relay_batch_size: int = 500
+    relay_idle_seconds: float = 0.25
     replay_window_hours: int = 72
     public_base_url: str = "http://127.0.0.1:8000"
 

@@ -14,7 +14,7 @@ from pymongo.errors import PyMongoError
 from services.intake import openapi
 from services.intake.deps import IntakeDeps
 from services.intake.open311.api import bp as open311_bp
-from services.intake.outbox.relay import pending_count
+from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
 from services.intake.store import ensure_indexes
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         gauge = GaugeMetricFamily("intake_outbox_backlog",
                                   "Reports stored but not yet acknowledged by Kafka")
         try:
-            gauge.add_metric([], pending_count(db))
+            gauge.add_metric([], outbox_backlog(db))
         except PyMongoError:
             gauge.add_metric([], float("nan"))
         yield gauge

@@ -139,7 +139,9 @@ class Store(ManagedProcess):
         super().__init__(
             "store",
             [sys.executable, "-m", "secantus", "--host", host, "--port", str(port),
-             "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING"],
+             "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING",
+             # the outbox relay resumes from the oplog after outages: keep a day of it
+             "--oplog-retention-seconds", "86400", "--oplog-max-entries", "2000000"],
             log_path=workdir / "store.log",
         )
         self.host, self.port = host, port

@@ -17,7 +17,7 @@ from pathlib import Path
 from shared.devstack.processes import Broker, ManagedProcess, Store, wait_for_port
 from shared.settings import REPO_ROOT, Settings
 
-RUN_DIR = REPO_ROOT / ".run"
+DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 DEMO_REPORTS = Path(__file__).with_name("demo_reports.jsonl")
 
 
@@ -40,14 +40,17 @@ PROCESSES = (
 
 
 def available(proc: ServiceProcess) -> bool:
-    return importlib.util.find_spec(f"{proc.module}.__main__") is not None
+    try:
+        return importlib.util.find_spec(f"{proc.module}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def seed_demo(base_url: str) -> list[str]:
     codes = []
     for i, line in enumerate(DEMO_REPORTS.read_text(encoding="utf-8").splitlines()):
         body = json.dumps(json.loads(line)).encode()
-        req = urllib.request.Request(
+        req = urllib.request.Request(  # noqa: S310 - a local http URL
             f"{base_url}/api/v1/reports", data=body, method="POST",
             headers={"Content-Type": "application/json", "Idempotency-Key": f"demo-{i}",
                      "X-API-Key": "demo-operator"})
@@ -59,11 +62,12 @@ def seed_demo(base_url: str) -> list[str]:
 def main() -> int:
     broker_port = int(os.environ.get("BROKER_PORT", "9092"))
     store_port = int(os.environ.get("STORE_PORT", "27017"))
-    RUN_DIR.mkdir(exist_ok=True)
-    broker = Broker(broker_port, workdir=RUN_DIR)
-    store = Store(store_port, workdir=RUN_DIR)
+    run_dir = Path(os.environ.get("RUN_DIR", DEFAULT_RUN_DIR))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    broker = Broker(broker_port, workdir=run_dir)
+    store = Store(store_port, workdir=run_dir)
     env = dict(os.environ, KAFKA_BOOTSTRAP=broker.bootstrap, MONGO_URI=store.uri,
-               PROMETHEUS_MULTIPROC_DIR=str(RUN_DIR / "prometheus"))
+               PROMETHEUS_MULTIPROC_DIR=str(run_dir / "prometheus"))
     settings = Settings.from_env(env)
     started: list[ManagedProcess] = []
     stopping = False
@@ -94,7 +98,7 @@ def main() -> int:
                 print(f"  ({proc.name}: not built yet, skipped)")
                 continue
             svc = ManagedProcess(proc.name, [sys.executable, "-m", proc.module, proc.command],
-                                 log_path=RUN_DIR / f"{proc.name}.log", env=env, cwd=REPO_ROOT)
+                                 log_path=run_dir / f"{proc.name}.log", env=env, cwd=REPO_ROOT)
             svc.start()
             started.append(svc)
             if proc.port_setting:
@@ -111,7 +115,7 @@ def main() -> int:
         print(f"  store       {store.uri}")
         if codes:
             print(f"  demo reports: {', '.join(codes)}")
-        print(f"Logs in {RUN_DIR}/. Press Ctrl-C to stop everything.", flush=True)
+        print(f"Logs in {run_dir}/. Press Ctrl-C to stop everything.", flush=True)
         while all(p.running for p in started):
             time.sleep(0.5)
         dead = [p for p in started if not p.running]

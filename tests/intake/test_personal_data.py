@@ -7,7 +7,7 @@ import threading
 from bson.raw_bson import RawBSONDocument
 
 from services.intake.keys import rotate_pii
-from services.intake.outbox.relay import OutboxRelay, pending_count
+from services.intake.outbox.relay import OutboxRelay, backlog
 from services.intake.store import REPORTS
 from shared.clock import system_clock
 from shared.crypto import FieldCipher
@@ -58,7 +58,7 @@ def test_raw_store_and_events_hold_no_plaintext(client, db, settings):
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        assert wait_until(lambda: pending_count(db) == 0, 20)
+        assert wait_until(lambda: backlog(db) == 0, 20)
         events = collect(settings.kafka_bootstrap, REPORTS_SUBMITTED, until=ids)
     finally:
         stop.set()

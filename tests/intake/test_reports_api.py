@@ -25,7 +25,7 @@ def test_accepts_report_and_answers_tracking_code(client, db):
     assert resp.headers["Location"] == f"/api/v1/reports/{body['tracking_code']}"
     stored = db[REPORTS].find_one({"tracking_code": body["tracking_code"]})
     assert str(stored["_id"]) == body["report_id"]
-    assert stored["outbox_pending"] is True
+    assert stored["status"] == "received"
 
 
 def test_tracking_codes_are_unique_and_rising(client):

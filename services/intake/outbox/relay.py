@@ -1,26 +1,33 @@
-"""The outbox relay: publishes stored reports to Kafka, retrying until the broker acks.
+"""The outbox relay: tails the reports collection's change stream and publishes every new
+report to Kafka, acks=all, saving its resume point only after the broker acknowledged.
 
-A report is marked published only after the broker acknowledged it (acks=all), so a crash
-or an outage can only cause a second publication, never a lost one; consumers dedupe by
-report id. If the broker comes back without the report topic (the embedded broker keeps
-topics in memory), recently published reports are queued again so none is stranded.
+The report document is its own outbox entry, so accepting a report costs exactly one
+insert; the relay adds no per-report write (one state write per batch). A crash or an
+outage can cause a second publication, never a lost one: consumers dedupe by report id.
+If the resume point is gone from the oplog, or the broker comes back without the report
+topic (the embedded broker keeps topics in memory), the relay republishes from the store.
+One relay publishes at a time: replicas take turns through a lease in the state document.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from prometheus_client import Counter
+from pymongo.change_stream import CollectionChangeStream
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
-from services.intake.store import OUTBOX_PENDING, REPORTS
+from services.intake.store import OUTBOX_STATE, REPORTS
 from shared.clock import Clock
 from shared.events import Location, ReportSubmittedV1, encode_event
 from shared.kafka import ensure_topics, make_producer
@@ -32,14 +39,19 @@ log = logging.getLogger(__name__)
 
 PUBLISHED = Counter("intake_outbox_published_total", "Reports published to Kafka")
 FAILURES = Counter("intake_outbox_failures_total", "Relay rounds that failed", ["reason"])
-REQUEUED = Counter("intake_outbox_requeued_total",
-                   "Reports queued again because the broker lost its topics")
+REPUBLISHED = Counter("intake_outbox_republished_total",
+                      "Reports published again from the store (lost resume point or topic)")
 
-_PROJECTION = {"pii": 0, "request_fingerprint": 0, "public_notes": 0}
+STATE_ID = "reports"
+_INSERTS = [{"$match": {"operationType": "insert"}}]
 
 
 class PartialPublish(Exception):
     """Some messages of a batch were not acknowledged."""
+
+
+class LeaseLost(Exception):
+    """Another relay holds the lease."""
 
 
 def to_event(doc: dict[str, Any]) -> ReportSubmittedV1:
@@ -61,82 +73,158 @@ def to_event(doc: dict[str, Any]) -> ReportSubmittedV1:
     )
 
 
-def publish_pending(*, db: Database, producer: KafkaProducer, clock: Clock,
-                    batch_size: int, timeout_s: float = 15.0) -> int:
-    """Publish one batch of pending reports; return how many were acknowledged."""
-    docs = list(db[REPORTS].find({OUTBOX_PENDING: True}, _PROJECTION)
-                .sort("_id", 1).limit(batch_size))
-    if not docs:
-        return 0
-    sent = [(doc["_id"], producer.send(REPORTS_SUBMITTED, key=str(doc["_id"]).encode(),
-                                       value=encode_event(to_event(doc)))) for doc in docs]
+def publish(producer: KafkaProducer, docs: list[dict[str, Any]], timeout_s: float = 15.0) -> None:
+    """Send and wait for every acknowledgement; raise if any is missing."""
+    futures = [producer.send(REPORTS_SUBMITTED, key=str(doc["_id"]).encode(),
+                             value=encode_event(to_event(doc))) for doc in docs]
     producer.flush(timeout=timeout_s)
-    acked: list[ObjectId] = []
     failed = 0
-    for report_id, future in sent:
+    for future in futures:
         try:
             future.get(timeout=0.1)
-            acked.append(report_id)
         except KafkaError:
             failed += 1
-    if acked:
-        db[REPORTS].update_many({"_id": {"$in": acked}},
-                                {"$unset": {OUTBOX_PENDING: ""},
-                                 "$set": {"published_at": clock()}})
-        PUBLISHED.inc(len(acked))
     if failed:
-        raise PartialPublish(f"{failed} of {len(sent)} not acknowledged")
-    return len(acked)
+        raise PartialPublish(f"{failed} of {len(futures)} not acknowledged")
+    PUBLISHED.inc(len(docs))
 
 
-def requeue_recent(*, db: Database, clock: Clock, window: timedelta) -> int:
-    """Queue again what was published within the window but not yet confirmed downstream."""
-    result = db[REPORTS].update_many(
-        {"published_at": {"$gte": clock() - window}, "downstream_confirmed_at": None,
-         OUTBOX_PENDING: {"$exists": False}},
-        {"$set": {OUTBOX_PENDING: True}},
-    )
-    if result.modified_count:
-        REQUEUED.inc(result.modified_count)
-    return result.modified_count
-
-
-def pending_count(db: Database) -> int:
-    return db[REPORTS].count_documents({OUTBOX_PENDING: True})
+def backlog(db: Database) -> int:
+    """Reports stored after the last one the broker acknowledged."""
+    state = db[OUTBOX_STATE].find_one({"_id": STATE_ID}, {"last_id": 1}) or {}
+    last_id = state.get("last_id")
+    query = {"_id": {"$gt": last_id}} if last_id else {}
+    return db[REPORTS].count_documents(query)
 
 
 class OutboxRelay:
     def __init__(self, *, settings: Settings, db: Database, clock: Clock,
-                 max_backoff_s: float = 5.0) -> None:
+                 max_backoff_s: float = 5.0, lease_s: float = 15.0) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
         self.max_backoff_s = max_backoff_s
+        self.lease = timedelta(seconds=lease_s)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._producer: KafkaProducer | None = None
+        self._last_save = 0.0
 
-    def _connect(self) -> KafkaProducer:
+    # -- state and lease -------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return self.db[OUTBOX_STATE].find_one({"_id": STATE_ID}) or {}
+
+    def _take_lease(self) -> bool:
+        now = self.clock()
+        result = self.db[OUTBOX_STATE].update_one(
+            {"_id": STATE_ID,
+             "$or": [{"owner": self.owner}, {"lease_until": {"$lt": now}},
+                     {"owner": {"$exists": False}}]},
+            {"$set": {"owner": self.owner, "lease_until": now + self.lease}})
+        if result.matched_count:
+            return True
+        try:
+            self.db[OUTBOX_STATE].insert_one({"_id": STATE_ID, "owner": self.owner,
+                                              "lease_until": now + self.lease})
+            return True
+        except PyMongoError:
+            return False
+
+    def _save(self, token: dict[str, Any] | None, last: dict[str, Any] | None) -> None:
+        update: dict[str, Any] = {"$set": {"lease_until": self.clock() + self.lease}}
+        if token is not None:
+            update["$set"]["resume_token"] = token
+        if last is not None:
+            update["$max"] = {"last_id": last["_id"], "last_submitted_at": last["submitted_at"]}
+        result = self.db[OUTBOX_STATE].update_one({"_id": STATE_ID, "owner": self.owner},
+                                                  update)
+        if result.matched_count == 0:
+            raise LeaseLost()
+
+    # -- publishing --------------------------------------------------------------------
+    def _republish(self, query: dict[str, Any]) -> int:
+        """Publish every report matching `query` straight from the store, in id order."""
+        assert self._producer is not None
+        count = 0
+        batch: list[dict[str, Any]] = []
+        for doc in self.db[REPORTS].find(query, {"pii": 0}).sort("_id", 1):
+            batch.append(doc)
+            if len(batch) >= self.settings.relay_batch_size:
+                count += self._publish_and_record(batch)
+                batch = []
+        if batch:
+            count += self._publish_and_record(batch)
+        REPUBLISHED.inc(count)
+        return count
+
+    def _publish_and_record(self, batch: list[dict[str, Any]]) -> int:
+        assert self._producer is not None
+        publish(self._producer, batch)
+        self._save(None, max(batch, key=lambda d: d["_id"]))
+        return len(batch)
+
+    def _connect(self) -> None:
         created = ensure_topics(self.settings)
+        self._producer = make_producer(self.settings)
         if REPORTS_SUBMITTED in created:
-            n = requeue_recent(db=self.db, clock=self.clock,
-                               window=timedelta(hours=self.settings.replay_window_hours))
+            since = ObjectId.from_datetime(
+                self.clock() - timedelta(hours=self.settings.replay_window_hours))
+            n = self._republish({"_id": {"$gte": since}, "downstream_confirmed_at": None})
             if n:
-                log.warning("report topic was missing: %d recent reports queued again", n)
-        return make_producer(self.settings)
+                log.warning("report topic was missing: republished %d recent reports", n)
 
-    def run_once(self) -> int:
-        if self._producer is None:
-            self._producer = self._connect()
-        return publish_pending(db=self.db, producer=self._producer, clock=self.clock,
-                               batch_size=self.settings.relay_batch_size)
+    def _open_stream(self) -> CollectionChangeStream:
+        state = self._state()
+        token = state.get("resume_token")
+        if token is not None:
+            try:
+                return self.db[REPORTS].watch(_INSERTS, resume_after=token,
+                                              max_await_time_ms=10, batch_size=1000)
+            except OperationFailure as exc:
+                log.warning("resume point lost (%s): republishing from the store", exc.code)
+        # Open first, then catch up from the store: a report landing in between is seen
+        # twice (deduplicated downstream) rather than missed.
+        stream = self.db[REPORTS].watch(_INSERTS, max_await_time_ms=10, batch_size=1000)
+        last_id = state.get("last_id")
+        self._republish({"_id": {"$gt": last_id}} if last_id else {})
+        self._save(stream.resume_token, None)
+        return stream
+
+    def _pump(self, stream: CollectionChangeStream, stop: threading.Event) -> None:
+        while not stop.is_set():
+            batch: list[dict[str, Any]] = []
+            while len(batch) < self.settings.relay_batch_size:
+                change = stream.try_next()
+                if change is None:
+                    break
+                batch.append(change["fullDocument"])
+            if batch:
+                assert self._producer is not None
+                publish(self._producer, batch)
+                self._save(stream.resume_token, max(batch, key=lambda d: d["_id"]))
+                self._last_save = time.monotonic()
+            elif time.monotonic() - self._last_save > self.lease.total_seconds() / 3:
+                self._save(stream.resume_token, None)
+                self._last_save = time.monotonic()
+            if len(batch) < self.settings.relay_batch_size:
+                # Polling the change stream is what costs the store; between polls the
+                # reports wait here, at most relay_idle_seconds.
+                stop.wait(self.settings.relay_idle_seconds)
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
-                published = self.run_once()
-                backoff = 0.2
-                if published == 0:
-                    stop.wait(self.settings.relay_idle_seconds)
+                if not self._take_lease():
+                    stop.wait(self.lease.total_seconds() / 3)
+                    continue
+                if self._producer is None:
+                    self._connect()
+                with self._open_stream() as stream:
+                    backoff = 0.2
+                    self._pump(stream, stop)
+            except LeaseLost:
+                log.info("another relay took the lease; standing by")
+                self.close()
             except (KafkaError, PartialPublish, PyMongoError, OSError) as exc:
                 reason = type(exc).__name__
                 FAILURES.labels(reason).inc()
@@ -145,6 +233,11 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
         self.close()
+        try:
+            self.db[OUTBOX_STATE].update_one({"_id": STATE_ID, "owner": self.owner},
+                                             {"$set": {"lease_until": datetime.min}})
+        except PyMongoError:
+            pass
 
     def close(self) -> None:
         if self._producer is not None:

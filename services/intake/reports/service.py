@@ -12,7 +12,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.intake.reports.photos import Photo
-from services.intake.store import OUTBOX_PENDING, PHOTOS, REPORTS
+from services.intake.store import PHOTOS, REPORTS
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock
 from shared.crypto import FieldCipher
@@ -99,7 +99,6 @@ def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str
         "agency_responsible": None,
         "expected_datetime": None,
         "public_notes": [],
-        OUTBOX_PENDING: True,
     }
     if report.operator_id:
         doc["call"] = {"operator_id": report.operator_id, "call_id": report.call_id}

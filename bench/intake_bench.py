@@ -1,0 +1,214 @@
+"""Intake throughput against the store's raw insert_one rate, measured side by side.
+
+Starts its own embedded broker and store, an intake under gunicorn and the outbox relay,
+then measures in one run:
+  1. raw insert_one/s of a report-sized document straight into the store (same concurrency);
+  2. intake reports/s under concurrent load (POST /api/v1/reports);
+  3. p50/p99 latency at half of the rate measured in 2, open loop.
+Prints a table and the ratio intake/raw (target >= 0.8) and p99 at half load (< 100 ms).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bson import ObjectId
+from pymongo import MongoClient
+
+from services.intake.store import REPORTS, ensure_indexes
+from shared.crypto import FieldCipher
+from shared.devstack import EmbeddedStack, free_port, wait_for_port
+from shared.settings import DEV_PII_KEY, REPO_ROOT
+
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+BODY = json.dumps({
+    "channel": "app",
+    "description": "Rác thải sinh hoạt chất đống ở đầu hẻm 45 Lê Văn Sỹ mấy ngày nay không ai "
+                   "thu gom, bốc mùi hôi thối, ruồi muỗi rất nhiều, đề nghị xử lý sớm.",
+    "district": "q3",
+    "reporter": {"name": "Nguyễn Văn An", "phone": "0901234567"},
+}).encode()
+
+
+def raw_doc(cipher: FieldCipher) -> dict:
+    """The document intake stores for BODY, built without any of intake's request work."""
+    now = datetime.now(UTC)
+    return {"_id": ObjectId(), "tracking_code": f"RAW-{ObjectId()}", "channel": "app",
+            "description": json.loads(BODY)["description"], "category_hint": None,
+            "district": "q3", "address": None, "location": None,
+            "pii": {"name": cipher.encrypt("Nguyễn Văn An"), "phone": cipher.encrypt("+84901")},
+            "has_contact": True, "photo_ids": [], "media_url": None, "submitted_at": now,
+            "updated_at": now, "status": "received", "service_code": None,
+            "agency_responsible": None, "expected_datetime": None, "public_notes": []}
+
+
+def run_threads(n: int, seconds: float, work) -> tuple[int, list[float]]:
+    stop = time.monotonic() + seconds
+    counts = [0] * n
+    latencies: list[list[float]] = [[] for _ in range(n)]
+
+    def loop(i: int) -> None:
+        state = {}
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            work(state)
+            latencies[i].append(time.perf_counter() - t0)
+            counts[i] += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts), [x for lat in latencies for x in lat]
+
+
+def raw_rate(uri: str, db_name: str) -> float:
+    client = MongoClient(uri, w="majority")
+    ensure_indexes(client[db_name])  # the same collection, indexes and document as intake's
+    coll = client[db_name][REPORTS]
+
+    cipher = FieldCipher([DEV_PII_KEY])
+
+    def work(_state: dict) -> None:
+        coll.insert_one(raw_doc(cipher))
+
+    count, _ = run_threads(CONCURRENCY, SECONDS, work)
+    client.close()
+    return count / SECONDS
+
+
+def post(state: dict, port: int) -> None:
+    conn = state.get("conn")
+    if conn is None:
+        conn = state["conn"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/api/v1/reports", body=BODY,
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status != 201:
+        raise RuntimeError(f"intake answered {resp.status}")
+
+
+def intake_rate(port: int) -> float:
+    count, _ = run_threads(CONCURRENCY, SECONDS, lambda s: post(s, port))
+    return count / SECONDS
+
+
+def latency_at(rate: float, port: int, seconds: float) -> list[float]:
+    """Open loop: requests start on a fixed schedule; latency counts from the scheduled time."""
+    interval = 1.0 / rate
+    start = time.perf_counter() + 0.2
+    total = int(rate * seconds)
+    next_index = [0]
+    lock = threading.Lock()
+    latencies: list[float] = []
+
+    def worker() -> None:
+        state: dict = {}
+        while True:
+            with lock:
+                i = next_index[0]
+                next_index[0] += 1
+            if i >= total:
+                return
+            due = start + i * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            post(state, port)
+            latencies.append(time.perf_counter() - due)
+
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY * 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000
+
+
+def start(cmd: str, env: dict, workdir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "services.intake", cmd], env=env,
+                            cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                            stderr=open(workdir / f"{cmd}.log", "w"))  # noqa: SIM115
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-1022-"))
+    with EmbeddedStack(workdir) as stack:
+        port = free_port()
+        env = {**os.environ, **stack.env(), "INTAKE_PORT": str(port), "MONGO_DB": "bench",
+               "RATE_LIMIT_PER_MINUTE": "0", "WEB_CONCURRENCY": os.environ.get(
+                   "WEB_CONCURRENCY", "2"), "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prom"),
+               "LOG_LEVEL": "warning"}
+        procs = [start("serve", env, workdir)]
+        try:
+            wait_for_port("127.0.0.1", port, 30)
+            run_threads(2, 2, lambda s: post(s, port))  # warm-up: workers, indexes, codes
+            raw = raw_rate(stack.store.uri, "bench_raw")
+            intake = intake_rate(port)
+            half = latency_at(intake / 2, port, SECONDS)
+            # the relay joins: first it drains what phases 2-3 stored, then runs live
+            client = MongoClient(stack.store.uri)
+            stored = client["bench"][REPORTS].count_documents({})
+            t0 = time.perf_counter()
+            procs.append(start("relay", env, workdir))
+            while True:
+                state = client["bench"]["outbox_state"].find_one({"_id": "reports"}) or {}
+                if state.get("last_id") and client["bench"][REPORTS].count_documents(
+                        {"_id": {"$gt": state["last_id"]}}) == 0:
+                    break
+                time.sleep(0.2)
+            drain = stored / (time.perf_counter() - t0)
+            live = intake_rate(port)
+            live_half = latency_at(live / 2, port, SECONDS)
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(30)
+    figures = {
+        "raw_insert_per_s": raw, "intake_per_s": intake, "ratio": intake / raw,
+        "p50_ms_half_load": pct(half, 0.5), "p99_ms_half_load": pct(half, 0.99),
+        "relay_drain_per_s": drain, "intake_with_relay_per_s": live,
+        "ratio_with_relay": live / raw, "p99_ms_half_load_with_relay": pct(live_half, 0.99),
+        "concurrency": CONCURRENCY, "seconds": SECONDS,
+    }
+    rows = [
+        ("store raw insert_one/s (same document, collection, indexes)", f"{raw:,.0f}"),
+        ("intake reports/s, relay idle", f"{intake:,.0f}"),
+        ("ratio intake/raw (target >= 0.80)", f"{intake / raw:.2f}"),
+        (f"p50 at half load ({intake / 2:,.0f}/s)", f"{pct(half, 0.5):.1f} ms"),
+        ("p99 at half load (target < 100 ms)", f"{pct(half, 0.99):.1f} ms"),
+        ("relay drain, reports/s published", f"{drain:,.0f}"),
+        ("intake reports/s, relay publishing live", f"{live:,.0f}"),
+        ("ratio intake/raw with relay live", f"{live / raw:.2f}"),
+        (f"p99 at half that load ({live / 2:,.0f}/s)", f"{pct(live_half, 0.99):.1f} ms"),
+    ]
+    print(f"\nintake benchmark: {CONCURRENCY} concurrent clients, {SECONDS:.0f} s per phase")
+    print("| measure | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    out = REPO_ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "intake.json").write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

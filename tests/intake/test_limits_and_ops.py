@@ -1,0 +1,66 @@
+"""Rate limit, health, readiness, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from services.intake.app import create_app
+from services.intake.ratelimit import RateLimiter
+from shared.settings import Settings
+from tests.intake.conftest import valid_report
+
+
+def test_rate_limit_answers_429_with_retry_after(env, db):
+    app = create_app(Settings.from_env({**env, "RATE_LIMIT_PER_MINUTE": "3"}))
+    client = app.test_client()
+    codes = [client.post("/api/v1/reports", json=valid_report()).status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    limited = client.post("/api/v1/reports", json=valid_report())
+    assert limited.content_type == "application/problem+json"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+    other_client = client.post("/api/v1/reports", json=valid_report(),
+                               environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other_client.status_code == 201
+    assert db.reports.count_documents({}) == 4
+
+
+def test_rate_limiter_window_slides():
+    now = [0.0]
+    limiter = RateLimiter(2, monotonic=lambda: now[0])
+    assert limiter.check("a") is None and limiter.check("a") is None
+    assert limiter.check("a") == 60.0
+    now[0] = 59.9
+    assert limiter.check("a") is not None
+    now[0] = 60.0
+    assert limiter.check("a") is None
+
+
+def test_health_and_readiness(client, env, db):
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"] == {"store": True,
+                                                                       "broker": True}
+    down = create_app(Settings.from_env({**env, "KAFKA_BOOTSTRAP": "127.0.0.1:1"})).test_client()
+    resp = down.get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["checks"]["broker"] is False
+
+
+def test_metrics_expose_requests_and_backlog(client):
+    for _ in range(2):
+        client.post("/api/v1/reports", json=valid_report())
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "intake_outbox_backlog 2.0" in text
+    assert 'http_requests_total{method="POST",route="/api/v1/reports",service="intake",' \
+           'status="201"}' in text
+    assert "http_request_duration_seconds_bucket" in text
+
+
+def test_openapi_document_is_generated_from_the_models(client):
+    doc = client.get("/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    schema = doc["components"]["schemas"]["ReportIn"]
+    assert set(schema["required"]) == {"channel", "description"}
+    assert schema["additionalProperties"] is False
+    post = doc["paths"]["/api/v1/reports"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ReportIn")
+    assert "422" in post["responses"] and "201" in post["responses"]
+    assert "/open311/v2/requests.{fmt}" in doc["paths"]

@@ -1,0 +1,97 @@
+"""`make run`'s launcher on free ports: everything starts, serves, and Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from shared.devstack import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_launcher_serves_and_ctrl_c_leaves_nothing(tmp_path):
+    ports = {name: str(free_port()) for name in
+             ("BROKER_PORT", "STORE_PORT", "INTAKE_PORT", "CLASSIFIER_PORT", "TRACKER_PORT")}
+    env = {**os.environ, **ports, "RUN_DIR": str(tmp_path), "WEB_CONCURRENCY": "2",
+           "RATE_LIMIT_PER_MINUTE": "100000"}
+    proc = subprocess.Popen([sys.executable, "-m", "shared.devstack", "run"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        text = "".join(output)
+        assert "Press Ctrl-C" in text, text
+        base = f"http://127.0.0.1:{ports['INTAKE_PORT']}"
+        assert base in text
+        demo_codes = re.findall(r"HCM-\d{4}-\d{6}", text)
+        assert len(demo_codes) == 6
+
+        body = {"channel": "web", "description": "Đèn đường hẻm 12 tắt cả tuần nay rồi."}
+        for _ in range(20):
+            assert requests.post(f"{base}/api/v1/reports", json=body, timeout=10).status_code == 201
+        total = 0.0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            metrics = requests.get(f"{base}/metrics", timeout=10).text
+            match = re.search(r'http_requests_total\{method="POST",route="/api/v1/reports",'
+                              r'service="intake",status="201"\} ([\d.]+)', metrics)
+            backlog = re.search(r"^intake_outbox_backlog ([\d.]+)", metrics, re.M)
+            total = float(match.group(1)) if match else 0.0
+            if total == 26 and backlog and float(backlog.group(1)) == 0:
+                break
+            time.sleep(0.5)
+        assert total == 26, "both workers' counts add up (6 demo + 20 posted)"
+        assert float(backlog.group(1)) == 0, "the relay published everything"
+
+        family = descendants(proc.pid)
+        assert len(family) >= 5
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+    time.sleep(0.5)
+    assert proc.returncode == 0
+    assert [pid for pid in family if alive(pid)] == []

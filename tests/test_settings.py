@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.settings import DEV_PII_KEY, Settings, SettingsError
+
+
+def test_defaults_match_the_documented_ports():
+    s = Settings.from_env({})
+    assert (s.intake_port, s.classifier_port, s.tracker_port) == (8000, 8001, 8002)
+    assert s.kafka_bootstrap == "127.0.0.1:9092"
+    assert "27017" in s.mongo_uri
+    assert s.open311_api_keys == ("demo",)
+
+
+def test_production_refuses_development_secrets():
+    with pytest.raises(SettingsError):
+        Settings.from_env({"APP_ENV": "production"})
+    with pytest.raises(SettingsError):
+        Settings.from_env({"APP_ENV": "production", "PII_KEYS": DEV_PII_KEY})
+    prod = Settings.from_env({"APP_ENV": "production", "PII_KEYS": "k" * 43 + "="})
+    assert prod.open311_api_keys == () and prod.staff_api_keys == ()
+
+
+def test_malformed_values_are_named():
+    with pytest.raises(SettingsError, match="INTAKE_PORT"):
+        Settings.from_env({"INTAKE_PORT": "eighty"})
+    with pytest.raises(SettingsError, match="APP_ENV"):
+        Settings.from_env({"APP_ENV": "staging"})
+
+
+def test_vendored_taxonomy_is_the_shared_contract():
+    repo = Path(__file__).resolve().parents[1]
+    contract = repo.parent / "shared" / "spec" / "taxonomy.json"
+    assert contract.exists(), "the shared/ folder beside the repo holds the contract"
+    vendored = repo / "shared" / "taxonomy.json"
+    assert json.loads(vendored.read_text()) == json.loads(contract.read_text())
