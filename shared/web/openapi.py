@@ -41,13 +41,16 @@ class Operation:
     tags: tuple[str, ...] = ()
     security: list[dict[str, list[str]]] | None = None
     response_media: str = "application/json"
+    problem_media: tuple[str, ...] = ("application/problem+json",)
+    text_media: tuple[str, ...] = ()  # other representations, described as text
 
 
 def build_document(
     *, title: str, version: str, description: str, operations: list[Operation],
-    security_schemes: dict[str, Any] | None = None,
+    security_schemes: dict[str, Any] | None = None, extra_models: tuple[type[BaseModel], ...] = (),
 ) -> dict[str, Any]:
-    models: set[type[BaseModel]] = set()
+    """`extra_models` are models referenced by hand-written schemas (arrays of a model)."""
+    models: set[type[BaseModel]] = set(extra_models)
     for op in operations:
         if op.body is not None:
             models.add(op.body)
@@ -83,9 +86,9 @@ def build_document(
         for status, resp in op.responses.items():
             if status >= 400:
                 entry["responses"][str(status)] = {
-                    "description": "Problem details",
-                    "content": {"application/problem+json": {
-                        "schema": {"$ref": "#/components/schemas/Problem"}}},
+                    "description": "Problem details (RFC 9457)",
+                    "content": {media: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                                for media in op.problem_media},
                 }
             elif resp is None:
                 entry["responses"][str(status)] = {"description": "No content"}
@@ -93,7 +96,8 @@ def build_document(
                 schema = _ref(resp) if isinstance(resp, type) else resp
                 entry["responses"][str(status)] = {
                     "description": "OK",
-                    "content": {op.response_media: {"schema": schema}},
+                    "content": {op.response_media: {"schema": schema},
+                                **{m: {"schema": {"type": "string"}} for m in op.text_media}},
                 }
         paths.setdefault(op.path, {})[op.method] = entry
     return {
