@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench clean
+.PHONY: help install model run test lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,10 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create the virtualenv and install everything
 
-run: install ## start broker, store and all services with demo data; Ctrl-C stops all
+model: install ## train the classifier when its artifact is missing
+	$(PY) -m services.classifier train --if-missing
+
+run: install model ## start broker, store and all services with demo data; Ctrl-C stops all
 	$(PY) -m shared.devstack run
 
-test: install ## run the whole suite (tests start their own broker and store)
+test: install model ## run the whole suite (tests start their own broker and store)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff

@@ -54,8 +54,51 @@ class ReportSubmittedV1(Event):
     submitted_at: datetime
 
 
+class ReportClassifiedV1(Event):
+    """The classifier's verdict on a submitted report, with what routing needs."""
+
+    TYPE: ClassVar[str] = "report.classified"
+    VERSION: ClassVar[int] = 1
+    event_type: Literal["report.classified"] = "report.classified"
+    schema_version: Literal[1] = 1
+
+    report_id: str
+    tracking_code: str
+    channel: str
+    description: str
+    category_hint: str | None = None
+    address: str | None = None
+    location: Location | None = None
+    submitted_at: datetime
+    category: str
+    confidence: Annotated[float, Field(ge=0, le=1)]
+    top3: list[tuple[str, float]]
+    urgent: bool
+    district: str | None
+    needs_triage: bool
+    department: str
+    model_version: str
+
+
+class TicketCorrectedV1(Event):
+    """A handler re-routed a ticket: a labelled example for the classifier."""
+
+    TYPE: ClassVar[str] = "ticket.corrected"
+    VERSION: ClassVar[int] = 1
+    event_type: Literal["ticket.corrected"] = "ticket.corrected"
+    schema_version: Literal[1] = 1
+
+    report_id: str
+    text: str
+    old_category: str
+    new_category: str
+    district: str | None = None
+    urgent: bool = False
+
+
 _REGISTRY: dict[tuple[str, int], type[Event]] = {
-    (cls.TYPE, cls.VERSION): cls for cls in (ReportSubmittedV1,)
+    (cls.TYPE, cls.VERSION): cls
+    for cls in (ReportSubmittedV1, ReportClassifiedV1, TicketCorrectedV1)
 }
 
 

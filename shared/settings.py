@@ -70,6 +70,8 @@ class Settings:
     relay_idle_seconds: float = 0.25
     replay_window_hours: int = 72
     public_base_url: str = "http://127.0.0.1:8000"
+    classifier_batch_size: int = 500
+    classifier_model_path: Path = REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,4 +120,6 @@ class Settings:
             relay_idle_seconds=_float(env, "RELAY_IDLE_SECONDS", cls.relay_idle_seconds),
             replay_window_hours=_int(env, "REPLAY_WINDOW_HOURS", cls.replay_window_hours),
             public_base_url=env.get("PUBLIC_BASE_URL", f"http://{host}:{intake_port}"),
+            classifier_batch_size=_int(env, "CLASSIFIER_BATCH_SIZE", cls.classifier_batch_size),
+            classifier_model_path=Path(env.get("CLASSIFIER_MODEL", str(cls.classifier_model_path))),
         )

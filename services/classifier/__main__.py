@@ -1,0 +1,80 @@
+"""python -m services.classifier train | evaluate | predict | serve | worker"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
+from shared.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.classifier")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train_p = sub.add_parser("train", help="train the model from the corpus")
+    train_p.add_argument("--with-corrections", action="store_true",
+                         help="add handlers' re-routings stored in MongoDB")
+    train_p.add_argument("--head", choices=["auto", "logreg", "svm"], default="auto")
+    train_p.add_argument("--if-missing", action="store_true",
+                         help="do nothing when a model artifact exists")
+    eval_p = sub.add_parser("evaluate", help="measure the model on labelled JSON Lines")
+    eval_p.add_argument("--data", type=Path, required=True)
+    sub.add_parser("predict", help="JSON Lines {id, text} on stdin -> predictions on stdout")
+    sub.add_parser("serve", help="HTTP API under gunicorn")
+    sub.add_parser("worker", help="classify submitted reports from Kafka")
+    args = parser.parse_args(argv)
+
+    from services.classifier import train as training
+
+    settings = Settings.from_env()
+    model_path = settings.classifier_model_path
+    if args.command == "train":
+        from services.classifier.corpus import load_split
+
+        if args.if_missing and model_path.exists():
+            print("model artifact present; not retraining")
+            return 0
+        rows = load_split("train")
+        if args.with_corrections:
+            from services.classifier.corrections import load_corrections
+            from shared.mongo import connect, database
+
+            extra = load_corrections(db=database(connect(settings), settings))
+            print(f"adding {len(extra)} corrections from handlers")
+            rows += extra
+        result = training.train(rows, load_split("validation"), head=args.head)
+        path = training.save(result, model_path)
+        from services.classifier.evaluate import render
+
+        print(render(result.report["validation"], f"validation split, model {result.report['version']}"))
+        print(f"\nauto-route threshold {result.report['threshold']:.3f}; model written to {path}")
+        return 0
+    if args.command == "evaluate":
+        from services.classifier.corpus import load_file
+        from services.classifier.evaluate import evaluate, render
+
+        classifier = training.load(model_path)
+        print(render(evaluate(classifier, load_file(args.data)),
+                     f"{args.data.name}, model {classifier.version}"))
+        return 0
+    if args.command == "predict":
+        from services.classifier.predict import run
+
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        return run(training.load(model_path), stdin, sys.stdout)
+    configure_logging()
+    if args.command == "serve":
+        exec_gunicorn("services.classifier.app:create_app", port=settings.classifier_port,
+                      settings=settings)
+    elif args.command == "worker":
+        from services.classifier.worker import run_worker
+
+        run_worker(settings, stop_on_signals())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

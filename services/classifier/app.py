@@ -1,0 +1,70 @@
+"""The classifier's HTTP API: a live suggestion for the call-center console."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from flask import Flask, Response, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.classifier import train as training
+from services.classifier.model import ReportClassifier
+from shared.settings import Settings
+from shared.web.app_base import base_app
+from shared.web.body import json_body, parse_model
+from shared.web.openapi import Operation, build_document
+
+MAX_TEXT = 50_000
+
+
+class ClassifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT,
+                               description="The report as typed; the first 4,000 characters "
+                                           "are read")]
+    id: Annotated[str, Field(max_length=100)] | None = None
+
+
+class ClassifyOut(BaseModel):
+    id: str | None
+    category: str
+    confidence: float
+    top3: list[tuple[str, float]]
+    urgent: bool
+    district: str | None
+    needs_triage: bool
+    department: str
+    model_version: str
+
+
+def document() -> dict[str, Any]:
+    return build_document(
+        title="1022 classifier", version="1.0.0",
+        description="Category, district, urgency and department for a Vietnamese report.",
+        operations=[
+            Operation("/api/v1/classify", "post", "Classify one report",
+                      {200: ClassifyOut, 400: None, 413: None, 415: None, 422: None},
+                      body=ClassifyIn, tags=("classify",)),
+            Operation("/healthz", "get", "Liveness", {200: {"type": "object"}}, tags=("ops",)),
+            Operation("/readyz", "get", "Readiness", {200: {"type": "object"}, 503: None},
+                      tags=("ops",)),
+        ])
+
+
+def create_app(settings: Settings | None = None, *,
+               classifier: ReportClassifier | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    model = classifier or training.load(settings.classifier_model_path)
+
+    app = base_app(__name__, service="classifier", openapi=document,
+                   readiness=lambda: {"model": model is not None})
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
+    @app.post("/api/v1/classify")
+    def classify() -> Response:
+        body = parse_model(ClassifyIn, json_body())
+        prediction = model.predict([body.text])[0]
+        return jsonify({"id": body.id, **prediction.as_dict(),
+                        "model_version": model.version})
+
+    return app

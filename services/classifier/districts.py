@@ -1,0 +1,71 @@
+"""Which district a report names, in any of the forms residents use; None when none is.
+
+A ward number alone ("phường 7") never makes a district, and a place name used as part of
+a ward, company or landmark name ("phường Tân Định", "Điện lực Bình Phú") does not count
+when a district is written out elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from services.classifier.text import clean, fold
+
+NUMBERED = {1: "q1", 2: "thu_duc", 3: "q3", 4: "q4", 5: "q5", 6: "q6", 7: "q7", 8: "q8",
+            9: "thu_duc", 10: "q10", 11: "q11", 12: "q12"}
+NUMBER_WORDS = {"một": 1, "nhất": 1, "hai": 2, "ba": 3, "tư": 4, "bốn": 4, "năm": 5, "sáu": 6,
+                "bảy": 7, "tám": 8, "chín": 9, "mười": 10, "mười một": 11, "mười hai": 12}
+NAMED = {
+    "binh thanh": "binh_thanh", "go vap": "go_vap", "phu nhuan": "phu_nhuan",
+    "tan binh": "tan_binh", "tan phu": "tan_phu", "binh tan": "binh_tan",
+    "thu duc": "thu_duc", "cu chi": "cu_chi", "hoc mon": "hoc_mon",
+    "binh chanh": "binh_chanh", "nha be": "nha_be", "can gio": "can_gio",
+}
+# Written right before a name, these make it a district ("quận Bình Thạnh", "huyện Củ Chi").
+_DISTRICT_WORDS = r"(?:quan|q|huyen|h|thanh pho|tp|thi xa|tx|district)"
+# Written right before a name, these make it something else: a ward, a company, a landmark.
+_OTHER_WORDS = (r"(?:phuong|p|xa|kcn|khu cong nghiep|cong ty|cty|dien luc|cap nuoc|cho|"
+                r"ben xe|san bay|duong|cau|hiep|truong|benh vien|bv|khu pho|ap)")
+_NUMBERED_RE = re.compile(r"(?<![\w])(?:quan|q|district)\s*\.?\s*(\d{1,2})(?![\d])")
+_WORD_NUMBER_RE = re.compile(r"(?<![\w])quận\s+(" + "|".join(
+    sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?![\w])")
+_NAMED_RE = re.compile(r"(?<![\w])(" + "|".join(NAMED) + r")(?![\w])")
+_STRONG_BEFORE = re.compile(_DISTRICT_WORDS + r"\s*\.?\s*$")
+_OTHER_BEFORE = re.compile(r"(?<![\w])" + _OTHER_WORDS + r"\s*\.?\s*$")
+_COMPOUNDS = re.compile(r"(?<![\w])(?:tan phu trung|hiep binh chanh|binh thanh tay)(?![\w])")
+
+
+@dataclass(frozen=True)
+class Mention:
+    code: str
+    position: int
+    strong: bool
+
+
+def mentions(text: str) -> list[Mention]:
+    lowered = clean(text)
+    folded = fold(lowered)
+    found: list[Mention] = []
+    for match in _NUMBERED_RE.finditer(folded):
+        number = int(match.group(1))
+        if number in NUMBERED:
+            found.append(Mention(NUMBERED[number], match.start(), True))
+    for match in _WORD_NUMBER_RE.finditer(lowered):
+        found.append(Mention(NUMBERED[NUMBER_WORDS[match.group(1)]], match.start(), True))
+    masked = _COMPOUNDS.sub(lambda m: "#" * len(m.group(0)), folded)
+    for match in _NAMED_RE.finditer(masked):
+        before = masked[max(0, match.start() - 24): match.start()]
+        if _OTHER_BEFORE.search(before):
+            continue
+        found.append(Mention(NAMED[match.group(1)], match.start(),
+                             bool(_STRONG_BEFORE.search(before))))
+    return sorted(found, key=lambda m: m.position)
+
+
+def extract_district(text: str) -> str | None:
+    found = mentions(text)
+    if not found:
+        return None
+    strong = [m for m in found if m.strong]
+    return (strong or found)[0].code
