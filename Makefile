@@ -31,8 +31,9 @@ test: install model ## run the whole suite (tests start their own broker and sto
 lint: install ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: install ## benchmarks: intake vs raw store writes
+bench: install model ## benchmarks: intake vs raw store writes, classifier speed
 	$(PY) -m bench.intake_bench
+	$(PY) -m bench.classifier_bench
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .run .pytest_cache

@@ -71,7 +71,8 @@ class Settings:
     replay_window_hours: int = 72
     public_base_url: str = "http://127.0.0.1:8000"
     classifier_batch_size: int = 500
-    classifier_model_path: Path = REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib"
+    classifier_model_path: Path = (
+        REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

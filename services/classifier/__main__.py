@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         path = training.save(result, model_path)
         from services.classifier.evaluate import render
 
-        print(render(result.report["validation"], f"validation split, model {result.report['version']}"))
+        version = result.report["version"]
+        print(render(result.report["validation"], f"validation split, model {version}"))
         print(f"\nauto-route threshold {result.report['threshold']:.3f}; model written to {path}")
         return 0
     if args.command == "evaluate":

@@ -20,6 +20,7 @@ from services.classifier.routing import Routing
 from services.classifier.text import Views, views
 
 SEED = 1022
+WORD_PATTERN = r"(?u)\b\w+\b"
 MIN_LETTERS = 8  # fewer letters than this cannot be classified: straight to triage
 
 
@@ -36,7 +37,7 @@ def build_features() -> FeatureUnion:
         ("folded_words", Pipeline([
             ("view", FunctionTransformer(folded)),
             ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
-                                      token_pattern=r"(?u)\b\w+\b")),
+                                      token_pattern=WORD_PATTERN)),
         ])),
         ("folded_chars", Pipeline([
             ("view", FunctionTransformer(folded)),
@@ -46,7 +47,7 @@ def build_features() -> FeatureUnion:
         ("marked_words", Pipeline([
             ("view", FunctionTransformer(marked)),
             ("tfidf", TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, min_df=1,
-                                      token_pattern=r"(?u)\b\w+\b")),
+                                      token_pattern=WORD_PATTERN)),
         ])),
     ])
 

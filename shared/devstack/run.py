@@ -66,8 +66,7 @@ def main() -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     broker = Broker(broker_port, workdir=run_dir)
     store = Store(store_port, workdir=run_dir)
-    env = dict(os.environ, KAFKA_BOOTSTRAP=broker.bootstrap, MONGO_URI=store.uri,
-               PROMETHEUS_MULTIPROC_DIR=str(run_dir / "prometheus"))
+    env = dict(os.environ, KAFKA_BOOTSTRAP=broker.bootstrap, MONGO_URI=store.uri)
     settings = Settings.from_env(env)
     started: list[ManagedProcess] = []
     stopping = False
@@ -97,8 +96,13 @@ def main() -> int:
             if not available(proc):
                 print(f"  ({proc.name}: not built yet, skipped)")
                 continue
+            # one metrics folder per service: its web workers and its background process
+            # report together on the service's /metrics
+            metrics_dir = run_dir / "prometheus" / proc.module.rsplit(".", 1)[-1]
+            metrics_dir.mkdir(parents=True, exist_ok=True)
             svc = ManagedProcess(proc.name, [sys.executable, "-m", proc.module, proc.command],
-                                 log_path=run_dir / f"{proc.name}.log", env=env, cwd=REPO_ROOT)
+                                 log_path=run_dir / f"{proc.name}.log", cwd=REPO_ROOT,
+                                 env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
             svc.start()
             started.append(svc)
             if proc.port_setting:

@@ -25,7 +25,8 @@ def run_predict(model_path: Path, stdin: bytes) -> list[dict]:
 
 def test_one_line_out_per_line_in_same_order(model_path):
     lines = [
-        {"id": 1, "text": "Đường Nguyễn Hữu Cảnh ngập sâu sau mưa, xe chết máy hàng loạt, q.bình thạnh"},
+        {"id": 1, "text": "Đường Nguyễn Hữu Cảnh ngập sâu sau mưa, xe chết máy hàng loạt, "
+                          "q.bình thạnh"},
         "not json at all",
         {"id": "b", "text": ""},
         {"id": "c", "text": 42},

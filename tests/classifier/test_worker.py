@@ -78,7 +78,8 @@ def test_poison_goes_to_dead_letters_and_worker_goes_on(settings, db, classifier
     marker = uuid.uuid4().hex
     good = submitted("Cây xanh gãy đổ chắn ngang đường Pasteur, quận 1")
     try:
-        producer.send(REPORTS_SUBMITTED, key=marker.encode(), value=b"\x00not json " + marker.encode())
+        producer.send(REPORTS_SUBMITTED, key=marker.encode(),
+                      value=b"\x00not json " + marker.encode())
         producer.send(REPORTS_SUBMITTED, key=marker.encode(),
                       value=json.dumps({"event_type": "report.submitted", "schema_version": 1,
                                         "report_id": marker}).encode())

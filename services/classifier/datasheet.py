@@ -1,0 +1,32 @@
+"""Counts for the corpus datasheet: python -m services.classifier.datasheet"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from services.classifier.corpus import load_split
+from shared.taxonomy import CATEGORY_CODES
+
+STYLES = ("diacritics", "no_diacritics", "teencode", "formal", "transcript")
+
+
+def table(split: str) -> str:
+    rows = load_split(split)
+    by_cat = Counter(r.category for r in rows)
+    by_cat_style = Counter((r.category, r.style) for r in rows)
+    urgent = Counter(r.category for r in rows if r.urgent)
+    named = Counter(r.category for r in rows if r.district)
+    head = "| category | total | " + " | ".join(STYLES) + " | urgent | district named |"
+    lines = [f"### {split}: {len(rows)} reports", "", head,
+             "|" + "---|" * (len(STYLES) + 4)]
+    for cat in CATEGORY_CODES:
+        cells = " | ".join(str(by_cat_style[(cat, s)]) for s in STYLES)
+        lines.append(f"| {cat} | {by_cat[cat]} | {cells} | {urgent[cat]} | {named[cat]} |")
+    totals = " | ".join(str(sum(1 for r in rows if r.style == s)) for s in STYLES)
+    lines.append(f"| **all** | {len(rows)} | {totals} | {sum(urgent.values())} | "
+                 f"{sum(named.values())} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table("train") + "\n\n" + table("validation"))
