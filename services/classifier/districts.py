@@ -25,12 +25,25 @@ NAMED = {
 # Written right before a name, these make it a district ("quận Bình Thạnh", "huyện Củ Chi").
 _DISTRICT_WORDS = r"(?:quan|q|huyen|h|thanh pho|tp|thi xa|tx|district)"
 # Written right before a name, these make it something else: a ward, a company, a landmark.
-_OTHER_WORDS = (r"(?:phuong|p|xa|kcn|khu cong nghiep|cong ty|cty|dien luc|cap nuoc|cho|"
-                r"ben xe|san bay|duong|cau|hiep|truong|benh vien|bv|khu pho|ap)")
+_OTHER_WORDS = r"(?:phuong|p|xa|kcn|khu cong nghiep|cong ty|cty|hiep|khu pho|ap)"
+# Short forms residents type: after "q."/"quận" ("q.bt", "Q.GV"), or unambiguous alone.
+_SHORT_AFTER_Q = {"bt": "binh_thanh", "gv": "go_vap", "pn": "phu_nhuan", "tb": "tan_binh",
+                  "tp": "tan_phu", "btan": "binh_tan", "bc": "binh_chanh", "td": "thu_duc"}
+_SHORT_RE = re.compile(r"(?<![\w])(?:quan|q)\s*\.?\s*(" + "|".join(_SHORT_AFTER_Q)
+                       + r")(?![\w])")
+_ALONE_RE = re.compile(r"(?<![\w])(btan|tđ)(?![\w])")
+_ALONE = {"btan": "binh_tan", "tđ": "thu_duc"}
 _NUMBERED_RE = re.compile(r"(?<![\w])(?:quan|q|district)\s*\.?\s*(\d{1,2})(?![\d])")
 _WORD_NUMBER_RE = re.compile(r"(?<![\w])quận\s+(" + "|".join(
     sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?![\w])")
-_NAMED_RE = re.compile(r"(?<![\w])(" + "|".join(NAMED) + r")(?![\w])")
+_NAMED_RE = re.compile(r"(?<![\w])(" + "|".join(n.replace(" ", r"\s?") for n in NAMED)
+                       + r")(?![\w])")
+_NAMED_BY_KEY = {name.replace(" ", ""): code for name, code in NAMED.items()}
+# How the names are spelled with diacritics: "cư chị" folds to "cu chi" but is not Củ Chi.
+_MARKED = {"bình thạnh", "gò vấp", "phú nhuận", "tân bình", "tân phú", "bình tân", "thủ đức",
+           "củ chi", "hóc môn", "bình chánh", "nhà bè", "cần giờ"}
+_SHORT_IN = re.compile(r"(?:(?<![\w])(?:o|ở)\s+(bt|gv|pn|tb|tp)(?![\w])|^\W*(bt|gv|pn|tb|tp)"
+                       r"(?=\s*,?\s*(?:p\s*\.?\s*\d|phuong|phường)))")
 _STRONG_BEFORE = re.compile(_DISTRICT_WORDS + r"\s*\.?\s*$")
 _OTHER_BEFORE = re.compile(r"(?<![\w])" + _OTHER_WORDS + r"\s*\.?\s*$")
 _COMPOUNDS = re.compile(r"(?<![\w])(?:tan phu trung|hiep binh chanh|binh thanh tay)(?![\w])")
@@ -51,6 +64,13 @@ def mentions(text: str) -> list[Mention]:
         number = int(match.group(1))
         if number in NUMBERED:
             found.append(Mention(NUMBERED[number], match.start(), True))
+    for match in _SHORT_RE.finditer(folded):
+        found.append(Mention(_SHORT_AFTER_Q[match.group(1)], match.start(), True))
+    for match in _SHORT_IN.finditer(lowered):
+        short = match.group(1) or match.group(2)
+        found.append(Mention(_SHORT_AFTER_Q[short], match.start(), False))
+    for match in _ALONE_RE.finditer(lowered):
+        found.append(Mention(_ALONE[match.group(1)], match.start(), False))
     for match in _WORD_NUMBER_RE.finditer(lowered):
         found.append(Mention(NUMBERED[NUMBER_WORDS[match.group(1)]], match.start(), True))
     masked = _COMPOUNDS.sub(lambda m: "#" * len(m.group(0)), folded)
@@ -58,7 +78,10 @@ def mentions(text: str) -> list[Mention]:
         before = masked[max(0, match.start() - 24): match.start()]
         if _OTHER_BEFORE.search(before):
             continue
-        found.append(Mention(NAMED[match.group(1)], match.start(),
+        spelled = lowered[match.start():match.end()]
+        if spelled != fold(spelled) and spelled not in _MARKED:
+            continue
+        found.append(Mention(_NAMED_BY_KEY[match.group(1).replace(" ", "")], match.start(),
                              bool(_STRONG_BEFORE.search(before))))
     return sorted(found, key=lambda m: m.position)
 

@@ -22,12 +22,20 @@ DISTRICT_FORMS = [
     ("phường Hiệp Bình Chánh, TP Thủ Đức", "thu_duc"),
     ("p.7 q.gò vấp", "go_vap"),
     ("Quận Ba có karaoke", "q3"),
+    ("nha e o govap ne", "go_vap"),
     # no district named: ward numbers, street numbers, other numbers
     ("phường 7 có karaoke tới khuya", None),
     ("hẻm 3 đường Lê Lợi ngập", None),
     ("lầu 10 chung cư bị rò nước 3 ngày", None),
     ("p.12 gần chợ", None),
     ("Điện lực Bình Phú cắt điện không báo", None),
+    ("ở q.bt có quán nhậu", "binh_thanh"),
+    ("TĐ khu Hiệp Phú mất điện hoài", "thu_duc"),
+    ("gần chợ Gò Vấp", "go_vap"),
+    ("bt thì không sao", None),
+    ("ai ở gv mua trà sữa", "go_vap"),
+    ("tb p.13 cúp nước", "tan_binh"),
+    ("chung cư chị ở bị cắt điện", None),
     ("", None),
 ]
 
