@@ -21,6 +21,7 @@ from prometheus_client import Counter, Histogram
 from pymongo.database import Database
 
 from services.classifier.corrections import store_correction
+from services.classifier.districts import extract_district
 from services.classifier.model import ReportClassifier
 from shared.clock import Clock, system_clock
 from shared.events import (
@@ -62,6 +63,8 @@ class DeadLetter:
 def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1],
                    now: Any) -> list[ReportClassifiedV1]:
     predictions = classifier.predict([e.description for e in events])
+    districts = [e.district or p.district or (extract_district(e.address) if e.address else None)
+                 for e, p in zip(events, predictions, strict=True)]
     return [
         ReportClassifiedV1(
             event_id=f"{e.report_id}:classified:{classifier.version}", occurred_at=now,
@@ -69,10 +72,10 @@ def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1]
             description=e.description, category_hint=e.category_hint, address=e.address,
             location=e.location, submitted_at=e.submitted_at, category=p.category,
             confidence=p.confidence, top3=p.top3, urgent=p.urgent,
-            district=e.district or p.district, needs_triage=p.needs_triage,
-            department=classifier.routing.department(p.category, e.district or p.district),
+            district=district, needs_triage=p.needs_triage,
+            department=classifier.routing.department(p.category, district),
             model_version=classifier.version)
-        for e, p in zip(events, predictions, strict=True)
+        for e, p, district in zip(events, predictions, districts, strict=True)
     ]
 
 

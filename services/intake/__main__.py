@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("relay", help="publish stored reports to Kafka (the outbox relay)")
+    sub.add_parser("projector", help="apply downstream events to the citizen-facing view")
     sub.add_parser("rotate-keys", help="re-encrypt personal data under the first PII key")
     sub.add_parser("new-key", help="print a new PII key")
     args = parser.parse_args(argv)
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("intake.relay").info("relay publishing to %s",
                                                settings.kafka_bootstrap)
         OutboxRelay(settings=settings, db=db, clock=system_clock).run(stop)
+    elif args.command == "projector":
+        from services.intake.projector import run_projector
+
+        run_projector(settings, database(connect(settings), settings), stop_on_signals())
     elif args.command == "rotate-keys":
         from services.intake.keys import rotate_pii
 

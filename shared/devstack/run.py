@@ -32,6 +32,7 @@ class ServiceProcess:
 PROCESSES = (
     ServiceProcess("intake", "services.intake", "serve", "intake_port"),
     ServiceProcess("intake-relay", "services.intake", "relay"),
+    ServiceProcess("intake-projector", "services.intake", "projector"),
     ServiceProcess("classifier", "services.classifier", "serve", "classifier_port"),
     ServiceProcess("classifier-worker", "services.classifier", "worker"),
     ServiceProcess("tracker", "services.tracker", "serve", "tracker_port"),

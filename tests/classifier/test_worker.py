@@ -134,3 +134,41 @@ def test_killing_the_worker_mid_batch_loses_nothing(settings, env, model_path):
     assert {e["report_id"] for e in out} == ids
     assert len(out) >= len(ids)  # a batch cut short by the kill may be classified twice
     assert second.returncode == 0
+
+
+def test_classification_reaches_the_citizen_views(settings, db, classifier):
+    """intake -> relay -> classifier worker -> projector: Open311 shows the chosen service."""
+    from services.intake.projector import run_projector
+
+    app = create_app(settings)
+    stop = threading.Event()
+    group = uuid.uuid4().hex[:6]
+    worker = ClassifierWorker(settings=settings, classifier=classifier, db=db,
+                              group_id=f"classifier-{group}")
+    relay = OutboxRelay(settings=settings, db=db, clock=system_clock)
+    threads = [threading.Thread(target=worker.run, args=(stop,), daemon=True),
+               threading.Thread(target=relay.run, args=(stop,), daemon=True),
+               threading.Thread(target=run_projector, args=(settings, db, stop),
+                                kwargs={"group_id": f"projector-{group}"}, daemon=True)]
+    for t in threads:
+        t.start()
+    client = app.test_client()
+    try:
+        resp = client.post("/open311/v2/requests.json", data={
+            "api_key": "demo", "address_string": "Hẻm 45 Âu Cơ, Tân Bình",
+            "description": "Quán karaoke hát tới 2 giờ sáng, cả xóm không ngủ được"})
+        code = resp.get_json()[0]["service_request_id"]
+        deadline = time.monotonic() + 30
+        got = {}
+        while time.monotonic() < deadline:
+            got = client.get(f"/open311/v2/requests/{code}.json").get_json()[0]
+            if got["service_code"]:
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(15)
+    assert got["service_code"] == "noise"
+    assert got["agency_responsible"] == "ubnd_tan_binh"
+    assert got["status"] == "open"

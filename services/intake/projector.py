@@ -1,0 +1,73 @@
+"""Keeps the citizen-facing view of each report up to date from downstream events.
+
+Consumes the classifier's verdicts (and, once the tracker exists, ticket status events):
+the category becomes the Open311 service_code, the department the agency_responsible, and
+the report counts as confirmed downstream (the relay no longer needs to republish it).
+Updates are idempotent and never move a report back to an earlier status.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from bson import ObjectId
+from kafka.errors import KafkaError
+from prometheus_client import Counter
+from pymongo.database import Database
+
+from services.intake.store import REPORTS
+from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
+from shared.kafka import ensure_topics, make_consumer
+from shared.settings import Settings
+from shared.topics import REPORTS_CLASSIFIED
+
+log = logging.getLogger(__name__)
+PROJECTED = Counter("intake_projected_events_total", "Downstream events applied to reports",
+                    ["event_type"])
+SKIPPED = Counter("intake_projector_skipped_total", "Downstream events that could not be read")
+
+
+def apply_classified(*, db: Database, event: ReportClassifiedV1) -> bool:
+    if not ObjectId.is_valid(event.report_id):
+        return False
+    result = db[REPORTS].update_one(
+        {"_id": ObjectId(event.report_id), "status": "received"},
+        {"$set": {"status": "triage" if event.needs_triage else "classified",
+                  "service_code": event.category, "agency_responsible": event.department,
+                  "classification": {"confidence": event.confidence,
+                                     "needs_triage": event.needs_triage,
+                                     "urgent": event.urgent,
+                                     "model_version": event.model_version},
+                  "downstream_confirmed_at": event.occurred_at,
+                  "updated_at": event.occurred_at}})
+    return result.modified_count == 1
+
+
+def run_projector(settings: Settings, db: Database, stop: threading.Event,
+                  group_id: str = "intake-projector") -> None:
+    ensure_topics(settings)
+    consumer = make_consumer(settings, REPORTS_CLASSIFIED, group_id=group_id,
+                             client_id=f"intake-projector-{uuid.uuid4().hex[:6]}")
+    try:
+        while not stop.is_set():
+            polled = consumer.poll(timeout_ms=250, max_records=500)
+            for records in polled.values():
+                for record in records:
+                    try:
+                        event = decode_event(record.value)
+                    except UndecodableEvent:
+                        SKIPPED.inc()
+                        continue
+                    if isinstance(event, ReportClassifiedV1):
+                        apply_classified(db=db, event=event)
+                        PROJECTED.labels(event.event_type).inc()
+            if polled:
+                try:
+                    consumer.commit()
+                except KafkaError:
+                    log.warning("offset commit failed; events will be applied again",
+                                exc_info=True)
+    finally:
+        consumer.close(autocommit=False)
