@@ -32,7 +32,16 @@ def marked(items: list[Views]) -> list[str]:
     return [v.marked for v in items]
 
 
-def build_features() -> FeatureUnion:
+def segmented(items: list[Views]) -> list[str]:
+    """underthesea's word segmentation of the marked view ("lê_văn_sỹ"); measured, not used
+    by default: see bench/classifier_features.py."""
+    from underthesea import word_tokenize
+
+    return [word_tokenize(v.marked, format="text") for v in items]
+
+
+def build_features(*, segment: bool = False) -> FeatureUnion:
+    marked_view = segmented if segment else marked
     return FeatureUnion([
         ("folded_words", Pipeline([
             ("view", FunctionTransformer(folded)),
@@ -45,7 +54,7 @@ def build_features() -> FeatureUnion:
                                       min_df=2, max_features=300_000)),
         ])),
         ("marked_words", Pipeline([
-            ("view", FunctionTransformer(marked)),
+            ("view", FunctionTransformer(marked_view)),
             ("tfidf", TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, min_df=1,
                                       token_pattern=WORD_PATTERN)),
         ])),
