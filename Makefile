@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create the virtualenv and install everything
 
-model: install ## train the classifier when its artifact is missing
-	$(PY) -m services.classifier train --if-missing
+MODEL  := services/classifier/artifacts/model.joblib
+MODEL_INPUTS := $(wildcard services/classifier/corpus/*/*.jsonl services/classifier/*.py services/classifier/config/*.json)
+
+$(MODEL): $(STAMP) $(MODEL_INPUTS)
+	$(PY) -m services.classifier train
+
+model: install $(MODEL) ## train the classifier when it is missing or its corpus or code changed
 
 run: install model ## start broker, store and all services with demo data; Ctrl-C stops all
 	$(PY) -m shared.devstack run
