@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.classifier.text import clean, fold
 
@@ -31,8 +32,8 @@ _SHORT_AFTER_Q = {"bt": "binh_thanh", "gv": "go_vap", "pn": "phu_nhuan", "tb": "
                   "tp": "tan_phu", "btan": "binh_tan", "bc": "binh_chanh", "td": "thu_duc"}
 _SHORT_RE = re.compile(r"(?<![\w])(?:quan|q)\s*\.?\s*(" + "|".join(_SHORT_AFTER_Q)
                        + r")(?![\w])")
-_ALONE_RE = re.compile(r"(?<![\w])(btan|tđ)(?![\w])")
-_ALONE = {"btan": "binh_tan", "tđ": "thu_duc"}
+_ALONE_RE = re.compile(r"(?<![\w])(btan|bthanh|bchanh|tđ)(?![\w])")
+_ALONE = {"btan": "binh_tan", "bthanh": "binh_thanh", "bchanh": "binh_chanh", "tđ": "thu_duc"}
 _NUMBERED_RE = re.compile(r"(?<![\w])(?:quan|q|district)\s*\.?\s*(\d{1,2})(?![\d])")
 _WORD_NUMBER_RE = re.compile(r"(?<![\w])quận\s+(" + "|".join(
     sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?![\w])")
@@ -56,9 +57,20 @@ class Mention:
     strong: bool
 
 
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    folded = fold(char)
+    return folded[0] if len(folded) >= 1 else " "
+
+
+def fold_aligned(text: str) -> str:
+    """`fold`, one character for one, so positions in both strings match."""
+    return "".join(_fold_char(c) for c in text)
+
+
 def mentions(text: str) -> list[Mention]:
     lowered = clean(text)
-    folded = fold(lowered)
+    folded = fold_aligned(lowered)
     found: list[Mention] = []
     for match in _NUMBERED_RE.finditer(folded):
         number = int(match.group(1))
@@ -69,7 +81,9 @@ def mentions(text: str) -> list[Mention]:
     for match in _SHORT_IN.finditer(lowered):
         short = match.group(1) or match.group(2)
         found.append(Mention(_SHORT_AFTER_Q[short], match.start(), False))
-    for match in _ALONE_RE.finditer(lowered):
+    # "tđ" needs its đ; the other short forms are read without diacritics ("BTân" -> btan)
+    half_folded = "".join("đ" if a == "đ" else b for a, b in zip(lowered, folded, strict=True))
+    for match in _ALONE_RE.finditer(half_folded):
         found.append(Mention(_ALONE[match.group(1)], match.start(), False))
     for match in _WORD_NUMBER_RE.finditer(lowered):
         found.append(Mention(NUMBERED[NUMBER_WORDS[match.group(1)]], match.start(), True))

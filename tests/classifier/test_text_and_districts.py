@@ -34,6 +34,8 @@ DISTRICT_FORMS = [
     ("gần chợ Gò Vấp", "go_vap"),
     ("bt thì không sao", None),
     ("ai ở gv mua trà sữa", "go_vap"),
+    ("BTân karaoke tới khuya", "binh_tan"),
+    ("khu BThanh ồn quá", "binh_thanh"),
     ("tb p.13 cúp nước", "tan_binh"),
     ("chung cư chị ở bị cắt điện", None),
     ("", None),
