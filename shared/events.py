@@ -35,26 +35,35 @@ class Location(BaseModel):
     long: float
 
 
-class ReportSubmittedV1(Event):
+Channel = Literal["web", "app", "call_center", "open311"]
+
+
+class ReportEvent(Event):
+    """What every event about a report carries: which report, and what the citizen wrote
+    (contacts masked), never who they are."""
+
+    report_id: str
+    tracking_code: str
+    channel: Channel
+    description: str
+    category_hint: str | None = None
+    address: str | None = None
+    location: Location | None = None
+    submitted_at: datetime
+
+
+class ReportSubmittedV1(ReportEvent):
     TYPE: ClassVar[str] = "report.submitted"
     VERSION: ClassVar[int] = 1
     event_type: Literal["report.submitted"] = "report.submitted"
     schema_version: Literal[1] = 1
 
-    report_id: str
-    tracking_code: str
-    channel: Literal["web", "app", "call_center", "open311"]
-    description: str
-    category_hint: str | None = None
     district: str | None = None
-    address: str | None = None
-    location: Location | None = None
     photo_count: Annotated[int, Field(ge=0)] = 0
     has_contact: bool = False
-    submitted_at: datetime
 
 
-class ReportClassifiedV1(Event):
+class ReportClassifiedV1(ReportEvent):
     """The classifier's verdict on a submitted report, with what routing needs."""
 
     TYPE: ClassVar[str] = "report.classified"
@@ -62,14 +71,6 @@ class ReportClassifiedV1(Event):
     event_type: Literal["report.classified"] = "report.classified"
     schema_version: Literal[1] = 1
 
-    report_id: str
-    tracking_code: str
-    channel: str
-    description: str
-    category_hint: str | None = None
-    address: str | None = None
-    location: Location | None = None
-    submitted_at: datetime
     category: str
     confidence: Annotated[float, Field(ge=0, le=1)]
     top3: list[tuple[str, float]]

@@ -40,31 +40,27 @@ def collect(bootstrap: str, topic: str, *, until: set[str], key: str = "report_i
         heartbeat_interval_ms=1000, max_poll_interval_ms=30000)
     seen: list[dict] = []
     missing = set(until)
+
+    def read(timeout_ms: int) -> None:
+        for records in consumer.poll(timeout_ms=timeout_ms).values():
+            for record in records:
+                try:
+                    data = json.loads(record.value)
+                except (ValueError, TypeError):
+                    continue
+                if data.get(key) in until:
+                    data["_raw"] = record.value
+                    seen.append(data)
+                    missing.discard(data[key])
+
     deadline = time.monotonic() + timeout
     try:
         while missing and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    try:
-                        data = json.loads(record.value)
-                    except (ValueError, TypeError):
-                        continue
-                    if data.get(key) in until:
-                        data["_raw"] = record.value
-                        seen.append(data)
-                        missing.discard(data[key])
+            read(500)
         # a short extra read so duplicates right behind the last id are counted too
         end = time.monotonic() + 1.0
         while time.monotonic() < end:
-            for records in consumer.poll(timeout_ms=200).values():
-                for record in records:
-                    try:
-                        data = json.loads(record.value)
-                    except (ValueError, TypeError):
-                        continue
-                    if data.get(key) in until:
-                        data["_raw"] = record.value
-                        seen.append(data)
+            read(200)
     finally:
         consumer.close()
     return seen

@@ -99,7 +99,7 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
         urgency_head.predict_proba(m_val)[:, 1],
         np.array([r.urgent for r in validation_rows]), URGENT_RECALL)
     steps.update()
-    version = f"m-{corpus_version(train_rows)}-{chosen}"
+    version = f"m-{corpus_version(train_rows + validation_rows)}-{chosen}"
     classifier = ReportClassifier(
         features=features, category_head=category_head, urgency_head=urgency_head,
         threshold=threshold, urgent_threshold=urgent_threshold, version=version,

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 from bson.raw_bson import RawBSONDocument
 
 from services.intake.keys import rotate_pii
-from services.intake.outbox.relay import OutboxRelay, backlog
+from services.intake.outbox.relay import backlog
 from services.intake.store import REPORTS
-from shared.clock import system_clock
 from shared.crypto import FieldCipher
 from shared.topics import REPORTS_SUBMITTED
 from tests.helpers import collect
-from tests.intake.test_outbox import wait_until
+from tests.intake.test_outbox import run_relay, wait_until
 
 NAME, PHONE, EMAIL = "Lê Thị Hồng Nhung", "0987654321", "nhung.le@example.vn"
 SECRETS = [NAME.encode(), PHONE.encode(), b"987654321", b"+84987654321", EMAIL.encode(),
@@ -53,10 +50,7 @@ def test_raw_store_and_events_hold_no_plaintext(client, db, settings):
         for secret in SECRETS:
             assert secret not in raw.raw, secret
 
-    stop = threading.Event()
-    relay = OutboxRelay(settings=settings, db=db, clock=system_clock)
-    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    thread.start()
+    stop, thread = run_relay(settings, db)
     try:
         assert wait_until(lambda: backlog(db) == 0, 20)
         events = collect(settings.kafka_bootstrap, REPORTS_SUBMITTED, until=ids)
