@@ -63,7 +63,8 @@ def build_features(*, segment: bool = False) -> FeatureUnion:
 
 def build_category_head(kind: str) -> Any:
     if kind == "svm":
-        return CalibratedClassifierCV(LinearSVC(C=0.5, random_state=SEED), method="sigmoid", cv=5)
+        return CalibratedClassifierCV(LinearSVC(C=0.5, random_state=SEED), method="sigmoid", cv=5,
+                                      ensemble=False)  # one SVM at predict time, not five
     return LogisticRegression(C=20.0, max_iter=3000, random_state=SEED)
 
 

@@ -130,10 +130,14 @@ def _date(name: str):
     if not raw:
         return None
     try:
-        return parse_iso(raw)
+        parsed = parse_iso(raw)
     except ValueError:
-        raise validation_problem([{"field": name, "message": "expected W3C datetime, e.g. "
-                                   "2026-01-01T00:00:00+07:00"}], status=400) from None
+        parsed = None
+    if parsed is None or not 2000 <= parsed.year <= 2999:
+        raise validation_problem([{"field": name, "message": "expected a W3C datetime between "
+                                   "the years 2000 and 2999, e.g. 2026-01-01T00:00:00+07:00"}],
+                                 status=400)
+    return parsed
 
 
 @bp.get("/requests.<fmt>")
