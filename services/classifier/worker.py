@@ -173,7 +173,14 @@ class ClassifierWorker:
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
+    """With WORKER_METRICS_PORT set (a worker in its own pod), /metrics is served there;
+    under `make run` the worker's samples appear on the classifier service's /metrics."""
+    from prometheus_client import start_http_server
+
     from services.classifier.train import load
+
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
 
     worker = ClassifierWorker(settings=settings, classifier=load(settings.classifier_model_path),
                               db=database(connect(settings), settings))

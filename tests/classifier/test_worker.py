@@ -176,3 +176,22 @@ def test_classification_reaches_the_citizen_views(settings, db, classifier):
     assert got["service_code"] == "noise"
     assert got["agency_responsible"] == "ubnd_tan_binh"
     assert got["status"] == "open"
+
+
+def test_worker_serves_metrics_on_its_own_port(env, model_path):
+    import requests
+
+    from shared.devstack import free_port, wait_for_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "services.classifier", "worker"], cwd=REPO,
+                            env={**os.environ, **env, "CLASSIFIER_MODEL": str(model_path),
+                                 "WORKER_METRICS_PORT": str(port)})
+    try:
+        wait_for_port("127.0.0.1", port, 60)
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert "classifier_dead_letters_total" in text and "classifier_batch_seconds" in text
+    assert proc.returncode == 0
