@@ -72,6 +72,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     classifier_batch_size: int = 500
     worker_metrics_port: int = 0
+    group_commit: bool = True
     classifier_model_path: Path = (
         REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib")
 
@@ -122,6 +123,7 @@ class Settings:
             relay_idle_seconds=_float(env, "RELAY_IDLE_SECONDS", cls.relay_idle_seconds),
             replay_window_hours=_int(env, "REPLAY_WINDOW_HOURS", cls.replay_window_hours),
             public_base_url=env.get("PUBLIC_BASE_URL", f"http://{host}:{intake_port}"),
+            group_commit=env.get("GROUP_COMMIT", "1") not in {"0", "false", "no"},
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", cls.worker_metrics_port),
             classifier_batch_size=_int(env, "CLASSIFIER_BATCH_SIZE", cls.classifier_batch_size),
             classifier_model_path=Path(env.get("CLASSIFIER_MODEL", str(cls.classifier_model_path))),

@@ -26,6 +26,7 @@ class IntakeDeps:
     clock: Clock
     write_limiter: RateLimiter
     read_limiter: RateLimiter
+    insert_report: object  # (doc) -> None: insert_one, or the group-commit batcher
 
 
 def deps() -> IntakeDeps:

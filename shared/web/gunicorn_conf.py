@@ -15,7 +15,9 @@ from prometheus_client import multiprocess  # noqa: E402 - needs the variable ab
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-worker_class = "sync"
+# threads let one worker hold several requests, so their inserts can leave together
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))

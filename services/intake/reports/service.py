@@ -3,6 +3,7 @@ document is also its outbox entry, so it is stored and queued for Kafka atomical
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -110,7 +111,8 @@ def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str
 
 def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
                   codes: TrackingCodes, clock: Clock, idempotency_key: str | None = None,
-                  fingerprint: str | None = None) -> Submitted:
+                  fingerprint: str | None = None,
+                  insert: Callable[[dict[str, Any]], None] | None = None) -> Submitted:
     """Store the report (and its photos). With an idempotency key already used, return the
     first report instead; with the same key but another request, raise IdempotencyConflict."""
     if idempotency_key:
@@ -130,7 +132,7 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
                          cipher=cipher, now=now, photo_ids=photo_ids,
                          idempotency_key=idempotency_key, fingerprint=fingerprint)
     try:
-        db[REPORTS].insert_one(doc)
+        (insert or db[REPORTS].insert_one)(doc)
     except DuplicateKeyError:
         if photo_ids:
             db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
