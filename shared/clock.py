@@ -26,6 +26,3 @@ class ManualClock:
     def advance(self, **delta: float) -> datetime:
         self._now += timedelta(**delta)
         return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when

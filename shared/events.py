@@ -103,12 +103,6 @@ _REGISTRY: dict[tuple[str, int], type[Event]] = {
 }
 
 
-def register(cls: type[Event]) -> type[Event]:
-    """Add an event class to the registry (services declare their events with this)."""
-    _REGISTRY[(cls.TYPE, cls.VERSION)] = cls
-    return cls
-
-
 def encode_event(event: Event) -> bytes:
     return event.model_dump_json().encode("utf-8")
 

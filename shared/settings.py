@@ -62,7 +62,6 @@ class Settings:
     max_json_body_bytes: int = 22 * 1024 * 1024
     max_form_body_bytes: int = 1024 * 1024
     max_photo_bytes: int = 5 * 1024 * 1024
-    max_photos: int = 3
     tracking_prefix: str = "HCM"
     timezone: str = "Asia/Ho_Chi_Minh"
     service_area: tuple[float, float, float, float] = (10.3, 106.3, 11.2, 107.1)
@@ -115,7 +114,6 @@ class Settings:
             max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", cls.max_json_body_bytes),
             max_form_body_bytes=_int(env, "MAX_FORM_BODY_BYTES", cls.max_form_body_bytes),
             max_photo_bytes=_int(env, "MAX_PHOTO_BYTES", cls.max_photo_bytes),
-            max_photos=_int(env, "MAX_PHOTOS", cls.max_photos),
             tracking_prefix=env.get("TRACKING_PREFIX", cls.tracking_prefix),
             timezone=env.get("TIMEZONE", cls.timezone),
             service_area=tuple(float(x) for x in area) if area else cls.service_area,

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask
@@ -64,3 +64,27 @@ def collect(bootstrap: str, topic: str, *, until: set[str], key: str = "report_i
     finally:
         consumer.close()
     return seen
+
+
+@contextmanager
+def running(*loops: Callable[[threading.Event], None]) -> Iterator[list[threading.Thread]]:
+    """Run stop-flag loops (relay, worker, projector) in threads; stop and join them after."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=loop, args=(stop,), daemon=True) for loop in loops]
+    for thread in threads:
+        thread.start()
+    try:
+        yield threads
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

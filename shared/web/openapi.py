@@ -39,7 +39,6 @@ class Operation:
     body_media: str = "application/json"
     parameters: list[dict[str, Any]] = field(default_factory=list)
     tags: tuple[str, ...] = ()
-    security: list[dict[str, list[str]]] | None = None
     response_media: str = "application/json"
     problem_media: tuple[str, ...] = ("application/problem+json",)
     text_media: tuple[str, ...] = ()  # other representations, described as text
@@ -47,7 +46,7 @@ class Operation:
 
 def build_document(
     *, title: str, version: str, description: str, operations: list[Operation],
-    security_schemes: dict[str, Any] | None = None, extra_models: tuple[type[BaseModel], ...] = (),
+    extra_models: tuple[type[BaseModel], ...] = (),
 ) -> dict[str, Any]:
     """`extra_models` are models referenced by hand-written schemas (arrays of a model)."""
     models: set[type[BaseModel]] = set(extra_models)
@@ -61,8 +60,6 @@ def build_document(
     )
     components: dict[str, Any] = {"schemas": dict(schemas.get("$defs", {}))}
     components["schemas"]["Problem"] = PROBLEM_SCHEMA
-    if security_schemes:
-        components["securitySchemes"] = security_schemes
 
     paths: dict[str, Any] = {}
     for op in operations:
@@ -76,8 +73,6 @@ def build_document(
             entry["tags"] = list(op.tags)
         if op.parameters:
             entry["parameters"] = op.parameters
-        if op.security is not None:
-            entry["security"] = op.security
         if op.body is not None:
             entry["requestBody"] = {
                 "required": True,

@@ -21,3 +21,13 @@ def classifier(model_path: Path) -> ReportClassifier:
     from services.classifier.train import load
 
     return load(model_path)
+
+
+def new_worker(settings, classifier: ReportClassifier, db):
+    """A worker in a consumer group of its own, so tests do not share offsets."""
+    import uuid
+
+    from services.classifier.worker import ClassifierWorker
+
+    return ClassifierWorker(settings=settings, classifier=classifier, db=db,
+                            group_id=f"classifier-{uuid.uuid4().hex[:6]}")

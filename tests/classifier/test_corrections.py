@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +12,10 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from services.classifier.corrections import CORRECTIONS, load_corrections
-from services.classifier.worker import ClassifierWorker
 from shared.events import TicketCorrectedV1, encode_event
 from shared.topics import TICKETS_CORRECTIONS
+from tests.classifier.conftest import new_worker
+from tests.helpers import running, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,23 +25,13 @@ def test_correction_events_are_stored_and_trained_on(settings, env, db, classifi
         event_id=uuid.uuid4().hex, occurred_at=datetime.now(UTC), report_id=uuid.uuid4().hex,
         text="Nắp cống trước nhà bị vỡ, xe máy sụp bánh liên tục", old_category="traffic",
         new_category="flooding", district=None, urgent=True)
-    stop = threading.Event()
-    worker = ClassifierWorker(settings=settings, classifier=classifier, db=db,
-                              group_id=f"classifier-{uuid.uuid4().hex[:6]}")
-    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-    thread.start()
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    try:
+    with running(new_worker(settings, classifier, db).run):
         for _ in range(2):  # a replayed event changes nothing
             producer.send(TICKETS_CORRECTIONS, value=encode_event(event))
         producer.flush()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and db[CORRECTIONS].count_documents({}) == 0:
-            time.sleep(0.2)
-    finally:
-        stop.set()
-        thread.join(15)
-        producer.close()
+        wait_until(lambda: db[CORRECTIONS].count_documents({}) > 0, 30, 0.2)
+    producer.close()
     examples = load_corrections(db=db)
     assert [(e.category, e.text, e.urgent) for e in examples] == [
         ("flooding", event.text, True)]

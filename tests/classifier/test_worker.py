@@ -7,21 +7,21 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from kafka import KafkaProducer
 
-from services.classifier.worker import ClassifierWorker
 from services.intake.app import create_app
 from services.intake.outbox.relay import OutboxRelay
 from shared.clock import system_clock
 from shared.events import ReportSubmittedV1, encode_event
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED, REPORTS_SUBMITTED_DLQ
-from tests.helpers import collect
+from tests.classifier.conftest import new_worker
+from tests.helpers import collect, running, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,17 +35,9 @@ def submitted(text: str) -> ReportSubmittedV1:
 
 
 def test_posted_report_comes_out_classified_within_5s(settings, db, classifier):
-    app = create_app(settings)
-    stop = threading.Event()
-    worker = ClassifierWorker(settings=settings, classifier=classifier, db=db,
-                              group_id=f"classifier-{uuid.uuid4().hex[:6]}")
+    client = create_app(settings).test_client()
     relay = OutboxRelay(settings=settings, db=db, clock=system_clock)
-    threads = [threading.Thread(target=worker.run, args=(stop,), daemon=True),
-               threading.Thread(target=relay.run, args=(stop,), daemon=True)]
-    for t in threads:
-        t.start()
-    client = app.test_client()
-    try:
+    with running(new_worker(settings, classifier, db).run, relay.run):
         warm = client.post("/api/v1/reports", json={
             "channel": "web", "description": "Đèn đường hẻm 12 Lê Lợi tắt cả tuần nay"})
         collect(settings.kafka_bootstrap, REPORTS_CLASSIFIED,
@@ -58,10 +50,6 @@ def test_posted_report_comes_out_classified_within_5s(settings, db, classifier):
         events = collect(settings.kafka_bootstrap, REPORTS_CLASSIFIED, until={report_id},
                          timeout=30)
         elapsed = time.monotonic() - started
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(15)
     assert events and elapsed < 5.0, elapsed
     event = events[0]
     assert event["category"] == "noise" and event["district"] == "tan_binh"
@@ -69,15 +57,10 @@ def test_posted_report_comes_out_classified_within_5s(settings, db, classifier):
 
 
 def test_poison_goes_to_dead_letters_and_worker_goes_on(settings, db, classifier):
-    stop = threading.Event()
-    worker = ClassifierWorker(settings=settings, classifier=classifier, db=db,
-                              group_id=f"classifier-{uuid.uuid4().hex[:6]}")
-    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-    thread.start()
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     marker = uuid.uuid4().hex
     good = submitted("Cây xanh gãy đổ chắn ngang đường Pasteur, quận 1")
-    try:
+    with running(new_worker(settings, classifier, db).run):
         producer.send(REPORTS_SUBMITTED, key=marker.encode(),
                       value=b"\x00not json " + marker.encode())
         producer.send(REPORTS_SUBMITTED, key=marker.encode(),
@@ -87,10 +70,7 @@ def test_poison_goes_to_dead_letters_and_worker_goes_on(settings, db, classifier
         producer.flush()
         classified = collect(settings.kafka_bootstrap, REPORTS_CLASSIFIED,
                              until={good.report_id}, timeout=60)
-    finally:
-        stop.set()
-        thread.join(15)
-        producer.close()
+    producer.close()
     assert classified and classified[0]["category"] == "trees_lighting"
     from kafka import KafkaConsumer, TopicPartition
 
@@ -144,35 +124,21 @@ def test_classification_reaches_the_citizen_views(settings, db, classifier):
     """intake -> relay -> classifier worker -> projector: Open311 shows the chosen service."""
     from services.intake.projector import run_projector
 
-    app = create_app(settings)
-    stop = threading.Event()
-    group = uuid.uuid4().hex[:6]
-    worker = ClassifierWorker(settings=settings, classifier=classifier, db=db,
-                              group_id=f"classifier-{group}")
+    client = create_app(settings).test_client()
     relay = OutboxRelay(settings=settings, db=db, clock=system_clock)
-    threads = [threading.Thread(target=worker.run, args=(stop,), daemon=True),
-               threading.Thread(target=relay.run, args=(stop,), daemon=True),
-               threading.Thread(target=run_projector, args=(settings, db, stop),
-                                kwargs={"group_id": f"projector-{group}"}, daemon=True)]
-    for t in threads:
-        t.start()
-    client = app.test_client()
-    try:
+    projector = partial(run_projector, settings, db,
+                        group_id=f"projector-{uuid.uuid4().hex[:6]}")
+    with running(new_worker(settings, classifier, db).run, relay.run, projector):
         resp = client.post("/open311/v2/requests.json", data={
             "api_key": "demo", "address_string": "Hẻm 45 Âu Cơ, Tân Bình",
             "description": "Quán karaoke hát tới 2 giờ sáng, cả xóm không ngủ được"})
         code = resp.get_json()[0]["service_request_id"]
-        deadline = time.monotonic() + 30
-        got = {}
-        while time.monotonic() < deadline:
-            got = client.get(f"/open311/v2/requests/{code}.json").get_json()[0]
-            if got["service_code"]:
-                break
-            time.sleep(0.2)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(15)
+
+        def view() -> dict:
+            return client.get(f"/open311/v2/requests/{code}.json").get_json()[0]
+
+        wait_until(lambda: view()["service_code"] is not None, 30, 0.2)
+        got = view()
     assert got["service_code"] == "noise"
     assert got["agency_responsible"] == "ubnd_tan_binh"
     assert got["status"] == "open"

@@ -16,45 +16,32 @@ from shared.devstack import Broker, free_port
 from shared.events import ReportSubmittedV1, decode_event
 from shared.settings import Settings
 from shared.topics import REPORTS_SUBMITTED
-from tests.helpers import collect, live_server
+from tests.helpers import collect, live_server, running, wait_until
 from tests.intake.conftest import valid_report
 
 
-def run_relay(settings: Settings, db) -> tuple[threading.Event, threading.Thread]:
-    stop = threading.Event()
-    relay = OutboxRelay(settings=settings, db=db, clock=system_clock, max_backoff_s=1.0)
-    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    thread.start()
-    return stop, thread
+def relay_for(settings: Settings, db) -> OutboxRelay:
+    return OutboxRelay(settings=settings, db=db, clock=system_clock, max_backoff_s=1.0)
 
 
-def wait_until(predicate, timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+def publish_all(settings: Settings, db, ids: set[str]) -> list[dict]:
+    """Run a relay until the outbox is empty; return what reached the report topic."""
+    with running(relay_for(settings, db).run):
+        assert wait_until(lambda: backlog(db) == 0, 20)
+        return collect(settings.kafka_bootstrap, REPORTS_SUBMITTED, until=ids)
 
 
 def test_relay_publishes_versioned_events(client, db, settings):
     ids = {client.post("/api/v1/reports", json=valid_report()).get_json()["report_id"]
            for _ in range(5)}
     assert backlog(db) == 5
-    stop, thread = run_relay(settings, db)
-    try:
-        assert wait_until(lambda: backlog(db) == 0, 20)
-        events = collect(settings.kafka_bootstrap, REPORTS_SUBMITTED, until=ids)
-    finally:
-        stop.set()
-        thread.join(10)
+    events = publish_all(settings, db, ids)
     assert {e["report_id"] for e in events} == ids
     decoded = decode_event(events[0]["_raw"])
     assert isinstance(decoded, ReportSubmittedV1) and decoded.schema_version == 1
     assert decoded.has_contact is True
     state = db["outbox_state"].find_one({"_id": "reports"})
     assert str(state["last_id"]) == max(ids) and state["resume_token"]
-    assert not thread.is_alive()
 
 
 @pytest.fixture
@@ -71,7 +58,6 @@ def test_burst_of_500_with_broker_down_30s(env, db, own_broker, tmp_path):
     env = {**env, "KAFKA_BOOTSTRAP": own_broker.bootstrap}
     settings = Settings.from_env(env)
     app = create_app(settings)
-    stop, relay = run_relay(settings, db)
     report_ids: list[str] = []
     statuses: list[int] = []
     lock = threading.Lock()
@@ -85,7 +71,7 @@ def test_burst_of_500_with_broker_down_30s(env, db, own_broker, tmp_path):
             if resp.status_code == 201:
                 report_ids.append(resp.json()["report_id"])
 
-    try:
+    with running(relay_for(settings, db).run):
         with live_server(app) as base, ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda i: post(i, base), range(250)))
             own_broker.stop()
@@ -99,9 +85,6 @@ def test_burst_of_500_with_broker_down_30s(env, db, own_broker, tmp_path):
             assert wait_until(lambda: backlog(db) == 0, 90, 0.5), backlog(db)
         events = collect(settings.kafka_bootstrap, REPORTS_SUBMITTED, until=set(report_ids),
                          timeout=90)
-    finally:
-        stop.set()
-        relay.join(15)
 
     processed: dict[str, int] = {}
     for event in events:  # a consumer that dedups by report id
