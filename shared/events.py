@@ -97,9 +97,59 @@ class TicketCorrectedV1(Event):
     urgent: bool = False
 
 
+TicketState = Literal["new", "triage", "assigned", "in_progress", "waiting_citizen",
+                      "resolved", "closed", "reopened", "rejected", "duplicate"]
+
+
+class TicketStatusChangedV1(Event):
+    """One entry of a ticket's history, as the citizen-facing views need it: internal notes
+    and staff identities stay in the tracker. `seq` orders a ticket's events; consumers
+    apply an event only if its seq is higher than the last one they applied."""
+
+    TYPE: ClassVar[str] = "ticket.status_changed"
+    VERSION: ClassVar[int] = 1
+    event_type: Literal["ticket.status_changed"] = "ticket.status_changed"
+    schema_version: Literal[1] = 1
+
+    ticket_id: str
+    report_id: str
+    tracking_code: str
+    seq: Annotated[int, Field(ge=1)]
+    from_state: TicketState | None
+    to_state: TicketState
+    public_note: str | None = None
+    category: str | None = None
+    department: str | None = None
+    expected_resolution_at: datetime | None = None
+    duplicate_of: str | None = None
+    rating: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
+class SlaAlertV1(Event):
+    """A ticket's SLA clock reached a level: warning (75% of the target by default), breach,
+    or escalation (the breach stayed open; goes to the supervisor). Published once per
+    ticket, clock and level; `event_id` is `ticket:clock:level`."""
+
+    TYPE: ClassVar[str] = "sla.alert"
+    VERSION: ClassVar[int] = 1
+    event_type: Literal["sla.alert"] = "sla.alert"
+    schema_version: Literal[1] = 1
+
+    ticket_id: str
+    tracking_code: str
+    department: str | None
+    category: str
+    urgent: bool
+    clock: Literal["first_response", "resolution"]
+    level: Literal["warning", "breach", "escalation"]
+    due_at: datetime | None
+    reached_at: datetime
+
+
 _REGISTRY: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
-    for cls in (ReportSubmittedV1, ReportClassifiedV1, TicketCorrectedV1)
+    for cls in (ReportSubmittedV1, ReportClassifiedV1, TicketCorrectedV1,
+                TicketStatusChangedV1, SlaAlertV1)
 }
 
 

@@ -74,6 +74,12 @@ class Settings:
     group_commit: bool = True
     classifier_model_path: Path = (
         REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib")
+    tracker_config_dir: Path = REPO_ROOT / "services" / "tracker" / "config"
+    staff_users_file: Path | None = None
+    tracker_url: str = "http://127.0.0.1:8002"
+    tracker_service_token: str = "demo-intake-service"  # noqa: S105 - embedded default
+    monitor_interval_seconds: float = 0.5
+    publisher_idle_seconds: float = 0.1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +98,11 @@ class Settings:
         staff_keys = _list(
             env, "STAFF_API_KEYS", ("demo-operator",) if app_env != "production" else ()
         )
+        staff_file = env.get("STAFF_USERS_FILE") or None
+        if app_env == "production" and not staff_file:
+            raise SettingsError("STAFF_USERS_FILE must name the staff directory in production")
+        service_token = env.get("TRACKER_SERVICE_TOKEN",
+                                cls.tracker_service_token if app_env != "production" else "")
         area = _list(env, "SERVICE_AREA", ())
         if area and len(area) != 4:
             raise SettingsError("SERVICE_AREA is min_lat,min_long,max_lat,max_long")
@@ -125,4 +136,12 @@ class Settings:
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", cls.worker_metrics_port),
             classifier_batch_size=_int(env, "CLASSIFIER_BATCH_SIZE", cls.classifier_batch_size),
             classifier_model_path=Path(env.get("CLASSIFIER_MODEL", str(cls.classifier_model_path))),
+            tracker_config_dir=Path(env.get("TRACKER_CONFIG_DIR", str(cls.tracker_config_dir))),
+            staff_users_file=Path(staff_file) if staff_file else None,
+            tracker_url=env.get("TRACKER_URL", f"http://{host}:{_int(env, 'TRACKER_PORT', 8002)}"),
+            tracker_service_token=service_token,
+            monitor_interval_seconds=_float(env, "MONITOR_INTERVAL_SECONDS",
+                                            cls.monitor_interval_seconds),
+            publisher_idle_seconds=_float(env, "PUBLISHER_IDLE_SECONDS",
+                                          cls.publisher_idle_seconds),
         )

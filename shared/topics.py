@@ -3,6 +3,7 @@
 REPORTS_SUBMITTED = "reports.submitted.v1"
 REPORTS_SUBMITTED_DLQ = "reports.submitted.v1.dlq"
 REPORTS_CLASSIFIED = "reports.classified.v1"
+REPORTS_CLASSIFIED_DLQ = "reports.classified.v1.dlq"
 TICKETS_STATUS = "tickets.status.v1"
 TICKETS_CORRECTIONS = "tickets.corrections.v1"
 SLA_ALERTS = "sla.alerts"
@@ -12,6 +13,7 @@ TOPICS: dict[str, int] = {
     REPORTS_SUBMITTED: 6,
     REPORTS_SUBMITTED_DLQ: 1,
     REPORTS_CLASSIFIED: 6,
+    REPORTS_CLASSIFIED_DLQ: 1,
     TICKETS_STATUS: 6,
     TICKETS_CORRECTIONS: 1,
     SLA_ALERTS: 3,

@@ -11,7 +11,14 @@ from services.intake.open311.models import (
     ServiceRequestOut,
     TokenOut,
 )
-from services.intake.reports.models import ReportCreated, ReportIn, ReportStatus
+from services.intake.reports.models import (
+    CitizenActionOut,
+    CitizenRatingIn,
+    CitizenReopenIn,
+    ReportCreated,
+    ReportIn,
+    ReportStatus,
+)
 from shared.web.openapi import Operation, build_document
 
 FMT = {"name": "fmt", "in": "path", "required": True,
@@ -19,6 +26,8 @@ FMT = {"name": "fmt", "in": "path", "required": True,
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "schema": {"type": "string", "minLength": 1, "maxLength": 255,
                           "pattern": "^[\\x21-\\x7e]+$"}}
+CODE = {"name": "tracking_code", "in": "path", "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Z]{2,5}-\\d{4}-\\d{6,9}$"}}
 STAFF_KEY = {"name": "X-API-Key", "in": "header", "required": False,
              "description": "Staff key; required on the call_center channel",
              "schema": {"type": "string"}}
@@ -53,10 +62,15 @@ def document() -> dict[str, Any]:
                   body=ReportIn, parameters=[IDEMPOTENCY, STAFF_KEY], tags=("reports",)),
         Operation("/api/v1/reports/{tracking_code}", "get", "Status of a report",
                   {200: ReportStatus, 400: None, 404: None, 429: None},
-                  parameters=[{"name": "tracking_code", "in": "path", "required": True,
-                               "schema": {"type": "string",
-                                          "pattern": "^[A-Z]{2,5}-\\d{4}-\\d{6,9}$"}}],
+                  parameters=[CODE],
                   tags=("reports",)),
+        *[Operation(f"/api/v1/reports/{{tracking_code}}/{action}", "post", summary,
+                    {200: CitizenActionOut, 400: None, 404: None, 409: None, 413: None,
+                     415: None, 422: None, 429: None, 503: None},
+                    body=model, parameters=[CODE], tags=("reports",))
+          for action, model, summary in (
+              ("rating", CitizenRatingIn, "Rate a resolved report 1 to 5"),
+              ("reopen", CitizenReopenIn, "Reopen a report within 7 days of resolution"))],
         open311("/open311/v2/services.{fmt}", "get", "Open311: list services",
                 {200: _array(ServiceOut), 404: None, 429: None}, parameters=[FMT]),
         open311("/open311/v2/requests.{fmt}", "post", "Open311: create a service request",

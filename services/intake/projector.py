@@ -1,9 +1,10 @@
 """Keeps the citizen-facing view of each report up to date from downstream events.
 
-Consumes the classifier's verdicts (and, once the tracker exists, ticket status events):
-the category becomes the Open311 service_code, the department the agency_responsible, and
-the report counts as confirmed downstream (the relay no longer needs to republish it).
-Updates are idempotent and never move a report back to an earlier status.
+Consumes the classifier's verdicts and the tracker's status events: the category becomes
+the Open311 service_code, the department the agency_responsible, public notes the
+status_notes, the resolution deadline the expected_datetime, and the report counts as
+confirmed downstream (the relay no longer needs to republish it). Updates are idempotent:
+a status event applies only if its seq is higher than the last one applied.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from prometheus_client import Counter
 from pymongo.database import Database
 
 from services.intake.store import REPORTS
-from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
+from shared.events import (
+    ReportClassifiedV1,
+    TicketStatusChangedV1,
+    UndecodableEvent,
+    decode_event,
+)
 from shared.kafka import ensure_topics, make_consumer
 from shared.settings import Settings
-from shared.topics import REPORTS_CLASSIFIED
+from shared.topics import REPORTS_CLASSIFIED, TICKETS_STATUS
 
 log = logging.getLogger(__name__)
 PROJECTED = Counter("intake_projected_events_total", "Downstream events applied to reports",
@@ -45,10 +51,35 @@ def apply_classified(*, db: Database, event: ReportClassifiedV1) -> bool:
     return result.modified_count == 1
 
 
+def apply_status(*, db: Database, event: TicketStatusChangedV1) -> bool:
+    if not ObjectId.is_valid(event.report_id):
+        return False
+    update: dict = {"$set": {"status": event.to_state, "ticket_seq": event.seq,
+                             "service_code": event.category,
+                             "agency_responsible": event.department,
+                             "expected_datetime": event.expected_resolution_at,
+                             "downstream_confirmed_at": event.occurred_at,
+                             "updated_at": event.occurred_at}}
+    if event.duplicate_of:
+        update["$set"]["duplicate_of"] = event.duplicate_of
+    if event.rating is not None:
+        update["$set"]["rating"] = event.rating
+    if event.to_state == "resolved":
+        update["$set"]["resolved_at"] = event.occurred_at
+    if event.public_note:
+        update["$push"] = {"public_notes": {"at": event.occurred_at, "text": event.public_note,
+                                            "seq": event.seq}}
+    result = db[REPORTS].update_one(
+        {"_id": ObjectId(event.report_id),
+         "$or": [{"ticket_seq": {"$lt": event.seq}}, {"ticket_seq": {"$exists": False}}]},
+        update)
+    return result.modified_count == 1
+
+
 def run_projector(settings: Settings, db: Database, stop: threading.Event,
                   group_id: str = "intake-projector") -> None:
     ensure_topics(settings)
-    consumer = make_consumer(settings, REPORTS_CLASSIFIED, group_id=group_id,
+    consumer = make_consumer(settings, REPORTS_CLASSIFIED, TICKETS_STATUS, group_id=group_id,
                              client_id=f"intake-projector-{uuid.uuid4().hex[:6]}")
     try:
         while not stop.is_set():
@@ -62,7 +93,12 @@ def run_projector(settings: Settings, db: Database, stop: threading.Event,
                         continue
                     if isinstance(event, ReportClassifiedV1):
                         apply_classified(db=db, event=event)
-                        PROJECTED.labels(event.event_type).inc()
+                    elif isinstance(event, TicketStatusChangedV1):
+                        apply_status(db=db, event=event)
+                    else:
+                        SKIPPED.inc()
+                        continue
+                    PROJECTED.labels(event.event_type).inc()
             if polled:
                 try:
                     consumer.commit()

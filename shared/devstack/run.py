@@ -37,6 +37,7 @@ PROCESSES = (
     ServiceProcess("classifier-worker", "services.classifier", "worker"),
     ServiceProcess("tracker", "services.tracker", "serve", "tracker_port"),
     ServiceProcess("tracker-worker", "services.tracker", "worker"),
+    ServiceProcess("tracker-monitor", "services.tracker", "monitor"),
 )
 
 
@@ -120,6 +121,10 @@ def main() -> int:
         print(f"  store       {store.uri}")
         if codes:
             print(f"  demo reports: {', '.join(codes)}")
+        if "tracker" in urls:
+            print("  staff tokens (Authorization: Bearer …): demo-operator, demo-supervisor, "
+                  "demo-admin, demo-handler-<department> (see services/tracker/config/"
+                  "staff.demo.json)")
         print(f"Logs in {run_dir}/. Press Ctrl-C to stop everything.", flush=True)
         while all(p.running for p in started):
             time.sleep(0.5)

@@ -5,10 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from datetime import datetime
+
 from flask import Flask, Response, jsonify
+from flask.json.provider import DefaultJSONProvider
 
 from shared.web.metrics import instrument, metrics_response
+from shared.timefmt import iso_local
 from shared.web.problems import install_problem_handlers
+
+
+class CityTimeJSON(DefaultJSONProvider):
+    """Datetimes in JSON answers as ISO 8601 in the city's time zone, not HTTP dates."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return iso_local(o)
+        return DefaultJSONProvider.default(o)
 
 
 def base_app(
@@ -20,8 +37,7 @@ def base_app(
     collectors: Iterable[Callable[[], Iterable[Any]]] = (),
 ) -> Flask:
     app = Flask(name)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = CityTimeJSON(app)
     install_problem_handlers(app)
     instrument(app, service)
     collectors = tuple(collectors)

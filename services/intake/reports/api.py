@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from services.intake.deps import deps, enforce_rate_limit
-from services.intake.reports.models import ReportIn
+from services.intake.reports.models import CitizenRatingIn, CitizenReopenIn, ReportIn
 from services.intake.reports.photos import PhotoError, decode_photos
 from services.intake.reports.service import (
     IdempotencyConflict,
@@ -17,6 +17,7 @@ from services.intake.reports.service import (
     public_status,
     submit_report,
 )
+from services.intake.tracker_client import citizen_action
 from shared.timefmt import iso_local
 from shared.web.body import fingerprint, json_body, parse_model
 from shared.web.problems import Problem, validation_problem
@@ -108,9 +109,32 @@ def get_report(tracking_code: str) -> Response:
         raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
                       kind="not-found")
     tz = deps().settings.timezone
-    status = public_status(doc)
+    status = public_status(doc, now=deps().clock())
     for key in ("submitted_at", "updated_at", "expected_datetime"):
         status[key] = iso_local(status[key], tz)
     for note in status["public_notes"]:
         note["at"] = iso_local(note["at"], tz)
     return jsonify(status)
+
+
+def _citizen(tracking_code: str, action: str, model: type) -> Response:
+    if not TRACKING_CODE.match(tracking_code):
+        raise validation_problem([{"field": "tracking_code",
+                                   "message": "expected a code like HCM-2026-000123"}],
+                                 status=400)
+    body = parse_model(model, json_body())
+    result = citizen_action(deps().settings, tracking_code, action, body.model_dump())
+    return jsonify(tracking_code=tracking_code, status=result.get("state"),
+                   rating=result.get("rating"))
+
+
+@bp.post("/<tracking_code>/rating")
+def rate_report(tracking_code: str) -> Response:
+    """The citizen rates the handling 1 to 5 once the report is resolved."""
+    return _citizen(tracking_code, "rating", CitizenRatingIn)
+
+
+@bp.post("/<tracking_code>/reopen")
+def reopen_report(tracking_code: str) -> Response:
+    """Not satisfied: reopen within 7 days of the resolution."""
+    return _citizen(tracking_code, "reopen", CitizenReopenIn)

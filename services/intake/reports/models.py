@@ -7,7 +7,15 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
@@ -171,3 +179,26 @@ class ReportStatus(BaseModel):
     updated_at: datetime
     expected_datetime: datetime | None
     public_notes: list[PublicNote]
+    duplicate_of: str | None
+    rating: int | None
+    can_rate: bool
+    can_reopen: bool
+
+
+class CitizenRatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None \
+        = None
+
+
+class CitizenReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
+                                             max_length=2000)]
+
+
+class CitizenActionOut(BaseModel):
+    tracking_code: str
+    status: str | None
+    rating: int | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -21,6 +21,7 @@ from shared.redact import redact_contacts
 
 STATUS_LABELS_VI = {
     "received": "Đã tiếp nhận",
+    "new": "Đã tạo phiếu xử lý",
     "classified": "Đã phân loại",
     "triage": "Đang phân loại thủ công",
     "assigned": "Đã chuyển đơn vị xử lý",
@@ -157,8 +158,12 @@ def find_by_tracking_code(*, db: Database, tracking_code: str) -> dict[str, Any]
     return db[REPORTS].find_one({"tracking_code": tracking_code}, {"pii": 0})
 
 
-def public_status(doc: dict[str, Any]) -> dict[str, Any]:
+REOPEN_WINDOW = timedelta(days=7)
+
+
+def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     status = doc.get("status", "received")
+    resolved_at = doc.get("resolved_at")
     return {
         "tracking_code": doc["tracking_code"],
         "status": status,
@@ -170,4 +175,10 @@ def public_status(doc: dict[str, Any]) -> dict[str, Any]:
         "updated_at": doc.get("updated_at", doc["submitted_at"]),
         "expected_datetime": doc.get("expected_datetime"),
         "public_notes": [{"at": n["at"], "text": n["text"]} for n in doc.get("public_notes", [])],
+        "duplicate_of": doc.get("duplicate_of"),
+        "rating": doc.get("rating"),
+        "can_rate": status in {"resolved", "closed"} and doc.get("rating") is None
+        and resolved_at is not None,
+        "can_reopen": status in {"resolved", "closed"} and resolved_at is not None
+        and now is not None and now - resolved_at <= REOPEN_WINDOW,
     }

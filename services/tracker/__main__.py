@@ -1,0 +1,59 @@
+"""python -m services.tracker serve | worker | monitor"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+
+from shared.clock import system_clock
+from shared.mongo import connect, database
+from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
+from shared.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.tracker")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="HTTP API under gunicorn")
+    sub.add_parser("worker", help="create tickets from classified reports")
+    sub.add_parser("monitor", help="SLA sweeps and the publisher of status events and alerts")
+    args = parser.parse_args(argv)
+    configure_logging()
+    settings = Settings.from_env()
+    if args.command == "serve":
+        exec_gunicorn("services.tracker.app:create_app", port=settings.tracker_port,
+                      settings=settings)
+        return 0
+
+    from services.tracker.config import load_config
+    from services.tracker.store import ensure_indexes
+
+    config = load_config(settings)
+    db = database(connect(settings), settings)
+    ensure_indexes(db)
+    stop = stop_on_signals()
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
+    if args.command == "worker":
+        from services.tracker.worker import run_worker
+
+        logging.getLogger("tracker").info("tracker worker consuming classified reports")
+        run_worker(settings=settings, db=db, config=config, clock=system_clock, stop=stop)
+    else:
+        from services.tracker.monitor import run_monitor
+        from services.tracker.publisher import Publisher
+
+        publisher = Publisher(settings=settings, db=db, clock=system_clock)
+        thread = threading.Thread(target=publisher.run, args=(stop,), name="publisher")
+        thread.start()
+        run_monitor(db=db, config=config, clock=system_clock,
+                    interval_s=settings.monitor_interval_seconds, stop=stop)
+        thread.join(30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

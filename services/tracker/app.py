@@ -1,0 +1,76 @@
+"""The tracker's application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Flask
+from prometheus_client.core import GaugeMetricFamily
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from services.tracker import openapi
+from services.tracker.config import TrackerConfig, load_config
+from services.tracker.deps import TrackerDeps
+from services.tracker.stats.api import bp as stats_bp
+from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
+from services.tracker.tickets.api import bp as tickets_bp
+from shared.clock import Clock, system_clock
+from shared.mongo import connect, database
+from shared.settings import Settings
+from shared.web.app_base import base_app
+
+
+def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
+    open_tickets = GaugeMetricFamily("tracker_open_tickets", "Open tickets",
+                                     labels=["department", "state"])
+    breaches = GaugeMetricFamily("tracker_open_breaches", "Open tickets past an SLA deadline",
+                                 labels=["department"])
+    on_time = GaugeMetricFamily("tracker_on_time_ratio",
+                                "Resolved tickets resolved within the resolution target",
+                                labels=["department"])
+    try:
+        for row in db[TICKETS].aggregate([
+            {"$match": {"state": {"$in": list(OPEN_STATES)}}},
+            {"$group": {"_id": {"d": "$department", "s": "$state"}, "n": {"$sum": 1},
+                        "b": {"$sum": {"$cond": ["$sla.breached", 1, 0]}}}}]):
+            department = row["_id"].get("d") or "unassigned"
+            open_tickets.add_metric([department, row["_id"]["s"]], row["n"])
+        for row in db[TICKETS].aggregate([
+            {"$match": {"state": {"$in": list(OPEN_STATES)}, "sla.breached": True}},
+            {"$group": {"_id": "$department", "n": {"$sum": 1}}}]):
+            breaches.add_metric([row["_id"] or "unassigned"], row["n"])
+        for row in db[TICKETS].aggregate([
+            {"$match": {"resolved_at": {"$type": "date"}}},
+            {"$group": {"_id": "$department", "n": {"$sum": 1},
+                        "ok": {"$sum": {"$cond": ["$resolved_on_time", 1, 0]}}}}]):
+            on_time.add_metric([row["_id"] or "unassigned"], row["ok"] / row["n"])
+    except PyMongoError:
+        pass
+    yield from (open_tickets, breaches, on_time)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
+               client: MongoClient | None = None,
+               config: TrackerConfig | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    client = client or connect(settings)
+    db = database(client, settings)
+    config = config or load_config(settings)
+
+    def readiness() -> dict[str, bool]:
+        try:
+            client.admin.command("ping")
+            return {"store": True}
+        except PyMongoError:
+            return {"store": False}
+
+    app = base_app(__name__, service="tracker", openapi=openapi.document,
+                   readiness=readiness, collectors=[lambda: ticket_gauges(db)])
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    app.extensions["tracker"] = TrackerDeps(settings=settings, client=client, db=db,
+                                            config=config, clock=clock)
+    ensure_indexes(db)
+    app.register_blueprint(tickets_bp)
+    app.register_blueprint(stats_bp)
+    return app

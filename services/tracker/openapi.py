@@ -1,0 +1,101 @@
+"""The tracker's OpenAPI document, generated from the request and response models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.tracker.tickets.models import (
+    BulkOut,
+    BulkTransitionIn,
+    CitizenTicketOut,
+    DuplicateIn,
+    MeOut,
+    NoteIn,
+    QueueOut,
+    RatingIn,
+    ReopenIn,
+    RerouteIn,
+    TicketDetailOut,
+    TransitionIn,
+    TriageIn,
+)
+from services.tracker.tickets.states import STATES
+from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+from shared.web.openapi import Operation, build_document
+
+AUTH = {"name": "Authorization", "in": "header", "required": True,
+        "description": "Bearer token of a staff member (or of intake, for citizen actions)",
+        "schema": {"type": "string"}}
+TICKET = {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "string"}}
+CODE = {"name": "tracking_code", "in": "path", "required": True, "schema": {"type": "string"}}
+ERRORS = {400: None, 401: None, 403: None, 404: None, 409: None, 413: None, 415: None,
+          422: None}
+
+
+def _q(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+PAGING = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+          _q("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000})]
+STATS = {"type": "object"}
+CSV = {"type": "string"}
+
+
+def _op(path: str, method: str, summary: str, ok: Any, *, body: Any = None,
+        params: tuple[dict[str, Any], ...] = (), tag: str = "tickets", **kw: Any) -> Operation:
+    return Operation(path, method, summary, {200: ok, **ERRORS}, body=body,
+                     parameters=[AUTH, *params], tags=(tag,), **kw)
+
+
+def operations() -> list[Operation]:
+    return [
+        _op("/api/v1/me", "get", "Who the token belongs to", MeOut, tag="staff"),
+        _op("/api/v1/tickets", "get", "Queue ordered by nearest deadline", QueueOut,
+            params=(_q("state", {"type": "string", "enum": list(STATES)}),
+                    _q("category", {"type": "string", "enum": list(CATEGORY_CODES)}),
+                    _q("district", {"type": "string", "enum": list(DISTRICT_CODES)}),
+                    _q("department", {"type": "string"}),
+                    _q("urgent", {"type": "string", "enum": ["true", "false"]}),
+                    _q("sla_state", {"type": "string", "enum": ["on_track", "warning",
+                                                                "breached", "paused",
+                                                                "done"]}),
+                    *PAGING)),
+        _op("/api/v1/triage", "get", "Tickets waiting for an operator's category", QueueOut,
+            params=tuple(PAGING)),
+        _op("/api/v1/tickets/{ticket_id}", "get", "Ticket with its history", TicketDetailOut,
+            params=(TICKET,)),
+        _op("/api/v1/tickets/{ticket_id}/transitions", "post", "Move the ticket",
+            TicketDetailOut, body=TransitionIn, params=(TICKET,)),
+        _op("/api/v1/tickets/bulk/transitions", "post", "Move several tickets", BulkOut,
+            body=BulkTransitionIn),
+        _op("/api/v1/tickets/{ticket_id}/notes", "post", "Add a public or internal note",
+            TicketDetailOut, body=NoteIn, params=(TICKET,)),
+        _op("/api/v1/tickets/{ticket_id}/reroute", "post",
+            "Not ours: send to another department (and category)", TicketDetailOut,
+            body=RerouteIn, params=(TICKET,)),
+        _op("/api/v1/tickets/{ticket_id}/triage", "post", "Operator picks the category",
+            TicketDetailOut, body=TriageIn, params=(TICKET,)),
+        _op("/api/v1/tickets/{ticket_id}/duplicate", "post", "Link to the original report",
+            TicketDetailOut, body=DuplicateIn, params=(TICKET,)),
+        _op("/api/v1/citizen/{tracking_code}/rating", "post", "Citizen's rating (via intake)",
+            CitizenTicketOut, body=RatingIn, params=(CODE,), tag="citizen"),
+        _op("/api/v1/citizen/{tracking_code}/reopen", "post", "Citizen reopens (via intake)",
+            CitizenTicketOut, body=ReopenIn, params=(CODE,), tag="citizen"),
+        _op("/api/v1/stats/departments", "get", "Figures per department", STATS,
+            params=(_q("days", {"type": "integer", "minimum": 1, "maximum": 3660}),),
+            tag="supervisors"),
+        _op("/api/v1/stats/departments.csv", "get", "The same as CSV", CSV,
+            params=(_q("days", {"type": "integer", "minimum": 1, "maximum": 3660}),),
+            tag="supervisors", response_media="text/csv"),
+        _op("/api/v1/breaches", "get", "Open tickets past a deadline", QueueOut,
+            params=(_q("department", {"type": "string"}),), tag="supervisors"),
+    ]
+
+
+def document() -> dict[str, Any]:
+    return build_document(
+        title="1022 tracker", version="1",
+        description="Tickets, routing, SLA clocks and breach alerts for department handlers, "
+                    "operators and supervisors.",
+        operations=operations())

@@ -1,0 +1,58 @@
+"""/api/v1/stats and /api/v1/breaches for supervisors."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, jsonify, request
+
+from services.tracker.auth import requires
+from services.tracker.deps import deps
+from services.tracker.stats.service import department_stats, open_breaches, window_start
+from services.tracker.tickets.views import ticket_out
+from shared.web.problems import validation_problem
+
+bp = Blueprint("stats", __name__, url_prefix="/api/v1")
+CSV_COLUMNS = ("department", "backlog", "open_breaches", "resolved", "on_time_rate",
+               "median_resolution_hours", "ratings", "satisfaction", "mean_rating")
+
+
+def _days() -> int | None:
+    raw = request.args.get("days")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 3660:
+        raise validation_problem([{"field": "days", "message": "an integer 1..3660"}],
+                                 status=400)
+    return int(raw)
+
+
+@bp.get("/stats/departments")
+@requires("supervisor", "admin")
+def departments() -> Response:
+    d = deps()
+    rows = department_stats(db=d.db, since=window_start(d.clock(), _days()))
+    return jsonify(on_time_target=0.99, satisfaction_target=0.9, departments=rows)
+
+
+@bp.get("/stats/departments.csv")
+@requires("supervisor", "admin")
+def departments_csv() -> Response:
+    d = deps()
+    rows = department_stats(db=d.db, since=window_start(d.clock(), _days()))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row[k] is None else row[k] for k in CSV_COLUMNS})
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=departments.csv"})
+
+
+@bp.get("/breaches")
+@requires("supervisor", "admin")
+def breaches() -> Response:
+    d = deps()
+    docs = open_breaches(db=d.db, department=request.args.get("department"))
+    return jsonify(total=len(docs), items=[ticket_out(t) for t in docs])

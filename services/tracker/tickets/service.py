@@ -1,0 +1,301 @@
+"""Tickets: creation from classified reports, moves through the state machine, notes,
+re-routing, duplicates and the citizen's rating and reopen.
+
+Every change is one conditional update of the ticket document: it appends to `history`
+(append-only, the audit trail), bumps `seq`, recomputes the SLA fields and sets
+`unpublished`, which the publisher turns into status events. A concurrent change makes the
+condition fail and the caller gets a conflict instead of a lost update.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from services.tracker.config import TrackerConfig
+from services.tracker.duplicates import suggest
+from services.tracker.sla.summary import sla_fields
+from services.tracker.staff import Principal
+from services.tracker.store import TICKETS
+from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
+from shared.events import ReportClassifiedV1
+
+SYSTEM = Principal(user="system", role="admin")
+RESPONDED = frozenset({"in_progress", "waiting_citizen", "resolved", "closed", "rejected",
+                       "duplicate"})
+
+
+class TicketNotFound(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+class Conflict(Exception):
+    pass
+
+
+class NotAllowed(Exception):
+    """The move exists but the request does not meet its conditions (e.g. too late)."""
+
+
+def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_state: str,
+           note: str | None = None, public: bool = False, **extra: Any) -> dict[str, Any]:
+    entry = {"seq": seq, "at": at, "by": by.user, "role": by.role, "from": from_state,
+             "to": to_state, "note": note, "public": bool(public and note)}
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    return entry
+
+
+def create_from_classified(*, db: Database, config: TrackerConfig, event: ReportClassifiedV1,
+                           now: datetime) -> tuple[dict[str, Any], bool]:
+    """Create the ticket for a classified report; a replayed event returns the existing one."""
+    existing = db[TICKETS].find_one({"_id": event.report_id})
+    if existing is not None:
+        return existing, False
+    department = None if event.needs_triage else config.routing.department(
+        event.category, event.district)
+    target = "triage" if department is None else "assigned"
+    history = [
+        _entry(seq=1, at=now, by=SYSTEM, from_state=None, to_state="new"),
+        _entry(seq=2, at=now, by=SYSTEM, from_state="new", to_state=target,
+               department=department,
+               note=None if department else "Độ tin cậy thấp: chờ tổng đài viên phân loại"),
+    ]
+    ticket: dict[str, Any] = {
+        "_id": event.report_id, "report_id": event.report_id,
+        "tracking_code": event.tracking_code, "channel": event.channel,
+        "description": event.description, "address": event.address,
+        "location": event.location.model_dump() if event.location else None,
+        "district": event.district, "category": event.category,
+        "classified_category": event.category, "confidence": event.confidence,
+        "top3": [list(pair) for pair in event.top3], "urgent": event.urgent,
+        "model_version": event.model_version, "department": department, "state": target,
+        "started_at": event.submitted_at, "created_at": now, "updated_at": now,
+        "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
+        "alerted": [], "duplicate_of": None, "rating": None,
+    }
+    ticket.update(sla_fields(ticket, config=config, now=now))
+    ticket["duplicate_candidates"] = suggest(
+        db=db, ticket=ticket, now=now, window=timedelta(days=config.duplicate_window_days),
+        threshold=config.duplicate_similarity)
+    try:
+        db[TICKETS].insert_one(ticket)
+    except DuplicateKeyError:
+        return db[TICKETS].find_one({"_id": event.report_id}) or ticket, False
+    return ticket, True
+
+
+def visible_filter(principal: Principal) -> dict[str, Any]:
+    if principal.role == "handler":
+        return {"department": principal.department}
+    if principal.sees_all() or principal.role == "service":
+        return {}
+    return {"_id": None}
+
+
+def get_ticket(*, db: Database, principal: Principal, ticket_id: str) -> dict[str, Any]:
+    """A ticket the principal may see. Another department's ticket is 'not found'."""
+    ticket = db[TICKETS].find_one({"_id": ticket_id, **visible_filter(principal)})
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    return ticket
+
+
+def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
+           entries: list[dict[str, Any]], now: datetime,
+           set_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Append entries and write the ticket if nobody changed it meanwhile."""
+    updated = dict(ticket)
+    updated.update(set_fields or {})
+    updated["history"] = [*ticket["history"], *entries]
+    updated["state"] = entries[-1]["to"]
+    updated["seq"] = entries[-1]["seq"]
+    updated["updated_at"] = now
+    for entry in entries:
+        if entry["to"] in RESPONDED and not updated.get("first_response_at"):
+            updated["first_response_at"] = entry["at"]
+    updated.update(sla_fields(updated, config=config, now=now))
+    if updated["state"] == "resolved":
+        updated["resolved_at"] = now
+        updated["resolved_on_time"] = not updated["sla"]["clocks"]["resolution"]["breached"]
+    changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
+               and ticket.get(k, _MISSING) != v}
+    changes["unpublished"] = True
+    result = db[TICKETS].update_one(
+        {"_id": ticket["_id"], "seq": ticket["seq"]},
+        {"$set": changes, "$push": {"history": {"$each": entries}}})
+    if result.matched_count == 0:
+        raise Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it")
+    return updated
+
+
+_MISSING = object()
+
+
+def transition(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id: str,
+               to_state: str, note: str | None, public: bool, now: datetime,
+               ticket: dict[str, Any] | None = None) -> dict[str, Any]:
+    ticket = ticket or get_ticket(db=db, principal=principal, ticket_id=ticket_id)
+    check_transition(ticket["state"], to_state)
+    if not role_may_move_to(principal.role, to_state):
+        raise Forbidden(f"role {principal.role} may not move a ticket to {to_state}")
+    if to_state == "duplicate":
+        raise NotAllowed("mark duplicates with the duplicate action, naming the original")
+    if to_state == "assigned" and not ticket.get("department"):
+        raise NotAllowed("triage the ticket with a category to assign it")
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
+                   to_state=to_state, note=note, public=public)
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now)
+
+
+def add_note(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id: str,
+             note: str, public: bool, now: datetime) -> dict[str, Any]:
+    ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
+    if principal.role == "service":
+        raise Forbidden("notes are written by staff")
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
+                   to_state=ticket["state"], note=note, public=public)
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now)
+
+
+def reroute(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id: str,
+            category: str | None, department: str | None, note: str | None,
+            now: datetime) -> dict[str, Any]:
+    """Not this department's ticket: rejected, then assigned to the right department. A new
+    category is also a correction for the classifier."""
+    if principal.role not in {"handler", "supervisor", "admin", "operator"}:
+        raise Forbidden("only staff re-route tickets")
+    ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
+    category = category or ticket["category"]
+    department = department or config.routing.department(category, ticket.get("district"))
+    if department not in config.routing.departments():
+        raise NotAllowed(f"unknown department {department!r}")
+    if department == ticket.get("department") and category == ticket["category"]:
+        raise NotAllowed("the ticket is already routed there")
+    entries = []
+    seq = ticket["seq"]
+    state = ticket["state"]
+    if state != "rejected":
+        check_transition(state, "rejected")
+        seq += 1
+        entries.append(_entry(seq=seq, at=now, by=principal, from_state=state,
+                              to_state="rejected", note=note, public=False))
+        state = "rejected"
+    correction = ({"old": ticket["category"], "new": category}
+                  if category != ticket["category"] else None)
+    entries.append(_entry(seq=seq + 1, at=now, by=principal, from_state=state,
+                          to_state="assigned", department=department, correction=correction))
+    return _apply(db=db, config=config, ticket=ticket, entries=entries, now=now,
+                  set_fields={"category": category, "department": department})
+
+
+def triage(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id: str,
+           category: str, district: str | None, note: str | None,
+           now: datetime) -> dict[str, Any]:
+    """An operator picks the category of a ticket the classifier was unsure about."""
+    if principal.role not in {"operator", "supervisor", "admin"}:
+        raise Forbidden("triage is done by operators")
+    ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
+    if ticket["state"] not in {"triage", "rejected"}:
+        raise IllegalTransition(ticket["state"], "assigned")
+    district = district or ticket.get("district")
+    department = config.routing.department(category, district)
+    correction = ({"old": ticket["classified_category"], "new": category}
+                  if category != ticket["classified_category"] else None)
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
+                   to_state="assigned", department=department, note=note,
+                   correction=correction)
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields={"category": category, "district": district,
+                              "department": department})
+
+
+def mark_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
+                   ticket_id: str, original_id: str, note: str | None,
+                   now: datetime) -> dict[str, Any]:
+    ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
+    if not role_may_move_to(principal.role, "duplicate"):
+        raise Forbidden(f"role {principal.role} may not mark duplicates")
+    check_transition(ticket["state"], "duplicate")
+    if original_id == ticket_id:
+        raise NotAllowed("a ticket cannot duplicate itself")
+    original = db[TICKETS].find_one({"_id": original_id},
+                                    {"tracking_code": 1, "state": 1, "duplicate_of": 1})
+    if original is None:
+        raise NotAllowed(f"no ticket {original_id}")
+    if original.get("duplicate_of"):
+        original = db[TICKETS].find_one({"_id": original["duplicate_of"]},
+                                        {"tracking_code": 1, "state": 1}) or original
+    public_note = note or f"Phản ánh trùng với {original['tracking_code']}"
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
+                   to_state="duplicate", note=public_note, public=True,
+                   duplicate_of=original["tracking_code"])
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields={"duplicate_of": original["_id"],
+                              "duplicate_of_code": original["tracking_code"]})
+
+
+def _by_code(db: Database, tracking_code: str) -> dict[str, Any]:
+    ticket = db[TICKETS].find_one({"tracking_code": tracking_code})
+    if ticket is None:
+        raise TicketNotFound(tracking_code)
+    return ticket
+
+
+def rate(*, db: Database, config: TrackerConfig, principal: Principal, tracking_code: str,
+         score: int, comment: str | None, now: datetime) -> dict[str, Any]:
+    """The citizen's 1-5 rating once the ticket is resolved; it closes the ticket."""
+    if principal.role != "service":
+        raise Forbidden("ratings come from the citizen through intake")
+    ticket = _by_code(db, tracking_code)
+    if ticket.get("rating") is not None:
+        raise NotAllowed("this ticket has already been rated")
+    if ticket["state"] not in {"resolved", "closed"}:
+        raise NotAllowed("a ticket can be rated once it is resolved")
+    to_state = "closed" if ticket["state"] == "resolved" else ticket["state"]
+    rating = {"score": score, "comment": comment, "at": now}
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
+                   to_state=to_state, rating=score)
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields={"rating": rating, "closed_at": now})
+
+
+def reopen(*, db: Database, config: TrackerConfig, principal: Principal, tracking_code: str,
+           reason: str, now: datetime) -> dict[str, Any]:
+    """The citizen is not satisfied: reopen within the window after resolution."""
+    if principal.role != "service":
+        raise Forbidden("reopening comes from the citizen through intake")
+    ticket = _by_code(db, tracking_code)
+    check_transition(ticket["state"], "reopened")
+    resolved_at = ticket.get("resolved_at")
+    if resolved_at is None or now - resolved_at > timedelta(days=config.reopen_window_days):
+        raise NotAllowed(f"a ticket can be reopened within {config.reopen_window_days} days "
+                         "of its resolution")
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
+                   to_state="reopened", note=reason, public=False)
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields={"rating": None, "reopen_count": ticket.get("reopen_count", 0) + 1})
+
+
+def queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit: int,
+          offset: int) -> tuple[list[dict[str, Any]], int]:
+    query: dict[str, Any] = {**visible_filter(principal)}
+    for key in ("state", "category", "district", "urgent"):
+        if filters.get(key) is not None:
+            query[key] = filters[key]
+    if filters.get("department") and principal.role != "handler":
+        query["department"] = filters["department"]
+    if filters.get("sla_state"):
+        query["sla.state"] = filters["sla_state"]
+    if filters.get("open_only", True) and "state" not in query:
+        query["state"] = {"$nin": ["resolved", "closed", "duplicate"]}
+    total = db[TICKETS].count_documents(query)
+    docs = list(db[TICKETS].find(query, {"history": 0}).sort([("queue_key", 1), ("_id", 1)])
+                .skip(offset).limit(limit))
+    return docs, total

@@ -1,0 +1,87 @@
+"""The tracker's consumer: classified reports in, tickets out.
+
+Creation is idempotent (the ticket's id is the report's), so a replayed event changes
+nothing. Offsets are committed after the batch's tickets are stored; an event that cannot be
+read goes to the dead-letter topic first. SIGTERM lets the batch finish and commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from kafka import KafkaProducer
+from prometheus_client import Counter
+from pymongo.database import Database
+
+from services.tracker.config import TrackerConfig
+from services.tracker.tickets.service import create_from_classified
+from shared.clock import Clock
+from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
+from shared.kafka import ensure_topics, make_consumer, make_producer
+from shared.settings import Settings
+from shared.topics import REPORTS_CLASSIFIED, REPORTS_CLASSIFIED_DLQ
+
+log = logging.getLogger(__name__)
+CREATED = Counter("tracker_tickets_created_total", "Tickets created from classified reports",
+                  ["route"])
+REPLAYED = Counter("tracker_replayed_events_total", "Classified events that had a ticket")
+DEAD_LETTERS = Counter("tracker_dead_letters_total", "Events sent to the dead-letter topic")
+GROUP = "tracker"
+
+
+def handle_records(*, db: Database, config: TrackerConfig, records: list[Any], now: Any
+                   ) -> list[tuple[Any, str]]:
+    """Store a ticket per classified event; return the records that could not be read,
+    with the reason."""
+    dead: list[tuple[Any, str]] = []
+    for record in records:
+        try:
+            event = decode_event(record.value)
+        except UndecodableEvent as exc:
+            dead.append((record, str(exc)))
+            continue
+        if not isinstance(event, ReportClassifiedV1):
+            dead.append((record, f"unexpected {event.event_type}"))
+            continue
+        ticket, created = create_from_classified(db=db, config=config, event=event, now=now)
+        if created:
+            CREATED.labels(ticket["state"]).inc()
+        else:
+            REPLAYED.inc()
+    return dead
+
+
+def send_dead_letters(producer: KafkaProducer, dead: list[tuple[Any, str]]) -> None:
+    futures = [producer.send(REPORTS_CLASSIFIED_DLQ, key=record.key, value=record.value or b"",
+                             headers=[("error", reason.encode()[:500]),
+                                      ("source", f"{record.topic}:{record.partition}:"
+                                                 f"{record.offset}".encode())])
+               for record, reason in dead]
+    producer.flush(timeout=15)
+    for future in futures:
+        future.get(timeout=0.1)
+    DEAD_LETTERS.inc(len(dead))
+
+
+def run_worker(*, settings: Settings, db: Database, config: TrackerConfig, clock: Clock,
+               stop: threading.Event, group_id: str = GROUP) -> None:
+    ensure_topics(settings)
+    consumer = make_consumer(settings, REPORTS_CLASSIFIED, group_id=group_id,
+                             client_id=f"tracker-{uuid.uuid4().hex[:6]}")
+    producer = make_producer(settings)
+    try:
+        while not stop.is_set():
+            polled = consumer.poll(timeout_ms=250, max_records=500)
+            records = [r for batch in polled.values() for r in batch]
+            if not records:
+                continue
+            dead = handle_records(db=db, config=config, records=records, now=clock())
+            if dead:
+                send_dead_letters(producer, dead)
+            consumer.commit()
+    finally:
+        consumer.close(autocommit=False)
+        producer.close(timeout=10)

@@ -1,0 +1,34 @@
+"""One-shot setup run at deploy time (a Kubernetes Job): create the Kafka topics and every
+service's MongoDB indexes. Idempotent: running it again changes nothing.
+
+    python -m shared.bootstrap [--replication-factor 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from services.intake.store import ensure_indexes as intake_indexes
+from services.tracker.store import ensure_indexes as tracker_indexes
+from shared.kafka import ensure_topics
+from shared.mongo import connect, database
+from shared.service_main import configure_logging
+from shared.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.bootstrap")
+    parser.add_argument("--replication-factor", type=int, default=1)
+    args = parser.parse_args(argv)
+    configure_logging()
+    settings = Settings.from_env()
+    created = ensure_topics(settings, replication_factor=args.replication_factor)
+    db = database(connect(settings), settings)
+    for ensure in (intake_indexes, tracker_indexes):
+        ensure(db)
+    print(f"topics created: {', '.join(created) or 'none (all existed)'}; indexes ensured")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+from bson import ObjectId
+from flask import Flask
+from flask.testing import FlaskClient
+
+from services.tracker.app import create_app
+from services.tracker.config import TrackerConfig, load_config
+from services.tracker.store import ensure_indexes
+from shared.clock import ManualClock
+from shared.events import ReportClassifiedV1
+from shared.settings import Settings
+
+TOKENS = {
+    "operator": "demo-operator",
+    "handler": "demo-handler-so_xay_dung",
+    "other_handler": "demo-handler-dien_luc",
+    "supervisor": "demo-supervisor",
+    "admin": "demo-admin",
+    "service": "demo-intake-service",
+}
+
+
+@pytest.fixture
+def config(settings: Settings) -> TrackerConfig:
+    return load_config(settings)
+
+
+@pytest.fixture
+def tdb(db):
+    ensure_indexes(db)
+    return db
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock, tdb, config: TrackerConfig) -> Flask:
+    return create_app(settings, clock=clock, config=config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def classified(*, at: datetime, category: str = "traffic", district: str | None = "q3",
+               urgent: bool = False, needs_triage: bool = False,
+               description: str = "Đèn giao thông ở ngã tư bị hỏng từ sáng, xe cộ rất lộn xộn.",
+               report_id: str | None = None, confidence: float = 0.93,
+               code: str | None = None) -> ReportClassifiedV1:
+    report_id = report_id or str(ObjectId())
+    return ReportClassifiedV1(
+        event_id=f"{report_id}:classified:test", occurred_at=at, report_id=report_id,
+        tracking_code=code or f"HCM-2026-{uuid.uuid4().int % 10**6:06d}", channel="web",
+        description=description, submitted_at=at, category=category, confidence=confidence,
+        top3=[(category, confidence)], urgent=urgent, district=district,
+        needs_triage=needs_triage, department="so_xay_dung", model_version="test")
+
+
+@pytest.fixture
+def make_ticket(tdb, config: TrackerConfig, clock: ManualClock) -> Callable[..., dict]:
+    from services.tracker.tickets.service import create_from_classified
+
+    def make(**kw) -> dict:
+        ticket, _ = create_from_classified(db=tdb, config=config,
+                                           event=classified(at=clock(), **kw), now=clock())
+        return ticket
+    return make
