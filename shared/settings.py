@@ -80,6 +80,7 @@ class Settings:
     tracker_service_token: str = "demo-intake-service"  # noqa: S105 - embedded default
     monitor_interval_seconds: float = 0.5
     publisher_idle_seconds: float = 0.1
+    publisher_lease_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -144,4 +145,6 @@ class Settings:
                                             cls.monitor_interval_seconds),
             publisher_idle_seconds=_float(env, "PUBLISHER_IDLE_SECONDS",
                                           cls.publisher_idle_seconds),
+            publisher_lease_seconds=_float(env, "PUBLISHER_LEASE_SECONDS",
+                                           cls.publisher_lease_seconds),
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from kafka import KafkaProducer
@@ -85,7 +86,8 @@ class Publisher:
         self.db = db
         self.clock = clock
         self.batch = batch
-        self.lease = Lease(db[LEASES], "publisher", clock=clock)
+        self.lease = Lease(db[LEASES], "publisher", clock=clock,
+                           duration=timedelta(seconds=settings.publisher_lease_seconds))
         self.producer: KafkaProducer | None = None
 
     def publish_once(self) -> int:

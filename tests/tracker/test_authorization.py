@@ -1,0 +1,90 @@
+"""Every role against every endpoint. A handler reaching for another department's ticket gets
+404 and never the ticket; a missing or unknown token gets 401."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tracker.conftest import TOKENS
+
+ROLES = ("operator", "handler", "other_handler", "supervisor", "admin", "service", "none",
+         "forged")
+
+
+def _endpoints(t: dict, triage: dict) -> dict[str, tuple[str, str, dict | None]]:
+    return {
+        "me": ("GET", "/api/v1/me", None),
+        "queue": ("GET", "/api/v1/tickets", None),
+        "triage_queue": ("GET", "/api/v1/triage", None),
+        "detail": ("GET", f"/api/v1/tickets/{t['_id']}", None),
+        "transition": ("POST", f"/api/v1/tickets/{t['_id']}/transitions",
+                       {"to": "in_progress"}),
+        "note": ("POST", f"/api/v1/tickets/{t['_id']}/notes", {"note": "Đã xem"}),
+        "reroute": ("POST", f"/api/v1/tickets/{t['_id']}/reroute", {"category": "electricity"}),
+        "triage": ("POST", f"/api/v1/tickets/{triage['_id']}/triage", {"category": "traffic"}),
+        "duplicate": ("POST", f"/api/v1/tickets/{t['_id']}/duplicate",
+                      {"original_id": triage["_id"]}),
+        "bulk": ("POST", "/api/v1/tickets/bulk/transitions",
+                 {"ticket_ids": [t["_id"]], "to": "in_progress"}),
+        "rating": ("POST", f"/api/v1/citizen/{t['tracking_code']}/rating", {"score": 5}),
+        "reopen": ("POST", f"/api/v1/citizen/{t['tracking_code']}/reopen",
+                   {"reason": "Vẫn chưa sửa"}),
+        "stats": ("GET", "/api/v1/stats/departments", None),
+        "stats_csv": ("GET", "/api/v1/stats/departments.csv", None),
+        "breaches": ("GET", "/api/v1/breaches", None),
+    }
+
+
+# role -> status per endpoint; the ticket belongs to so_xay_dung ("handler")
+EXPECTED: dict[str, dict[str, int]] = {
+    "operator": dict(me=200, queue=200, triage_queue=200, detail=200, transition=403,
+                     note=200, reroute=403, triage=200, duplicate=200, bulk=403, rating=403,
+                     reopen=403, stats=403, stats_csv=403, breaches=403),
+    "handler": dict(me=200, queue=200, triage_queue=403, detail=200, transition=200,
+                    note=200, reroute=200, triage=403, duplicate=200, bulk=200, rating=403,
+                    reopen=403, stats=403, stats_csv=403, breaches=403),
+    "other_handler": dict(me=200, queue=200, triage_queue=403, detail=404, transition=404,
+                          note=404, reroute=404, triage=403, duplicate=404, bulk=200,
+                          rating=403, reopen=403, stats=403, stats_csv=403, breaches=403),
+    "supervisor": dict(me=200, queue=200, triage_queue=200, detail=200, transition=200,
+                       note=200, reroute=200, triage=200, duplicate=200, bulk=200, rating=403,
+                       reopen=403, stats=200, stats_csv=200, breaches=200),
+    "admin": dict(me=200, queue=200, triage_queue=200, detail=200, transition=200, note=200,
+                  reroute=200, triage=200, duplicate=200, bulk=200, rating=403, reopen=403,
+                  stats=200, stats_csv=200, breaches=200),
+    # intake's token: only the citizen's actions (422/409: allowed in, refused on the merits)
+    "service": dict(me=200, queue=403, triage_queue=403, detail=403, transition=403,
+                    note=403, reroute=403, triage=403, duplicate=403, bulk=403, rating=422,
+                    reopen=409, stats=403, stats_csv=403, breaches=403),
+}
+EXPECTED["none"] = dict.fromkeys(EXPECTED["admin"], 401)
+EXPECTED["forged"] = dict.fromkeys(EXPECTED["admin"], 401)
+
+
+def _headers(role: str) -> dict[str, str]:
+    if role == "none":
+        return {}
+    if role == "forged":
+        return {"Authorization": "Bearer demo-handler-so_xay_dung-but-not-really"}
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorization_matrix(client, make_ticket, role):
+    got: dict[str, int] = {}
+    for name in EXPECTED[role]:
+        ticket = make_ticket(description=f"Ổ gà lớn trên đường số {name}, xe máy dễ té ngã.")
+        triage = make_ticket(needs_triage=True, confidence=0.2)
+        method, path, body = _endpoints(ticket, triage)[name]
+        resp = client.open(path, method=method, json=body, headers=_headers(role))
+        got[name] = resp.status_code
+        if resp.status_code in {401, 403, 404}:
+            assert resp.mimetype == "application/problem+json"
+            assert ticket["description"] not in resp.get_data(as_text=True)
+        if name == "queue" and role == "other_handler":
+            assert ticket["_id"] not in resp.get_data(as_text=True)
+        if name == "bulk" and role == "other_handler":
+            [result] = resp.json["results"]
+            assert (result["ticket_id"], result["status"], "state" in result) == (
+                ticket["_id"], 404, False)
+    assert got == EXPECTED[role]
