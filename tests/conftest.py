@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
+from services.classifier.corpus import load_split
+from services.classifier.model import ReportClassifier
+from services.classifier.train import save, train
 from shared.clock import ManualClock
 from shared.devstack import EmbeddedStack
 from shared.settings import Settings
@@ -65,3 +68,17 @@ def artifacts() -> Path:
     path = Path(__file__).parent / "artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained from the repo's corpus, saved where only the tests look."""
+    result = train(load_split("train"), load_split("validation"), progress=False)
+    return save(result, tmp_path_factory.mktemp("model") / "model.joblib")
+
+
+@pytest.fixture(scope="session")
+def classifier(model_path: Path) -> ReportClassifier:
+    from services.classifier.train import load
+
+    return load(model_path)

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         from services.tracker.worker import run_worker
 
         logging.getLogger("tracker").info("tracker worker consuming classified reports")
-        run_worker(settings=settings, db=db, config=config, clock=system_clock, stop=stop)
+        run_worker(stop, settings=settings, db=db, config=config, clock=system_clock)
     else:
         from services.tracker.monitor import run_monitor
         from services.tracker.publisher import Publisher
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         publisher = Publisher(settings=settings, db=db, clock=system_clock)
         thread = threading.Thread(target=publisher.run, args=(stop,), name="publisher")
         thread.start()
-        run_monitor(db=db, config=config, clock=system_clock,
-                    interval_s=settings.monitor_interval_seconds, stop=stop)
+        run_monitor(stop, db=db, config=config, clock=system_clock,
+                    interval_s=settings.monitor_interval_seconds)
         thread.join(30)
     return 0
 

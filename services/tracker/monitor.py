@@ -77,8 +77,8 @@ def sweep(*, db: Database, config: TrackerConfig, now: datetime,
     return SweepResult(examined=len(due), claimed=claimed)
 
 
-def run_monitor(*, db: Database, config: TrackerConfig, clock: Clock, interval_s: float,
-                stop: threading.Event) -> None:
+def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig, clock: Clock,
+                interval_s: float) -> None:
     while not stop.is_set():
         try:
             result = sweep(db=db, config=config, now=clock())

@@ -66,8 +66,8 @@ def send_dead_letters(producer: KafkaProducer, dead: list[tuple[Any, str]]) -> N
     DEAD_LETTERS.inc(len(dead))
 
 
-def run_worker(*, settings: Settings, db: Database, config: TrackerConfig, clock: Clock,
-               stop: threading.Event, group_id: str = GROUP) -> None:
+def run_worker(stop: threading.Event, *, settings: Settings, db: Database,
+               config: TrackerConfig, clock: Clock, group_id: str = GROUP) -> None:
     ensure_topics(settings)
     consumer = make_consumer(settings, REPORTS_CLASSIFIED, group_id=group_id,
                              client_id=f"tracker-{uuid.uuid4().hex[:6]}")
