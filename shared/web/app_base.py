@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, Response, jsonify
 from flask.json.provider import DefaultJSONProvider
 
-from shared.web.metrics import instrument, metrics_response
 from shared.timefmt import iso_local
+from shared.web.metrics import instrument, metrics_response
 from shared.web.problems import install_problem_handlers
 
 
