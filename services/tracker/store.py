@@ -22,7 +22,7 @@ def ensure_indexes(db: Database) -> None:
     tickets.create_index([("department", ASCENDING), ("state", ASCENDING),
                           ("queue_key", ASCENDING)])
     tickets.create_index([("category", ASCENDING), ("district", ASCENDING),
-                          ("created_at", ASCENDING)])
+                          ("dup_keys", ASCENDING)])
     tickets.create_index("unpublished", partialFilterExpression={"unpublished": True})
     db[ALERTS].create_index("pending", partialFilterExpression={"pending": True})
     db[ALERTS].create_index([("ticket_id", ASCENDING)])

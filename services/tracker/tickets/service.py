@@ -16,7 +16,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.tracker.config import TrackerConfig
-from services.tracker.duplicates import suggest
+from services.tracker.duplicates import band_keys, shingles, suggest
 from services.tracker.sla.summary import sla_fields
 from services.tracker.staff import Principal
 from services.tracker.store import TICKETS
@@ -54,10 +54,8 @@ def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_
 
 def create_from_classified(*, db: Database, config: TrackerConfig, event: ReportClassifiedV1,
                            now: datetime) -> tuple[dict[str, Any], bool]:
-    """Create the ticket for a classified report; a replayed event returns the existing one."""
-    existing = db[TICKETS].find_one({"_id": event.report_id})
-    if existing is not None:
-        return existing, False
+    """Create the ticket for a classified report; a replayed event returns the existing one
+    (the ticket's id is the report's, so the insert itself detects the replay)."""
     department = None if event.needs_triage else config.routing.department(
         event.category, event.district)
     target = "triage" if department is None else "assigned"
@@ -79,6 +77,7 @@ def create_from_classified(*, db: Database, config: TrackerConfig, event: Report
         "started_at": event.submitted_at, "created_at": now, "updated_at": now,
         "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
         "alerted": [], "duplicate_of": None, "rating": None,
+        "dup_keys": band_keys(shingles(event.description)),
     }
     ticket.update(sla_fields(ticket, config=config, now=now))
     ticket["duplicate_candidates"] = suggest(

@@ -1,0 +1,51 @@
+"""Ticket status events update the citizen's view in order, once; the citizen's rating and
+reopen are refused clearly when the tracker cannot be reached."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.intake.projector import apply_status
+from services.intake.store import REPORTS
+from shared.events import TicketStatusChangedV1
+from shared.settings import Settings
+from tests.intake.conftest import valid_report
+
+
+def status_event(report_id: str, code: str, seq: int, to: str, note: str | None = None):
+    at = datetime(2026, 11, 23, 4, 0, tzinfo=UTC) + timedelta(minutes=seq)
+    return TicketStatusChangedV1(
+        event_id=f"{report_id}:{seq}", occurred_at=at, ticket_id=report_id,
+        report_id=report_id, tracking_code=code, seq=seq, from_state=None, to_state=to,
+        public_note=note, category="flooding", department="thoat_nuoc_do_thi",
+        expected_resolution_at=at + timedelta(days=2))
+
+
+def test_status_events_apply_in_order_and_once(client, db):
+    created = client.post("/api/v1/reports", json=valid_report()).get_json()
+    rid, code = created["report_id"], created["tracking_code"]
+    assert apply_status(db=db, event=status_event(rid, code, 3, "in_progress", "Đang bơm nước"))
+    assert not apply_status(db=db, event=status_event(rid, code, 3, "in_progress",
+                                                      "Đang bơm nước"))
+    assert not apply_status(db=db, event=status_event(rid, code, 2, "assigned"))
+    assert apply_status(db=db, event=status_event(rid, code, 4, "resolved", "Đã hết ngập"))
+    page = client.get(f"/api/v1/reports/{code}").get_json()
+    assert page["status"] == "resolved"
+    assert [n["text"] for n in page["public_notes"]] == ["Đang bơm nước", "Đã hết ngập"]
+    assert page["agency_responsible"] == "thoat_nuoc_do_thi"
+    assert page["can_rate"] is True
+    assert db[REPORTS].find_one({"tracking_code": code})["ticket_seq"] == 4
+
+
+def test_rating_when_the_tracker_is_down_is_a_503_problem(env, db, clock):
+    from services.intake.app import create_app
+    from shared.devstack import free_port
+
+    settings = Settings.from_env({**env, "TRACKER_URL": f"http://127.0.0.1:{free_port()}"})
+    client = create_app(settings, clock=clock).test_client()
+    code = client.post("/api/v1/reports", json=valid_report()).get_json()["tracking_code"]
+    resp = client.post(f"/api/v1/reports/{code}/rating", json={"score": 4})
+    assert resp.status_code == 503
+    assert resp.mimetype == "application/problem+json" and resp.headers["Retry-After"]
+    bad = client.post(f"/api/v1/reports/{code}/rating", json={"score": 9})
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "score"
