@@ -87,8 +87,24 @@ def test_launcher_serves_and_ctrl_c_leaves_nothing(tmp_path):
         assert total == 26, "both workers' counts add up (6 demo + 20 posted)"
         assert float(backlog.group(1)) == 0, "the relay published everything"
 
+        # the whole pipeline runs: every report becomes a ticket in the tracker, and the
+        # tracker's worker and monitor report on the tracker's /metrics
+        tracker = f"http://127.0.0.1:{ports['TRACKER_PORT']}"
+        supervisor = {"Authorization": "Bearer demo-supervisor"}
+        tickets = 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and tickets < 26:
+            tickets = requests.get(f"{tracker}/api/v1/tickets?limit=1", headers=supervisor,
+                                   timeout=10).json()["total"]
+            time.sleep(0.5)
+        assert tickets == 26
+        tracker_metrics = requests.get(f"{tracker}/metrics", timeout=10).text
+        assert 'tracker_tickets_created_total{route="assigned"}' in tracker_metrics or \
+            'tracker_tickets_created_total{route="triage"}' in tracker_metrics
+        assert "tracker_open_tickets{" in tracker_metrics
+
         family = descendants(proc.pid)
-        assert len(family) >= 5
+        assert len(family) >= 8
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
