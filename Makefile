@@ -36,9 +36,10 @@ test: install model ## run the whole suite (tests start their own broker and sto
 lint: install ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: install model ## benchmarks: intake vs raw store writes, classifier speed
+bench: install model ## benchmarks: intake vs raw store writes, classifier speed, tracker
 	$(PY) -m bench.intake_bench
 	$(PY) -m bench.classifier_bench
+	$(PY) -m bench.tracker_bench
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .run .pytest_cache
