@@ -3,6 +3,7 @@ loaded once at start from `Settings.tracker_config_dir`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ class TrackerConfig:
     business: BusinessCalendar
     continuous: ContinuousCalendar
     staff: StaffDirectory
+    fingerprint: str = ""  # of the files the deadlines depend on (SLA and calendar)
     duplicate_window_days: int = 7
     duplicate_similarity: float = 0.5
     reopen_window_days: int = 7
@@ -44,12 +46,15 @@ def _read(path: Path) -> dict[str, Any]:
 
 def load_config(settings: Settings) -> TrackerConfig:
     folder = settings.tracker_config_dir
-    business = calendar_from_config(_read(folder / "calendar.json"))
+    calendar_data, sla_data = _read(folder / "calendar.json"), _read(folder / "sla.json")
+    business = calendar_from_config(calendar_data)
     staff_file = settings.staff_users_file or folder / "staff.demo.json"
     return TrackerConfig(
         routing=routing_from_config(_read(folder / "routing.json")),
-        policies=policies_from_config(_read(folder / "sla.json")),
+        policies=policies_from_config(sla_data),
         business=business,
         continuous=ContinuousCalendar(),
         staff=load_directory(staff_file),
+        fingerprint=hashlib.sha256(json.dumps([calendar_data, sla_data], sort_keys=True)
+                                   .encode("utf-8")).hexdigest()[:16],
     )

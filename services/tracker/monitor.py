@@ -20,7 +20,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.tracker.config import TrackerConfig
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
-from services.tracker.store import ALERTS, TICKETS
+from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
 from shared.events import SlaAlertV1
 
@@ -77,8 +77,36 @@ def sweep(*, db: Database, config: TrackerConfig, now: datetime,
     return SweepResult(examined=len(due), claimed=claimed)
 
 
+def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int = 500) -> int:
+    """After a change of SLA policy or calendar, recompute the SLA fields of every open ticket
+    once (the sweep reads the stored next-check instants, which the old rules computed).
+    Returns how many tickets were recomputed; 0 when the rules did not change."""
+    state = db[LEASES].find_one({"_id": "sla-rules"}) or {}
+    if state.get("fingerprint") == config.fingerprint:
+        return 0
+    count = 0
+    last_id = ""
+    while True:
+        tickets = list(db[TICKETS].find({"_id": {"$gt": last_id},
+                                         "state": {"$in": list(OPEN_STATES)}})
+                       .sort("_id", 1).limit(batch))
+        if not tickets:
+            break
+        for ticket in tickets:
+            db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
+                                   {"$set": sla_fields(ticket, config=config, now=now)})
+        count += len(tickets)
+        last_id = tickets[-1]["_id"]
+    db[LEASES].update_one({"_id": "sla-rules"},
+                          {"$set": {"fingerprint": config.fingerprint, "applied_at": now}},
+                          upsert=True)
+    log.info("SLA rules changed: recomputed %d open tickets", count)
+    return count
+
+
 def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig, clock: Clock,
                 interval_s: float) -> None:
+    reconcile(db=db, config=config, now=clock())
     while not stop.is_set():
         try:
             result = sweep(db=db, config=config, now=clock())

@@ -179,3 +179,28 @@ def publisher_is_idle(settings, tdb) -> bool:
     with running(publisher.run):
         time.sleep(0.5)
     return tdb[ALERTS].count_documents({"pending": True}) == 0
+
+
+def test_a_policy_change_applies_to_open_tickets(tdb, settings, config, clock, make_ticket):
+    """Tighter targets in the configuration: the monitor's start recomputes open tickets, and
+    an alert the old rules would have raised much later comes at the new instant."""
+    from dataclasses import replace
+
+    from services.tracker.monitor import reconcile
+    from services.tracker.sla.policy import Targets
+
+    ticket = make_ticket(category="traffic")  # Monday 10:00, first response 4 business hours
+    assert reconcile(db=tdb, config=config, now=clock()) > 0  # first start records the rules
+    assert reconcile(db=tdb, config=config, now=clock()) == 0
+    tighter = replace(config, fingerprint="tighter", policies=replace(
+        config.policies, normal=Targets(first_response=timedelta(hours=1),
+                                        resolution=timedelta(hours=8))))
+    clock.advance(minutes=50)
+    sweep(db=tdb, config=tighter, now=clock())
+    assert _alert_ids(tdb) == set()  # the stored instants still follow the old rules
+    assert reconcile(db=tdb, config=tighter, now=clock()) == 1
+    stored = tdb[TICKETS].find_one({"_id": ticket["_id"]})
+    assert stored["sla"]["clocks"]["first_response"]["due_at"] == ticket["started_at"] + \
+        timedelta(hours=1)
+    sweep(db=tdb, config=tighter, now=clock())
+    assert _alert_ids(tdb) == {f"{ticket['_id']}:first_response:warning"}
