@@ -57,20 +57,32 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def suggest(*, db: Database, ticket: dict[str, Any], now: datetime, window: timedelta,
-            threshold: float, limit: int = 3) -> list[dict[str, Any]]:
-    """Open tickets this one may duplicate, most similar first."""
-    if not ticket.get("district") or not ticket.get("dup_keys"):
-        return []
-    candidates = db[TICKETS].find(
-        {"category": ticket["category"], "district": ticket["district"],
-         "dup_keys": {"$in": ticket["dup_keys"]},
-         "created_at": {"$gte": now - window}, "state": {"$in": list(OPEN_STATES)},
-         "_id": {"$ne": ticket["_id"]}, "duplicate_of": None},
-        {"description": 1, "tracking_code": 1}).sort("created_at", -1).limit(MAX_CANDIDATES)
-    mine = shingles(ticket["description"])
-    scored = [(similarity(mine, shingles(c["description"])), c) for c in candidates]
-    scored = [(s, c) for s, c in scored if s >= threshold]
-    scored.sort(key=lambda pair: -pair[0])
-    return [{"ticket_id": c["_id"], "tracking_code": c["tracking_code"], "score": round(s, 3)}
+def suggest_many(*, db: Database, tickets: list[dict[str, Any]], now: datetime,
+                 window: timedelta, threshold: float, limit: int = 3) -> None:
+    """Set `duplicate_candidates` on new tickets: open tickets they may duplicate, most similar
+    first, found with one query for the whole batch (earlier tickets of the batch count too)."""
+    keyed = [t for t in tickets if t.get("district") and t.get("dup_keys")]
+    for ticket in tickets:
+        ticket["duplicate_candidates"] = []
+    if not keyed:
+        return
+    keys = sorted({key for t in keyed for key in t["dup_keys"]})
+    stored = list(db[TICKETS].find(
+        {"dup_keys": {"$in": keys}, "created_at": {"$gte": now - window},
+         "state": {"$in": list(OPEN_STATES)}, "duplicate_of": None},
+        {"description": 1, "tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1,
+         "created_at": 1}).sort("created_at", -1).limit(MAX_CANDIDATES * 4 * len(keyed)))
+    pool: list[dict[str, Any]] = stored
+    for ticket in keyed:
+        mine_keys = set(ticket["dup_keys"])
+        candidates = [c for c in pool
+                      if c["_id"] != ticket["_id"] and c["category"] == ticket["category"]
+                      and c["district"] == ticket["district"]
+                      and mine_keys.intersection(c["dup_keys"])][:MAX_CANDIDATES]
+        mine = shingles(ticket["description"])
+        scored = [(similarity(mine, shingles(c["description"])), c) for c in candidates]
+        scored = sorted(((s, c) for s, c in scored if s >= threshold), key=lambda p: -p[0])
+        ticket["duplicate_candidates"] = [
+            {"ticket_id": c["_id"], "tracking_code": c["tracking_code"], "score": round(s, 3)}
             for s, c in scored[:limit]]
+        pool = [ticket, *pool]  # newest first, like the stored ones

@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from pymongo.database import Database
 
 from services.tracker.config import TrackerConfig
-from services.tracker.tickets.service import create_from_classified
+from services.tracker.tickets.service import create_many
 from shared.clock import Clock
 from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
 from shared.kafka import ensure_topics, make_consumer, make_producer
@@ -37,6 +37,7 @@ def handle_records(*, db: Database, config: TrackerConfig, records: list[Any], n
     """Store a ticket per classified event; return the records that could not be read,
     with the reason."""
     dead: list[tuple[Any, str]] = []
+    events: list[ReportClassifiedV1] = []
     for record in records:
         try:
             event = decode_event(record.value)
@@ -46,11 +47,13 @@ def handle_records(*, db: Database, config: TrackerConfig, records: list[Any], n
         if not isinstance(event, ReportClassifiedV1):
             dead.append((record, f"unexpected {event.event_type}"))
             continue
-        ticket, created = create_from_classified(db=db, config=config, event=event, now=now)
-        if created:
-            CREATED.labels(ticket["state"]).inc()
-        else:
-            REPLAYED.inc()
+        events.append(event)
+    if events:
+        for ticket, created in create_many(db=db, config=config, events=events, now=now):
+            if created:
+                CREATED.labels(ticket["state"]).inc()
+            else:
+                REPLAYED.inc()
     return dead
 
 

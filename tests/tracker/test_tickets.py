@@ -261,3 +261,22 @@ def test_bad_bodies_name_the_field(client, make_ticket):
                       content_type="application/json", headers=auth("handler"))
     assert raw.status_code == 400
     assert _stored(client, ticket)["seq"] == ticket["seq"]
+
+
+def test_a_batch_creates_once_and_sees_duplicates_inside_itself(tdb, config, clock):
+    from services.tracker.tickets.service import create_many
+
+    text = "Cống thoát nước trước nhà số 12 đường Trần Não bị nghẹt, nước tràn lên mặt đường."
+    first = classified(at=clock(), category="flooding", district="thu_duc", description=text)
+    again = classified(at=clock(), category="flooding", district="thu_duc",
+                       description=text.lower())
+    other = classified(at=clock(), category="traffic")
+    results = create_many(db=tdb, config=config, events=[first, again, first, other],
+                          now=clock())
+    assert [created for _, created in results] == [True, True, True]
+    by_id = {t["_id"]: t for t, _ in results}
+    assert [c["ticket_id"] for c in by_id[again.report_id]["duplicate_candidates"]] == [
+        first.report_id]
+    replay = create_many(db=tdb, config=config, events=[other, first], now=clock())
+    assert [created for _, created in replay] == [False, False]
+    assert replay[0][0]["seq"] == 2 and tdb[TICKETS].count_documents({}) == 3

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.tracker.config import TrackerConfig
-from services.tracker.duplicates import band_keys, shingles, suggest
+from services.tracker.duplicates import band_keys, shingles, suggest_many
 from services.tracker.sla.summary import sla_fields
 from services.tracker.staff import Principal
 from services.tracker.store import TICKETS
@@ -52,10 +52,8 @@ def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_
     return entry
 
 
-def create_from_classified(*, db: Database, config: TrackerConfig, event: ReportClassifiedV1,
-                           now: datetime) -> tuple[dict[str, Any], bool]:
-    """Create the ticket for a classified report; a replayed event returns the existing one
-    (the ticket's id is the report's, so the insert itself detects the replay)."""
+def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
+               now: datetime) -> dict[str, Any]:
     department = None if event.needs_triage else config.routing.department(
         event.category, event.district)
     target = "triage" if department is None else "assigned"
@@ -80,14 +78,38 @@ def create_from_classified(*, db: Database, config: TrackerConfig, event: Report
         "dup_keys": band_keys(shingles(event.description)),
     }
     ticket.update(sla_fields(ticket, config=config, now=now))
-    ticket["duplicate_candidates"] = suggest(
-        db=db, ticket=ticket, now=now, window=timedelta(days=config.duplicate_window_days),
-        threshold=config.duplicate_similarity)
+    return ticket
+
+
+def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClassifiedV1],
+                now: datetime) -> list[tuple[dict[str, Any], bool]]:
+    """Create the tickets of a batch of classified reports in one write. A replayed event (its
+    report already has a ticket, the ids are the same) creates nothing: it comes back with
+    created=False and the stored ticket."""
+    unique = list({e.report_id: e for e in events}.values())
+    tickets = [new_ticket(config=config, event=e, now=now) for e in unique]
+    suggest_many(db=db, tickets=tickets, now=now,
+                 window=timedelta(days=config.duplicate_window_days),
+                 threshold=config.duplicate_similarity)
+    replayed: set[int] = set()
     try:
-        db[TICKETS].insert_one(ticket)
-    except DuplicateKeyError:
-        return db[TICKETS].find_one({"_id": event.report_id}) or ticket, False
-    return ticket, True
+        db[TICKETS].insert_many(tickets, ordered=False)
+    except BulkWriteError as exc:
+        for error in exc.details.get("writeErrors", []):
+            if error.get("code") != 11000:
+                raise
+            replayed.add(error["index"])
+    results = []
+    for i, ticket in enumerate(tickets):
+        if i in replayed:
+            ticket = db[TICKETS].find_one({"_id": ticket["_id"]}) or ticket
+        results.append((ticket, i not in replayed))
+    return results
+
+
+def create_from_classified(*, db: Database, config: TrackerConfig, event: ReportClassifiedV1,
+                           now: datetime) -> tuple[dict[str, Any], bool]:
+    return create_many(db=db, config=config, events=[event], now=now)[0]
 
 
 def visible_filter(principal: Principal) -> dict[str, Any]:
