@@ -22,6 +22,9 @@ preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
+# gunicorn's control socket has one default path per user: several services on one host
+# would replace each other's socket, and stopping one would remove it for all. Unused here.
+control_socket_disable = True
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 100
 accesslog = None  # request lines carry tracking codes in paths; metrics count requests instead
