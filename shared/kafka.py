@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -73,3 +74,14 @@ def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> list[st
         return [t.name for t in missing]
     finally:
         admin.close()
+
+
+def rewind(consumer: KafkaConsumer, records: list[Any]) -> None:
+    """Seek back to the first of `records` on each partition: a batch that could not be
+    processed is read again (offsets are only committed after it was)."""
+    first: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        first[tp] = min(first.get(tp, r.offset), r.offset)
+    for tp, offset in first.items():
+        consumer.seek(tp, offset)

@@ -32,7 +32,7 @@ from shared.events import (
     decode_event,
     encode_event,
 )
-from shared.kafka import ensure_topics, make_consumer, make_producer
+from shared.kafka import ensure_topics, make_consumer, make_producer, rewind
 from shared.mongo import connect, database
 from shared.settings import Settings
 from shared.topics import (
@@ -152,24 +152,13 @@ class ClassifierWorker:
                     self.process(records)
                 except KafkaError:
                     log.warning("publishing failed; the batch will be read again", exc_info=True)
-                    self._rewind(records)
+                    rewind(self.consumer, records)
                     stop.wait(1.0)
                     continue
                 self.consumer.commit()
         finally:
             self.consumer.close(autocommit=False)
             self.producer.close(timeout=10)
-
-    def _rewind(self, records: list[Any]) -> None:
-        from kafka import TopicPartition
-
-        assert self.consumer is not None
-        first: dict[TopicPartition, int] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            first[tp] = min(first.get(tp, r.offset), r.offset)
-        for tp, offset in first.items():
-            self.consumer.seek(tp, offset)
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:

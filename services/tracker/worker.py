@@ -13,14 +13,16 @@ import uuid
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from prometheus_client import Counter
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from services.tracker.config import TrackerConfig
 from services.tracker.tickets.service import create_many
 from shared.clock import Clock
 from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
-from shared.kafka import ensure_topics, make_consumer, make_producer
+from shared.kafka import ensure_topics, make_consumer, make_producer, rewind
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_CLASSIFIED_DLQ
 
@@ -81,9 +83,16 @@ def run_worker(stop: threading.Event, *, settings: Settings, db: Database,
             records = [r for batch in polled.values() for r in batch]
             if not records:
                 continue
-            dead = handle_records(db=db, config=config, records=records, now=clock())
-            if dead:
-                send_dead_letters(producer, dead)
+            try:
+                dead = handle_records(db=db, config=config, records=records, now=clock())
+                if dead:
+                    send_dead_letters(producer, dead)
+            except (PyMongoError, KafkaError):
+                log.warning("store or broker unavailable; the batch will be read again",
+                            exc_info=True)
+                rewind(consumer, records)
+                stop.wait(1.0)
+                continue
             consumer.commit()
     finally:
         consumer.close(autocommit=False)
