@@ -97,8 +97,8 @@ def creation(settings: Settings, client: MongoClient) -> None:
     while db[TICKETS].estimated_document_count() == 0:
         time.sleep(0.01)
     started = time.perf_counter()
-    while db[TICKETS].count_documents({}) < EVENTS:
-        time.sleep(0.05)
+    while db[TICKETS].estimated_document_count() < EVENTS:
+        time.sleep(0.25)  # a light poll: the store has one core, shared with the worker
     rate = EVENTS / (time.perf_counter() - started)
     stop.set()
     worker.join(30)
@@ -155,13 +155,17 @@ def sweeps(settings: Settings, client: MongoClient) -> None:
         dbs[label] = db
     now = ManualClock(START + timedelta(minutes=50))
     times: dict[str, list[float]] = {"small": [], "large": []}
+    claimed: dict[str, set[int]] = {"small": set(), "large": set()}
     for _ in range(ROUNDS):
         for label, db in dbs.items():
             reset(db, due_ids, due_at)
             started = time.perf_counter()
             result = sweep(db=db, config=config, now=now(), limit=DUE)
             times[label].append(time.perf_counter() - started)
-            assert result.examined == DUE and result.claimed == DUE, result
+            assert result.examined == DUE, result  # the due ones, nothing else
+            claimed[label].add(result.claimed)
+    # some categories have shorter targets: they reach several levels; the same in both
+    assert claimed["small"] == claimed["large"] and len(claimed["small"]) == 1, claimed
     small, large = statistics.median(times["small"]), statistics.median(times["large"])
     print(f"monitor sweep, {DUE:,} due: {OPEN_SMALL:,} open {small:.2f} s, "
           f"{OPEN_LARGE:,} open {large:.2f} s (median of {ROUNDS}, alternating): "

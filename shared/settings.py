@@ -11,6 +11,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # A fixed key for the embedded development stack only. `from_env` refuses it in production.
 DEV_PII_KEY = "ZGV2LW9ubHktMTAyMi1waWkta2V5LW5vdC1zZWNyZXQ="
+# Signs the web pages' session cookies in the embedded and test stacks only.
+DEV_SECRET_KEY = "dev-only-1022-session-signing-key-not-secret"  # noqa: S105
 
 
 class SettingsError(ValueError):
@@ -59,6 +61,7 @@ class Settings:
     open311_api_keys: tuple[str, ...] = ("demo",)
     staff_api_keys: tuple[str, ...] = ("demo-operator",)
     rate_limit_per_minute: int = 120
+    proxy_hops: int = 0
     max_json_body_bytes: int = 22 * 1024 * 1024
     max_form_body_bytes: int = 1024 * 1024
     max_photo_bytes: int = 5 * 1024 * 1024
@@ -81,6 +84,9 @@ class Settings:
     monitor_interval_seconds: float = 0.5
     publisher_idle_seconds: float = 0.1
     publisher_lease_seconds: float = 15.0
+    secret_key: str = DEV_SECRET_KEY
+    classifier_url: str = "http://127.0.0.1:8001"
+    intake_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +110,11 @@ class Settings:
             raise SettingsError("STAFF_USERS_FILE must name the staff directory in production")
         service_token = env.get("TRACKER_SERVICE_TOKEN",
                                 cls.tracker_service_token if app_env != "production" else "")
+        secret_key = env.get("SECRET_KEY") or (DEV_SECRET_KEY if app_env != "production"
+                                                else "")
+        if app_env == "production" and (len(secret_key) < 32 or secret_key == DEV_SECRET_KEY):
+            raise SettingsError("SECRET_KEY must be a random string of 32+ characters in "
+                                "production (it signs the staff and resident session cookies)")
         area = _list(env, "SERVICE_AREA", ())
         if area and len(area) != 4:
             raise SettingsError("SERVICE_AREA is min_lat,min_long,max_lat,max_long")
@@ -123,6 +134,7 @@ class Settings:
             open311_api_keys=open311_keys,
             staff_api_keys=staff_keys,
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            proxy_hops=_int(env, "PROXY_HOPS", cls.proxy_hops),
             max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", cls.max_json_body_bytes),
             max_form_body_bytes=_int(env, "MAX_FORM_BODY_BYTES", cls.max_form_body_bytes),
             max_photo_bytes=_int(env, "MAX_PHOTO_BYTES", cls.max_photo_bytes),
@@ -147,4 +159,8 @@ class Settings:
                                           cls.publisher_idle_seconds),
             publisher_lease_seconds=_float(env, "PUBLISHER_LEASE_SECONDS",
                                            cls.publisher_lease_seconds),
+            secret_key=secret_key,
+            classifier_url=env.get(
+                "CLASSIFIER_URL", f"http://{host}:{_int(env, 'CLASSIFIER_PORT', 8001)}"),
+            intake_url=env.get("INTAKE_URL", f"http://{host}:{intake_port}"),
         )

@@ -21,8 +21,15 @@ def test_production_refuses_development_secrets():
         Settings.from_env({"APP_ENV": "production"})
     with pytest.raises(SettingsError):
         Settings.from_env({"APP_ENV": "production", "PII_KEYS": DEV_PII_KEY})
-    prod = Settings.from_env({"APP_ENV": "production", "PII_KEYS": "k" * 43 + "="})
+    complete = {"APP_ENV": "production", "PII_KEYS": "k" * 43 + "=",
+                "STAFF_USERS_FILE": "/etc/hotline/staff/staff-users.json",
+                "SECRET_KEY": "s" * 40}
+    for missing in ("STAFF_USERS_FILE", "SECRET_KEY"):
+        with pytest.raises(SettingsError, match=missing):
+            Settings.from_env({k: v for k, v in complete.items() if k != missing})
+    prod = Settings.from_env(complete)
     assert prod.open311_api_keys == () and prod.staff_api_keys == ()
+    assert prod.tracker_service_token == ""  # no demo token to call the tracker with
 
 
 def test_malformed_values_are_named():

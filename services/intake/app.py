@@ -16,6 +16,7 @@ from services.intake.batcher import InsertBatcher
 from services.intake.deps import IntakeDeps
 from services.intake.open311.api import bp as open311_bp
 from services.intake.outbox.relay import backlog as outbox_backlog
+from services.intake.pages import blueprint as resident_pages
 from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
 from services.intake.store import REPORTS, ensure_indexes
@@ -25,6 +26,7 @@ from shared.crypto import FieldCipher
 from shared.mongo import connect, database
 from shared.settings import Settings
 from shared.web.app_base import base_app
+from shared.web.pages import configure_sessions
 
 
 def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
@@ -49,7 +51,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
             store = True
         except PyMongoError:
             store = False
-        return {"store": store, "broker": broker_reachable(settings.kafka_bootstrap)}
+        # the broker is not required: with it down intake keeps accepting (the outbox holds
+        # the reports), so a Kafka outage must not take intake out of the load balancer
+        return {"store": store}
 
     def backlog() -> Iterable[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("intake_outbox_backlog",
@@ -59,8 +63,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         except PyMongoError:
             gauge.add_metric([], float("nan"))
         yield gauge
+        reachable = GaugeMetricFamily("intake_broker_reachable",
+                                      "1 if the first Kafka bootstrap server accepts a connection")
+        reachable.add_metric([], float(broker_reachable(settings.kafka_bootstrap)))
+        yield reachable
 
     app = base_app(__name__, service="intake", openapi=openapi.document,
+                   proxy_hops=settings.proxy_hops,
                    readiness=readiness, collectors=[backlog])
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_body_bytes
     app.extensions["intake"] = IntakeDeps(
@@ -76,6 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     _ensure_indexes_with_retry(db)
     app.register_blueprint(reports_bp)
     app.register_blueprint(open311_bp)
+    configure_sessions(app, settings, service="intake")
+    app.register_blueprint(resident_pages(settings))
     return app
 
 

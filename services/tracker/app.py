@@ -12,6 +12,7 @@ from pymongo.errors import PyMongoError
 from services.tracker import openapi
 from services.tracker.config import TrackerConfig, load_config
 from services.tracker.deps import TrackerDeps
+from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
 from services.tracker.tickets.api import bp as tickets_bp
@@ -19,6 +20,7 @@ from shared.clock import Clock, system_clock
 from shared.mongo import connect, database
 from shared.settings import Settings
 from shared.web.app_base import base_app
+from shared.web.pages import configure_sessions
 
 
 def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
@@ -73,4 +75,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     ensure_indexes(db)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(stats_bp)
+    configure_sessions(app, settings, service="staff")
+    app.register_blueprint(staff_pages(settings))
     return app

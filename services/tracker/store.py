@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pymongo import ASCENDING
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 TICKETS = "tickets"
@@ -15,14 +16,25 @@ OPEN_STATES = ("new", "triage", "assigned", "in_progress", "waiting_citizen", "r
 
 def ensure_indexes(db: Database) -> None:
     tickets = db[TICKETS]
+    _drop_partial(tickets, "sla.next_check_at_1", "unpublished_1")
+    _drop_partial(db[ALERTS], "pending_1")
     tickets.create_index("tracking_code", unique=True)
-    # the monitor's sweep reads only tickets coming due: its cost follows this index
-    tickets.create_index([("sla.next_check_at", ASCENDING)],
-                         partialFilterExpression={"sla.next_check_at": {"$type": "date"}})
+    # the monitor's sweep reads only tickets coming due: its cost follows this index.
+    # No partial indexes here: the embedded store answers queries on them with a full scan.
+    tickets.create_index([("sla.next_check_at", ASCENDING)])
     tickets.create_index([("department", ASCENDING), ("state", ASCENDING),
                           ("queue_key", ASCENDING)])
     tickets.create_index([("category", ASCENDING), ("district", ASCENDING),
                           ("dup_keys", ASCENDING)])
-    tickets.create_index("unpublished", partialFilterExpression={"unpublished": True})
-    db[ALERTS].create_index("pending", partialFilterExpression={"pending": True})
+    tickets.create_index([("state", ASCENDING), ("queue_key", ASCENDING)])
+    tickets.create_index("unpublished")
+    db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])
+
+
+def _drop_partial(collection: Collection, *names: str) -> None:
+    """Indexes created partial by an earlier version are replaced by plain ones."""
+    existing = collection.index_information()
+    for name in names:
+        if "partialFilterExpression" in existing.get(name, {}):
+            collection.drop_index(name)

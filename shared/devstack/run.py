@@ -61,6 +61,29 @@ def seed_demo(base_url: str) -> list[str]:
     return codes
 
 
+def demo_logins(settings: Settings) -> list[tuple[str, str, str]]:
+    """(user, role, password) of the demo staff directory; none with STAFF_USERS_FILE set."""
+    if settings.staff_users_file is not None:
+        return []
+    rows = json.loads((settings.tracker_config_dir / "staff.demo.json").read_text("utf-8"))
+    return [(r["user"], r["role"] + (f" {r['department']}" if r.get("department") else ""),
+             r["password"]) for r in rows if r.get("password")]
+
+
+def print_pages(urls: dict[str, str], settings: Settings) -> None:
+    if "intake" in urls:
+        print(f"  residents   {urls['intake']}/   (report form; follow a report at "
+              f"{urls['intake']}/track)")
+    if "tracker" in urls:
+        print(f"  staff       {urls['tracker']}/staff/login   (operator console, handler "
+              "queue, supervisor dashboard; ?lang=en for English)")
+        logins = demo_logins(settings)
+        if logins:
+            print("  demo logins (user, role, password):")
+            for user, role, password in logins:
+                print(f"    {user:<20} {role:<34} {password}")
+
+
 def main() -> int:
     broker_port = int(os.environ.get("BROKER_PORT", "9092"))
     store_port = int(os.environ.get("STORE_PORT", "27017"))
@@ -125,6 +148,7 @@ def main() -> int:
             print("  staff tokens (Authorization: Bearer …): demo-operator, demo-supervisor, "
                   "demo-admin, demo-handler-<department> (see services/tracker/config/"
                   "staff.demo.json)")
+        print_pages(urls, settings)
         print(f"Logs in {run_dir}/. Press Ctrl-C to stop everything.", flush=True)
         while all(p.running for p in started):
             time.sleep(0.5)

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.timefmt import iso_local
 from shared.web.metrics import instrument, metrics_response
@@ -34,8 +35,15 @@ def base_app(
     openapi: Callable[[], dict[str, Any]],
     readiness: Callable[[], dict[str, bool]],
     collectors: Iterable[Callable[[], Iterable[Any]]] = (),
+    proxy_hops: int = 0,
 ) -> Flask:
+    """`proxy_hops`: how many reverse proxies (an ingress, a load balancer) stand in front
+    and set X-Forwarded-For/-Proto/-Host; their values are trusted for that many hops only, so
+    the client address (rate limits) is the citizen's, not the proxy's."""
     app = Flask(name)
+    if proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops,  # type: ignore[method-assign]
+                                x_proto=proxy_hops, x_host=proxy_hops)
     app.json = CityTimeJSON(app)
     install_problem_handlers(app)
     instrument(app, service)

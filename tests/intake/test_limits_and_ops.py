@@ -36,11 +36,23 @@ def test_rate_limiter_window_slides():
 def test_health_and_readiness(client, env, db):
     assert client.get("/healthz").get_json()["status"] == "ok"
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.get_json()["checks"] == {"store": True,
-                                                                       "broker": True}
+    assert ready.status_code == 200 and ready.get_json()["checks"] == {"store": True}
+    assert "intake_broker_reachable 1.0" in client.get("/metrics").get_data(as_text=True)
+    # Kafka down: intake stays in the load balancer (the outbox holds the reports) and says so
     down = create_app(Settings.from_env({**env, "KAFKA_BOOTSTRAP": "127.0.0.1:1"})).test_client()
-    resp = down.get("/readyz")
-    assert resp.status_code == 503 and resp.get_json()["checks"]["broker"] is False
+    assert down.get("/readyz").status_code == 200
+    assert "intake_broker_reachable 0.0" in down.get("/metrics").get_data(as_text=True)
+
+
+def test_behind_a_proxy_the_rate_limit_counts_the_citizen_not_the_proxy(env, db):
+    app = create_app(Settings.from_env({**env, "RATE_LIMIT_PER_MINUTE": "2",
+                                        "PROXY_HOPS": "1"}))
+    client = app.test_client()
+    for citizen in ("203.0.113.7", "203.0.113.8"):
+        answers = [client.post("/api/v1/reports", json=valid_report(),
+                               headers={"X-Forwarded-For": citizen}).status_code
+                   for _ in range(3)]
+        assert answers == [201, 201, 429], citizen
 
 
 def test_metrics_expose_requests_and_backlog(client):

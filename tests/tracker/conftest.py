@@ -55,11 +55,13 @@ def classified(*, at: datetime, category: str = "traffic", district: str | None 
                urgent: bool = False, needs_triage: bool = False,
                description: str = "Đèn giao thông ở ngã tư bị hỏng từ sáng, xe cộ rất lộn xộn.",
                report_id: str | None = None, confidence: float = 0.93,
-               code: str | None = None) -> ReportClassifiedV1:
+               code: str | None = None, channel: str = "web",
+               category_hint: str | None = None) -> ReportClassifiedV1:
     report_id = report_id or str(ObjectId())
     return ReportClassifiedV1(
         event_id=f"{report_id}:classified:test", occurred_at=at, report_id=report_id,
-        tracking_code=code or f"HCM-2026-{uuid.uuid4().int % 10**6:06d}", channel="web",
+        tracking_code=code or f"HCM-2026-{uuid.uuid4().int % 10**6:06d}", channel=channel,
+        category_hint=category_hint,
         description=description, submitted_at=at, category=category, confidence=confidence,
         top3=[(category, confidence)], urgent=urgent, district=district,
         needs_triage=needs_triage, department="so_xay_dung", model_version="test")

@@ -280,3 +280,17 @@ def test_a_batch_creates_once_and_sees_duplicates_inside_itself(tdb, config, clo
     replay = create_many(db=tdb, config=config, events=[other, first], now=clock())
     assert [created for _, created in replay] == [False, False]
     assert replay[0][0]["seq"] == 2 and tdb[TICKETS].count_documents({}) == 3
+
+
+def test_the_call_center_operators_category_wins_and_corrects_the_classifier(make_ticket,
+                                                                             client):
+    confirmed = make_ticket(channel="call_center", category="traffic", category_hint="flooding",
+                            needs_triage=True, confidence=0.4)
+    assert (confirmed["category"], confirmed["state"], confirmed["department"]) == (
+        "flooding", "assigned", "thoat_nuoc_do_thi")
+    [correction] = [e for _, e in ticket_events(confirmed) if isinstance(e, TicketCorrectedV1)]
+    assert (correction.old_category, correction.new_category) == ("traffic", "flooding")
+    citizen_hint = make_ticket(channel="web", category="traffic", category_hint="flooding")
+    assert citizen_hint["category"] == "traffic"  # a citizen's hint does not override
+    agreed = make_ticket(channel="call_center", category="traffic", category_hint="traffic")
+    assert not [e for _, e in ticket_events(agreed) if isinstance(e, TicketCorrectedV1)]

@@ -54,13 +54,20 @@ def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_
 
 def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
                now: datetime) -> dict[str, Any]:
-    department = None if event.needs_triage else config.routing.department(
-        event.category, event.district)
+    """A call-center operator confirms or corrects the category while on the phone (sent as
+    the report's category hint): that choice wins over the classifier, and a correction is a
+    labelled example for it."""
+    category, needs_triage, correction = event.category, event.needs_triage, None
+    if event.channel == "call_center" and event.category_hint:
+        category, needs_triage = event.category_hint, False
+        if category != event.category:
+            correction = {"old": event.category, "new": category}
+    department = None if needs_triage else config.routing.department(category, event.district)
     target = "triage" if department is None else "assigned"
     history = [
         _entry(seq=1, at=now, by=SYSTEM, from_state=None, to_state="new"),
         _entry(seq=2, at=now, by=SYSTEM, from_state="new", to_state=target,
-               department=department,
+               department=department, correction=correction,
                note=None if department else "Độ tin cậy thấp: chờ tổng đài viên phân loại"),
     ]
     ticket: dict[str, Any] = {
@@ -68,7 +75,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
         "tracking_code": event.tracking_code, "channel": event.channel,
         "description": event.description, "address": event.address,
         "location": event.location.model_dump() if event.location else None,
-        "district": event.district, "category": event.category,
+        "district": event.district, "category": category,
         "classified_category": event.category, "confidence": event.confidence,
         "top3": [list(pair) for pair in event.top3], "urgent": event.urgent,
         "model_version": event.model_version, "department": department, "state": target,

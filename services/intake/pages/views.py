@@ -1,0 +1,214 @@
+"""The resident's pages: the report form, its confirmation with the tracking code, and the
+tracking page with the rating and reopen forms. Server-rendered, no JavaScript needed.
+
+They call the same code as the JSON API: `ReportIn` validates, `submit_report` stores, and
+the rating and reopen go to the tracker through `citizen_action`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from services.intake.deps import client_key, deps
+from services.intake.pages import forms
+from services.intake.reports.api import TRACKING_CODE
+from services.intake.reports.service import (
+    IdempotencyConflict,
+    find_by_tracking_code,
+    public_status,
+    submit_report,
+)
+from services.intake.tracker_client import citizen_action
+from shared.settings import Settings
+from shared.taxonomy import DISTRICT_CODES, load_taxonomy
+from shared.web import pages
+from shared.web.csrf import CsrfError
+from shared.web.i18n import translate
+from shared.web.problems import Problem
+
+FORM_NONCE = "submission"
+
+
+def _rate_limit() -> Response | None:
+    d = deps()
+    limiter = d.write_limiter if request.method == "POST" else d.read_limiter
+    if request.endpoint == "resident.static":
+        return None
+    retry_after = limiter.check(client_key())
+    if retry_after is None:
+        return None
+    response = _error_page(429, "error.rate_limited")
+    response.headers["Retry-After"] = str(int(retry_after) + 1)
+    return response
+
+
+def _error_page(status: int, message_key: str) -> Response:
+    body = render_template("resident/error.html", message=translate(message_key),
+                           status=status)
+    return Response(body, status, mimetype="text/html")
+
+
+def _csrf_failed(_: CsrfError) -> Response:
+    return _error_page(400, "error.csrf")
+
+
+def _too_large(_: RequestEntityTooLarge) -> Response:
+    return _error_page(413, "error.too_large")
+
+
+def _not_found(_: HTTPException) -> Response:
+    return _error_page(404, "error.not_found")
+
+
+def _choices() -> dict[str, Any]:
+    return {"categories": load_taxonomy().category_codes, "districts": DISTRICT_CODES}
+
+
+def _render_form(values: dict[str, str], errors: dict[str, str], status: int = 200
+                 ) -> tuple[str, int]:
+    nonce = request.form.get(FORM_NONCE) if request.method == "POST" else None
+    return render_template("resident/report_form.html", values=values, errors=errors,
+                           nonce=nonce or secrets.token_urlsafe(16),
+                           max_photos=forms.MAX_PHOTOS, **_choices()), status
+
+
+def report_form() -> tuple[str, int]:
+    return _render_form(dict.fromkeys(forms.REPORT_FIELDS, ""), {})
+
+
+def submit() -> Response | tuple[str, int]:
+    d = deps()
+    result = forms.read_report(request.form, request.files,
+                               service_area=d.settings.service_area,
+                               max_photo_bytes=d.settings.max_photo_bytes)
+    if result.report is None:
+        return _render_form(result.values, result.errors, 422)
+    nonce = request.form.get(FORM_NONCE) or ""
+    key = f"web-form:{nonce}" if 8 <= len(nonce) <= 64 and nonce.isascii() else None
+    try:
+        submitted = submit_report(db=d.db, report=result.report, cipher=d.cipher,
+                                  codes=d.codes, clock=d.clock, idempotency_key=key,
+                                  fingerprint=result.fingerprint, insert=d.insert_report)
+    except IdempotencyConflict:
+        # the same form page sent again after an edit: a new report
+        submitted = submit_report(db=d.db, report=result.report, cipher=d.cipher,
+                                  codes=d.codes, clock=d.clock, insert=d.insert_report)
+    return redirect(url_for(".submitted", code=submitted.doc["tracking_code"]), 303)
+
+
+def submitted(code: str) -> str:
+    doc = _report(code)
+    return render_template("resident/submitted.html", code=doc["tracking_code"])
+
+
+def _report(code: str) -> dict[str, Any]:
+    if not TRACKING_CODE.match(code):
+        abort(404)
+    doc = find_by_tracking_code(db=deps().db, tracking_code=code)
+    if doc is None:
+        abort(404)
+    return doc
+
+
+def track_lookup() -> Response | tuple[str, int]:
+    raw = request.args.get("code")
+    if raw is None:
+        return render_template("resident/track_lookup.html", code="", error=None), 200
+    code = raw.strip().upper()
+    if not TRACKING_CODE.match(code):
+        error = translate("err.code_format")
+    elif find_by_tracking_code(db=deps().db, tracking_code=code) is None:
+        error = translate("err.code_unknown")
+    else:
+        return redirect(url_for(".track", code=code), 303)
+    return render_template("resident/track_lookup.html", code=raw[:40], error=error), 422
+
+
+def _render_track(code: str, *, errors: dict[str, str] | None = None,
+                  values: dict[str, str] | None = None, status: int = 200
+                  ) -> tuple[str, int]:
+    d = deps()
+    doc = _report(code)
+    view = public_status(doc, now=d.clock())
+    done = session.pop("citizen_done", None)
+    if done == code:
+        # the tracker took the rating or reopen; this copy learns it a moment later
+        view["can_rate"] = view["can_reopen"] = False
+    g.page_path = url_for(".track", code=code)
+    return render_template("resident/track.html", report=view, errors=errors or {},
+                           values=values or {}, notices=get_flashed_messages()), status
+
+
+def track(code: str) -> tuple[str, int]:
+    return _render_track(code)
+
+
+def _citizen(code: str, action: str, body: dict[str, Any], field: str) -> dict[str, str]:
+    """Forward to the tracker; a refusal becomes a message on the form's field."""
+    try:
+        citizen_action(deps().settings, code, action, body)
+    except Problem as exc:
+        key = "err.tracker_unavailable" if exc.status >= 500 else f"err.{action}_refused"
+        return {field: translate(key)}
+    return {}
+
+
+def rate(code: str) -> Response | tuple[str, int]:
+    _report(code)
+    body, errors = forms.read_rating(request.form)
+    if body is not None:
+        errors = _citizen(code, "rating", body, "score")
+    if errors:
+        values = {"score": pages.form_text("score", 2), "comment": pages.form_text("comment")}
+        return _render_track(code, errors=errors, values=values, status=422)
+    flash(translate("notice.rated"))
+    session["citizen_done"] = code
+    return redirect(url_for(".track", code=code), 303)
+
+
+def reopen(code: str) -> Response | tuple[str, int]:
+    _report(code)
+    body, errors = forms.read_reopen(request.form)
+    if body is not None:
+        errors = _citizen(code, "reopen", body, "reason")
+    if errors:
+        return _render_track(code, errors=errors, values={"reason": pages.form_text("reason")},
+                             status=422)
+    flash(translate("notice.reopened"))
+    session["citizen_done"] = code
+    return redirect(url_for(".track", code=code), 303)
+
+
+def blueprint(settings: Settings) -> Blueprint:
+    """The resident pages at /, /submitted/<code> and /track/<code> (one per app)."""
+    bp = Blueprint("resident", __name__, template_folder="templates",
+                   static_folder="static", static_url_path="/assets/resident")
+    bp.before_request(_rate_limit)
+    pages.install(bp, settings, cache="no-cache")
+    bp.register_error_handler(CsrfError, _csrf_failed)
+    bp.register_error_handler(RequestEntityTooLarge, _too_large)
+    bp.register_error_handler(404, _not_found)
+    for rule, view, methods in (
+        ("/", report_form, ["GET"]), ("/", submit, ["POST"]),
+        ("/submitted/<code>", submitted, ["GET"]), ("/track", track_lookup, ["GET"]),
+        ("/track/<code>", track, ["GET"]), ("/track/<code>/rating", rate, ["POST"]),
+        ("/track/<code>/reopen", reopen, ["POST"]),
+    ):
+        bp.add_url_rule(rule, view_func=view, methods=methods)
+    return bp

@@ -1,0 +1,44 @@
+"""Server-rendered pages for staff under /staff: login, the operator's console and triage
+queue, the handler's queue and ticket pages, the supervisor's dashboard."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import NotFound
+
+from services.tracker.pages import (
+    queries,
+    views_auth,
+    views_handler,
+    views_operator,
+    views_supervisor,
+)
+from services.tracker.pages.common import on_csrf, on_forbidden, on_not_found
+from services.tracker.pages.figures import FiguresCache
+from services.tracker.pages.session import RoleForbidden
+from shared.settings import Settings
+from shared.web import pages
+from shared.web.csrf import CsrfError
+
+
+def blueprint(settings: Settings) -> Blueprint:
+    bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates",
+                   static_folder="static", static_url_path="/assets")
+    pages.install(bp, settings)
+    bp.register_error_handler(CsrfError, on_csrf)
+    bp.register_error_handler(RoleForbidden, on_forbidden)
+    bp.register_error_handler(NotFound, on_not_found)
+    for module in (views_auth, views_operator, views_handler, views_supervisor):
+        for rule, view, methods in module.ROUTES:
+            bp.add_url_rule(rule, view_func=view, methods=methods)
+    bp.record_once(_setup)
+    return bp
+
+
+def _setup(state: BlueprintSetupState) -> None:
+    state.app.extensions["staff_pages_figures"] = FiguresCache()
+    queries.ensure_indexes(state.app.extensions["tracker"].db)
+
+
+__all__ = ["blueprint"]

@@ -1,0 +1,74 @@
+"""The operator console's two calls to other services, made by the tracker's server:
+the classifier's live suggestion and the report's submission to intake.
+
+The browser only ever talks to the tracker (same origin, session cookie, CSRF token): the
+classifier needs no CORS and is not exposed to browsers, and intake's staff API key never
+leaves the server.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.settings import Settings
+
+
+class ServiceUnavailable(Exception):
+    """The other service did not answer, or answered with an error we cannot show."""
+
+
+@dataclass
+class Submission:
+    """Intake's answer: the created report, or the fields it refused."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def created(self) -> bool:
+        return self.status == 201
+
+    def field_errors(self) -> list[dict[str, str]]:
+        return list(self.body.get("errors") or [])
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str], timeout_s: float
+          ) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 - configured http(s) service URL
+        url, data=json.dumps(body).encode("utf-8"), method="POST",
+        headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as resp:  # noqa: S310
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            payload = json.loads(exc.read())
+        except ValueError:
+            payload = {}
+        return exc.code, payload if isinstance(payload, dict) else {}
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+        raise ServiceUnavailable(str(exc)) from None
+
+
+def classify(settings: Settings, text: str, timeout_s: float = 3.0) -> dict[str, Any]:
+    status, body = _post(f"{settings.classifier_url.rstrip('/')}/api/v1/classify",
+                         {"text": text}, {}, timeout_s)
+    if status != 200:
+        raise ServiceUnavailable(f"classifier answered {status}")
+    return body
+
+
+def submit_call(settings: Settings, report: dict[str, Any], *, idempotency_key: str,
+                timeout_s: float = 10.0) -> Submission:
+    if not settings.staff_api_keys:
+        raise ServiceUnavailable("no STAFF_API_KEYS configured for the call-center channel")
+    status, body = _post(f"{settings.intake_url.rstrip('/')}/api/v1/reports", report,
+                         {"X-API-Key": settings.staff_api_keys[0],
+                          "Idempotency-Key": idempotency_key}, timeout_s)
+    if status not in {201, 422}:
+        raise ServiceUnavailable(f"intake answered {status}")
+    return Submission(status, body)

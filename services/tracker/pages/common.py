@@ -1,0 +1,46 @@
+"""Rendering helpers every staff page uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, render_template
+from werkzeug.exceptions import HTTPException
+
+from services.tracker.deps import deps
+from services.tracker.pages.session import RoleForbidden, current_staff
+from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+from shared.web.csrf import CsrfError
+from shared.web.i18n import translate
+
+SLA_STATES = ("on_track", "warning", "breached", "paused", "done")
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(f"staff/{template}", me=current_staff(),
+                           categories=CATEGORY_CODES, districts=DISTRICT_CODES,
+                           **context), status
+
+
+def departments() -> list[str]:
+    """Departments a ticket can be routed to, the named ones first."""
+    routing = deps().config.routing
+    named = list(routing.names)
+    return named + sorted(set(routing.departments()) - set(named))
+
+
+def error_page(status: int, message_key: str) -> Response:
+    body, _ = render("error.html", message=translate(message_key), status=status)
+    return Response(body, status, mimetype="text/html")
+
+
+def on_csrf(_: CsrfError) -> Response:
+    return error_page(400, "error.csrf")
+
+
+def on_forbidden(_: RoleForbidden) -> Response:
+    return error_page(403, "error.forbidden")
+
+
+def on_not_found(_: HTTPException) -> Response:
+    return error_page(404, "error.not_found")

@@ -1,0 +1,102 @@
+"""Read-only queries of the staff pages: reports per day and per category over a window (two
+`$group` aggregations, only counts leave the store) and the live breach list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+
+from services.tracker.staff import Principal
+from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.tickets import service
+
+
+@dataclass(frozen=True)
+class Volume:
+    days: list[tuple[date, int]]          # every day of the window, oldest first, zeros kept
+    categories: list[tuple[str, int]]     # most reported first
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.days)
+
+
+def window_days(now: datetime, days: int, tz: str) -> list[date]:
+    today = now.astimezone(ZoneInfo(tz)).date()
+    return [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
+
+
+def volume(*, db: Database, now: datetime, days: int, tz: str) -> Volume:
+    calendar = window_days(now, days, tz)
+    first = datetime.combine(calendar[0], datetime.min.time(), ZoneInfo(tz))
+    match: dict[str, Any] = {"$match": {"created_at": {"$gte": first}}}
+    per_day = {row["_id"]: row["n"] for row in db[TICKETS].aggregate([
+        match,
+        {"$group": {"_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$created_at",
+                                              "timezone": tz}},
+                    "n": {"$sum": 1}}}])}
+    per_category = [(row["_id"], row["n"]) for row in db[TICKETS].aggregate([
+        match, {"$group": {"_id": "$category", "n": {"$sum": 1}}}])]
+    per_category.sort(key=lambda pair: (-pair[1], pair[0] or ""))
+    return Volume(days=[(d, per_day.get(d.isoformat(), 0)) for d in calendar],
+                  categories=per_category)
+
+
+def ensure_indexes(db: Database) -> None:
+    """The pages' own index: open tickets by state in deadline order (the triage queue and the
+    breach list read it)."""
+    db[TICKETS].create_index([("state", ASCENDING), ("queue_key", ASCENDING)])
+
+
+def live_breaches(*, db: Database, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Open tickets past a running deadline, most overdue first. `queue_key` is the nearest
+    running deadline, so this is live between the monitor's sweeps; one indexed query per
+    open state (the embedded store will not use an index for `$in` with a range)."""
+    found: list[dict[str, Any]] = []
+    for state in OPEN_STATES:
+        found.extend(db[TICKETS].find({"state": state, "queue_key": {"$lte": now}},
+                                      {"history": 0}).sort("queue_key", ASCENDING).limit(limit))
+    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
+    return found[:limit]
+
+
+def open_queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit: int,
+               offset: int) -> tuple[list[dict[str, Any]], int]:
+    """`tickets.service.queue` for the open tickets (the handler's default view), as one
+    query per open state on the indexed fields (visibility, state) merged in deadline order.
+    The embedded store reads every ticket of the department for `state: {$nin: [...]}`, and
+    the whole collection when a condition names a nested field (`sla.state`); this way it
+    reads only open tickets, and the other filters apply to those here.
+    With a state asked for, or closed tickets included, it is `service.queue` itself."""
+    if filters.get("state") or not filters.get("open_only", True):
+        return service.queue(db=db, principal=principal, filters=filters, limit=limit,
+                             offset=offset)
+    query: dict[str, Any] = {**service.visible_filter(principal)}
+    if filters.get("department") and principal.role != "handler":
+        query["department"] = filters["department"]
+    wanted = {key: filters[key] for key in ("category", "district", "urgent")
+              if filters.get(key) is not None}
+    sla_state = filters.get("sla_state")
+
+    def keep(ticket: dict[str, Any]) -> bool:
+        return all(ticket.get(k) == v for k, v in wanted.items()) and (
+            not sla_state or ticket.get("sla", {}).get("state") == sla_state)
+
+    order = [("queue_key", ASCENDING), ("_id", ASCENDING)]
+    total, found = 0, []
+    for state in OPEN_STATES:
+        one = {**query, "state": state}
+        if wanted or sla_state:
+            matching = [t for t in db[TICKETS].find(one, {"history": 0}).sort(order) if keep(t)]
+            total += len(matching)
+            found.extend(matching[:offset + limit])
+        else:
+            total += db[TICKETS].count_documents(one)
+            found.extend(db[TICKETS].find(one, {"history": 0}).sort(order).limit(offset + limit))
+    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
+    return found[offset:offset + limit], total

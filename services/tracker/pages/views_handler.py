@@ -1,0 +1,266 @@
+"""The handler's console: the department's queue by deadline, a ticket's page with its
+history, and the moves (transitions, notes, re-route, duplicate, bulk). Every move calls the
+tickets service in this process, as the JSON API does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, abort, flash, get_flashed_messages, redirect, request, url_for
+
+from services.tracker.deps import deps
+from services.tracker.pages import forms, queries
+from services.tracker.pages.common import SLA_STATES, departments, render
+from services.tracker.pages.session import current_staff, requires_staff
+from services.tracker.store import TICKETS
+from services.tracker.tickets import service
+from services.tracker.tickets.models import (
+    BulkTransitionIn,
+    NoteIn,
+    RerouteIn,
+    TransitionIn,
+)
+from services.tracker.tickets.states import (
+    ROLE_TARGETS,
+    STATES,
+    TRANSITIONS,
+    IllegalTransition,
+)
+from services.tracker.tickets.views import ticket_out
+from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+from shared.web.i18n import label, translate
+
+QUEUE_ROLES = ("handler", "supervisor", "admin", "operator")
+MOVE_ROLES = ("handler", "supervisor", "admin")
+PAGE_SIZE = 50
+FILTERS: dict[str, tuple[str, ...] | None] = {
+    "state": STATES, "sla_state": SLA_STATES, "category": CATEGORY_CODES,
+    "district": DISTRICT_CODES, "urgent": ("true", "false"), "department": None,
+}
+SERVICE_ERRORS = (IllegalTransition, service.Forbidden, service.Conflict, service.NotAllowed)
+
+
+def _filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The queue's filters from the query string: (service filters, values, errors)."""
+    values = {name: (request.args.get(name) or "")[:64] for name in FILTERS}
+    errors: dict[str, str] = {}
+    filters: dict[str, Any] = {}
+    for name, allowed in FILTERS.items():
+        value = values[name]
+        if not value:
+            continue
+        if name == "department":
+            if value not in deps().config.routing.departments():
+                errors[name] = translate("err.choice")
+                continue
+        elif allowed is not None and value not in allowed:
+            errors[name] = translate("err.choice")
+            continue
+        filters[name] = value == "true" if name == "urgent" else value
+    if "state" in filters and filters["state"] in {"resolved", "closed", "duplicate"}:
+        filters["open_only"] = False
+    return filters, values, errors
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 10_000 else 1
+
+
+def _targets(role: str, state: str) -> list[str]:
+    """Moves the role may make from the state (duplicates have their own form)."""
+    allowed = TRANSITIONS.get(state, frozenset()) & ROLE_TARGETS.get(role, frozenset())
+    return [s for s in STATES if s in allowed and s != "duplicate"]
+
+
+def _bulk_targets(role: str) -> list[str]:
+    return [s for s in STATES if s in ROLE_TARGETS.get(role, frozenset())
+            and s not in {"duplicate", "triage", "assigned", "new"}]
+
+
+def _queue_page(*, bulk_errors: dict[str, str] | None = None,
+                bulk_values: dict[str, Any] | None = None, status: int = 200
+                ) -> tuple[str, int]:
+    d = deps()
+    principal = current_staff()
+    filters, values, errors = _filters()
+    page = _page()
+    docs, total = queries.open_queue(db=d.db, principal=principal, filters=filters,
+                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    query = {k: v for k, v in values.items() if v}
+    return render("queue.html", status, tickets=[ticket_out(t) for t in docs], total=total,
+                  page=page, pages=max(1, -(-total // PAGE_SIZE)), values=values,
+                  errors=errors, query=query, query_string=urlencode(query),
+                  sla_states=SLA_STATES, states=STATES, department_codes=departments(),
+                  bulk_targets=_bulk_targets(principal.role), bulk_errors=bulk_errors or {},
+                  bulk_values=bulk_values or {"ticket_ids": []},
+                  notices=get_flashed_messages())
+
+
+@requires_staff(*QUEUE_ROLES)
+def queue() -> tuple[str, int]:
+    return _queue_page()
+
+
+def _back_to_queue() -> str:
+    query = request.form.get("back") or ""
+    return url_for("staff.queue") + (f"?{query}" if query and "//" not in query else "")
+
+
+@requires_staff(*MOVE_ROLES)
+def bulk() -> Response | tuple[str, int]:
+    d = deps()
+    principal = current_staff()
+    values = forms.values(request.form, ("to", "note", "public"))
+    values["ticket_ids"] = request.form.getlist("ticket_ids")[:500]
+    body, errors = forms.parse(BulkTransitionIn, {
+        "ticket_ids": values["ticket_ids"], "to": values["to"],
+        "note": forms.optional(values["note"]), "public": values["public"]})
+    if body is None:
+        if "ticket_ids" in errors and values["ticket_ids"]:
+            errors["ticket_ids"] = translate("err.invalid")
+        return _queue_page(bulk_errors=errors, bulk_values=values, status=422)
+    moved, failed = [], []
+    for ticket_id in dict.fromkeys(body.ticket_ids):
+        try:
+            ticket = service.transition(db=d.db, config=d.config, principal=principal,
+                                        ticket_id=ticket_id, to_state=body.to, note=body.note,
+                                        public=body.public, now=d.clock())
+            moved.append(ticket["tracking_code"])
+        except (service.TicketNotFound, *SERVICE_ERRORS) as exc:
+            message = (translate("err.ticket_gone") if isinstance(exc, service.TicketNotFound)
+                       else next(iter(forms.service_error(exc, "to").values())))
+            failed.append(f"{ticket_id[-6:]}: {message}")
+    flash(translate("notice.bulk", moved=len(moved), state=label("state", body.to)))
+    for line in failed:
+        flash(line)
+    return redirect(_back_to_queue(), 303)
+
+
+def _ticket_or_404(ticket_id: str) -> dict[str, Any]:
+    d = deps()
+    try:
+        return service.get_ticket(db=d.db, principal=current_staff(), ticket_id=ticket_id)
+    except service.TicketNotFound:
+        abort(404)
+
+
+def _ticket_page(ticket_id: str, *, form: str | None = None,
+                 errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    ticket = _ticket_or_404(ticket_id)
+    principal = current_staff()
+    return render("ticket.html", status, t=ticket_out(ticket, history=True),
+                  targets=_targets(principal.role, ticket["state"]),
+                  may_move=principal.role in MOVE_ROLES, department_codes=departments(),
+                  may_duplicate="duplicate" in TRANSITIONS.get(ticket["state"], ())
+                  and "duplicate" in ROLE_TARGETS.get(principal.role, ()),
+                  form=form, errors={form: errors or {}} if form else {},
+                  values={form: values or {}} if form else {},
+                  notices=get_flashed_messages())
+
+
+@requires_staff(*QUEUE_ROLES)
+def ticket(ticket_id: str) -> tuple[str, int]:
+    return _ticket_page(ticket_id)
+
+
+def _move(ticket_id: str, form: str, names: tuple[str, ...],
+          check: Callable[[dict[str, Any]], tuple[Any, dict[str, str]]],
+          act: Callable[[Any], dict[str, Any]], main_field: str, notice: str
+          ) -> Response | tuple[str, int]:
+    """Read a ticket form, run the service call, redirect back or re-render with errors."""
+    _ticket_or_404(ticket_id)
+    values = forms.values(request.form, names)
+    body, errors = check(values)
+    if body is not None:
+        try:
+            updated = act(body)
+        except service.TicketNotFound:
+            abort(404)
+        except SERVICE_ERRORS as exc:
+            errors = forms.service_error(exc, main_field)
+        else:
+            flash(translate(notice, state=label("state", updated["state"])))
+            return redirect(url_for("staff.ticket", ticket_id=ticket_id), 303)
+    return _ticket_page(ticket_id, form=form, errors=errors, values=values, status=422)
+
+
+@requires_staff(*MOVE_ROLES, "operator")
+def transition(ticket_id: str) -> Response | tuple[str, int]:
+    d = deps()
+    return _move(
+        ticket_id, "transition", ("to", "note", "public"),
+        lambda v: forms.parse(TransitionIn, {"to": v["to"], "note": forms.optional(v["note"]),
+                                             "public": v["public"]}),
+        lambda b: service.transition(db=d.db, config=d.config, principal=current_staff(),
+                                     ticket_id=ticket_id, to_state=b.to, note=b.note,
+                                     public=b.public, now=d.clock()),
+        "to", "notice.moved")
+
+
+@requires_staff(*QUEUE_ROLES)
+def note(ticket_id: str) -> Response | tuple[str, int]:
+    d = deps()
+    return _move(
+        ticket_id, "note", ("note", "public"),
+        lambda v: forms.parse(NoteIn, {"note": v["note"], "public": v["public"]}),
+        lambda b: service.add_note(db=d.db, config=d.config, principal=current_staff(),
+                                   ticket_id=ticket_id, note=b.note, public=b.public,
+                                   now=d.clock()),
+        "note", "notice.noted")
+
+
+def _check_reroute(values: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    if not values["category"] and not values["department"]:
+        return None, {"category": translate("err.reroute_target")}
+    if values["department"] and values["department"] not in deps().config.routing.departments():
+        return None, {"department": translate("err.choice")}
+    return forms.parse(RerouteIn, {"category": forms.optional(values["category"]),
+                                   "department": forms.optional(values["department"]),
+                                   "note": forms.optional(values["note"])})
+
+
+@requires_staff(*MOVE_ROLES)
+def reroute(ticket_id: str) -> Response | tuple[str, int]:
+    d = deps()
+    return _move(
+        ticket_id, "reroute", ("category", "department", "note"), _check_reroute,
+        lambda b: service.reroute(db=d.db, config=d.config, principal=current_staff(),
+                                  ticket_id=ticket_id, category=b.category,
+                                  department=b.department, note=b.note, now=d.clock()),
+        "category", "notice.rerouted")
+
+
+def _check_duplicate(values: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    code = values["original"].strip().upper()
+    if not code:
+        return None, {"original": translate("err.required")}
+    original = deps().db[TICKETS].find_one({"tracking_code": code}, {"_id": 1})
+    if original is None:
+        return None, {"original": translate("err.code_unknown")}
+    return {"original_id": original["_id"], "note": forms.optional(values["note"])}, {}
+
+
+@requires_staff(*MOVE_ROLES, "operator")
+def duplicate(ticket_id: str) -> Response | tuple[str, int]:
+    d = deps()
+    return _move(
+        ticket_id, "duplicate", ("original", "note"), _check_duplicate,
+        lambda b: service.mark_duplicate(db=d.db, config=d.config, principal=current_staff(),
+                                         ticket_id=ticket_id, original_id=b["original_id"],
+                                         note=b["note"], now=d.clock()),
+        "original", "notice.moved")
+
+
+ROUTES = (
+    ("/queue", queue, ["GET"]),
+    ("/queue/bulk", bulk, ["POST"]),
+    ("/tickets/<ticket_id>", ticket, ["GET"]),
+    ("/tickets/<ticket_id>/transition", transition, ["POST"]),
+    ("/tickets/<ticket_id>/note", note, ["POST"]),
+    ("/tickets/<ticket_id>/reroute", reroute, ["POST"]),
+    ("/tickets/<ticket_id>/duplicate", duplicate, ["POST"]),
+)

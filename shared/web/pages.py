@@ -1,0 +1,86 @@
+"""What the server-rendered pages of intake (residents) and the tracker (staff) share:
+signed session cookies, security headers, the CSRF check, the language and date filters."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, Response, request
+
+from shared.settings import Settings
+from shared.web import csrf, i18n
+
+# Pages load their own CSS and scripts only: nothing from another origin, no inline script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+DATE_FORMAT = "%d/%m/%Y %H:%M"
+
+
+def configure_sessions(app: Flask, settings: Settings, *, service: str,
+                       lifetime: timedelta = timedelta(hours=12)) -> None:
+    """Flask's signed cookie session, one cookie name and one derived key per service (two
+    services on one host share cookies across ports)."""
+    app.secret_key = hmac.new(settings.secret_key.encode("utf-8"),
+                              f"1022-session:{service}".encode(), hashlib.sha256).hexdigest()
+    app.config.update(
+        SESSION_COOKIE_NAME=f"{service}_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        PERMANENT_SESSION_LIFETIME=lifetime,
+    )
+
+
+def local_time(value: datetime | None, tz: str, fmt: str = DATE_FORMAT) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def install(bp: Blueprint, settings: Settings, *, cache: str = "no-store") -> None:
+    """Language, CSRF, headers and filters for every page of the blueprint."""
+    i18n.install(bp)
+    csrf.protect(bp)
+
+    @bp.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")  # codes are in URLs
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", cache)
+            response.vary.add("Cookie")
+            response.vary.add("Accept-Language")
+        return response
+
+    @bp.app_template_filter("local_time")
+    def _local_time(value: datetime | None, fmt: str = DATE_FORMAT) -> str:
+        return local_time(value, settings.timezone, fmt)
+
+    @bp.app_template_filter("percent")
+    def _percent(value: float | None, digits: int = 1) -> str:
+        return percent(value, digits)
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def form_text(name: str, limit: int = 10_000) -> str:
+    """A form field as typed (kept to re-render the form), bounded."""
+    return (request.form.get(name) or "")[:limit]
+
+
+def fields(names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: form_text(name) for name in names}

@@ -1,0 +1,230 @@
+"""The four kinds of users in a real browser (Debian's headless Chromium driven by
+Playwright), against every part running on the embedded stack: a resident files a report and
+gets a tracking code; the ticket reaches the right handler's queue; the handler resolves it
+with a public note; the resident's tracking page shows it resolved and takes a rating; the
+supervisor's dashboard counts it. And the operator's console suggests a category while the
+operator types. Screenshots of each page go to tests/artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from services.classifier.app import create_app as create_classifier
+from services.intake.app import create_app as create_intake
+from services.intake.outbox.relay import OutboxRelay
+from services.intake.projector import run_projector
+from services.tracker.app import create_app as create_tracker
+from services.tracker.config import load_config
+from services.tracker.monitor import run_monitor
+from services.tracker.publisher import Publisher
+from services.tracker.store import TICKETS
+from services.tracker.worker import run_worker
+from shared.clock import system_clock
+from shared.settings import Settings
+from tests.classifier.conftest import new_worker
+from tests.helpers import live_server, running, wait_until
+from tests.web.conftest import PASSWORD, USERS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+DESCRIPTION = ("Đèn tín hiệu giao thông ở ngã tư Cách Mạng Tháng Tám - Điện Biên Phủ bị hỏng "
+               "từ sáng, xe cộ chen lấn rất nguy hiểm.")
+
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
+                                reason="Debian's chromium is missing: `make test` installs it")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium (a fresh temporary profile); each user gets a context of their own, so
+    cookies are never shared between the resident and the staff."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser, *, phone: bool = False):
+    size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+    return browser.new_context(viewport=size, locale="vi-VN").new_page()
+
+
+@pytest.fixture
+def shots(artifacts: Path) -> Path:
+    folder = artifacts / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextmanager
+def services(env: dict[str, str], classifier) -> Iterator[tuple[str, str, Settings, Flask]]:
+    """Classifier, tracker and intake on live servers, each knowing the others' URLs."""
+    base = Settings.from_env(env)
+    config = load_config(base)
+    with ExitStack() as stack:
+        classifier_url = stack.enter_context(
+            live_server(create_classifier(base, classifier=classifier)))
+        tracker = create_tracker(dataclasses.replace(base, classifier_url=classifier_url),
+                                 config=config)
+        tracker_url = stack.enter_context(live_server(tracker))
+        settings = Settings.from_env({**env, "TRACKER_URL": tracker_url,
+                                      "CLASSIFIER_URL": classifier_url})
+        intake_url = stack.enter_context(live_server(create_intake(settings)))
+        deps = tracker.extensions["tracker"]
+        tracker.extensions["tracker"] = dataclasses.replace(
+            deps, settings=dataclasses.replace(deps.settings, intake_url=intake_url))
+        yield intake_url, tracker_url, settings, tracker
+
+
+def staff_login(page, tracker_url: str, role: str) -> None:
+    page.goto(f"{tracker_url}/staff/login")
+    page.fill("#user", USERS[role])
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#who")
+
+
+def test_report_to_rating_in_the_browser(env, db, classifier, browser, shots):
+    with services(env, classifier) as (intake_url, tracker_url, settings, tracker):
+        config = tracker.extensions["tracker"].config
+        loops = (
+            OutboxRelay(settings=settings, db=db, clock=system_clock).run,
+            new_worker(settings, classifier, db).run,
+            partial(run_worker, settings=settings, db=db, config=config, clock=system_clock,
+                    group_id=f"tracker-{uuid.uuid4().hex[:6]}"),
+            Publisher(settings=settings, db=db, clock=system_clock).run,
+            partial(run_monitor, db=db, config=config, clock=system_clock, interval_s=0.2),
+            partial(run_projector, settings, db, group_id=f"projector-{uuid.uuid4().hex[:6]}"),
+        )
+        with running(*loops):
+            code = _resident_files(browser, intake_url, shots)
+            _handler_resolves(browser, tracker_url, db, code, shots)
+            _resident_rates(browser, intake_url, code, shots)
+            _supervisor_counts(browser, tracker_url, shots)
+
+
+def _resident_files(browser, intake_url: str, shots: Path) -> str:
+    page = new_page(browser, phone=True)
+    page.goto(f"{intake_url}/")
+    page.fill("#description", "Đèn hỏng")  # too short: the form comes back with a message
+    page.select_option("#district", "q3")
+    page.fill("#name", "Trần Thị Bích")
+    page.fill("#phone", "0912345678")
+    page.click("button.primary")
+    error = page.locator("#description-error")
+    assert "ít nhất 10 ký tự" in error.inner_text()
+    assert page.input_value("#name") == "Trần Thị Bích"  # nothing typed is lost
+    assert page.input_value("#district") == "q3"
+    page.screenshot(path=str(shots / "01-resident-form-error.png"), full_page=True)
+    page.fill("#description", DESCRIPTION)
+    page.fill("#address", "Ngã tư CMT8 - Điện Biên Phủ")
+    page.screenshot(path=str(shots / "02-resident-form.png"), full_page=True)
+    page.click("button.primary")
+    code = page.locator("#tracking-code").inner_text().strip()
+    assert code.startswith("HCM-")
+    page.screenshot(path=str(shots / "03-resident-confirmation.png"), full_page=True)
+    page.context.close()
+    return code
+
+
+def _handler_resolves(browser, tracker_url: str, db, code: str, shots: Path) -> None:
+    page = new_page(browser)
+    staff_login(page, tracker_url, "handler")
+
+    def in_queue() -> bool:
+        page.goto(f"{tracker_url}/staff/queue")
+        return page.locator(f"tr[data-code='{code}']").count() == 1
+
+    assert wait_until(in_queue, 90, 1.0), "the ticket never reached the handler's queue"
+    ticket = db[TICKETS].find_one({"tracking_code": code})
+    assert (ticket["category"], ticket["department"]) == ("traffic", "so_xay_dung")
+    page.screenshot(path=str(shots / "04-handler-queue.png"), full_page=True)
+    page.click(f"tr[data-code='{code}'] a.code")
+    page.select_option("#to", "in_progress")
+    page.click("#transition-form button.primary")
+    page.wait_for_selector("p.notice")
+    page.select_option("#to", "resolved")
+    page.fill("#transition-note", "Đã thay bộ điều khiển đèn tín hiệu, đèn hoạt động lại.")
+    page.check("#transition-public")
+    page.click("#transition-form button.primary")
+    page.wait_for_selector("p.notice")
+    assert page.locator("#state").inner_text() == "Đã giải quyết"
+    page.screenshot(path=str(shots / "05-handler-ticket.png"), full_page=True)
+    page.context.close()
+
+
+def _resident_rates(browser, intake_url: str, code: str, shots: Path) -> None:
+    page = new_page(browser, phone=True)
+
+    def resolved() -> bool:
+        page.goto(f"{intake_url}/track/{code}")
+        return page.locator("#status").inner_text() == "Đã giải quyết"
+
+    assert wait_until(resolved, 20, 0.5), "the resolution never reached the tracking page"
+    assert "Đã thay bộ điều khiển" in page.locator("ol.notes").inner_text()
+    page.screenshot(path=str(shots / "06-resident-resolved.png"), full_page=True)
+    page.check("input[name=score][value='5']")
+    page.fill("#comment", "Xử lý nhanh, cảm ơn.")
+    page.click("form[action$='/rating'] button")
+    assert "Cảm ơn" in page.locator("p.notice").inner_text()
+
+    def rated() -> bool:
+        page.goto(f"{intake_url}/track/{code}")
+        return page.locator("#rating").count() == 1
+
+    assert wait_until(rated, 20, 0.5), "the rating never reached the tracking page"
+    assert page.locator("#status").inner_text() == "Đã đóng"
+    page.screenshot(path=str(shots / "07-resident-rated.png"), full_page=True)
+    page.context.close()
+
+
+def _supervisor_counts(browser, tracker_url: str, shots: Path) -> None:
+    page = new_page(browser)
+    staff_login(page, tracker_url, "supervisor")
+    row = page.locator("tr[data-department='so_xay_dung']")
+    assert row.locator("[data-col=resolved]").inner_text() == "1"
+    assert row.locator("[data-col=ratings]").inner_text() == "1"
+    assert "100.0 %" in row.locator("[data-col=satisfaction]").inner_text()
+    assert page.locator("#resolved-total").inner_text() == "1"
+    page.screenshot(path=str(shots / "08-supervisor-dashboard.png"), full_page=True)
+    page.context.close()
+
+
+def test_operator_console_suggests_while_typing(env, db, classifier, browser, shots):
+    with services(env, classifier) as (_, tracker_url, _settings, _tracker):
+        page = new_page(browser)
+        staff_login(page, tracker_url, "operator")
+        page.fill("#caller_phone", "0912 345 678")
+        page.fill("#call_id", "c-4242")
+        page.type("#description", "Nước ngập sâu tới đầu gối trên đường Nguyễn Hữu Cảnh, "
+                                  "quận Bình Thạnh, xe máy chết máy hàng loạt", delay=5)
+        suggested = page.wait_for_selector("#suggested-category", timeout=10_000)
+        assert suggested.get_attribute("data-code") == "flooding"
+        assert page.locator("ol.top3 li").count() == 3
+        assert "Bình Thạnh" in page.locator("#suggestion").inner_text()
+        assert page.input_value("#category") == "flooding"  # pre-selected, still editable
+        page.screenshot(path=str(shots / "09-operator-console.png"), full_page=True)
+        page.click("#submit-call")
+        notice = page.locator("p.notice").inner_text()
+        assert "0912 345 678" in notice  # the operator sees the number it typed
+        stored = db.reports.find_one({"channel": "call_center"})
+        assert stored["tracking_code"] in notice
+        assert stored["category_hint"] == "flooding"
+        assert stored["call"]["operator_id"] == "operator.lan"
+        assert "0912" not in str(stored)  # the caller's number is stored encrypted
+        page.screenshot(path=str(shots / "10-operator-created.png"), full_page=True)
+        page.context.close()

@@ -1,0 +1,178 @@
+"""Every page renders, in both languages, with the roles that may see it; the happy paths of
+the resident's and the staff's forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.tracker.store import TICKETS
+from services.tracker.tickets import service
+from services.tracker.tickets.service import SYSTEM
+from tests.web.conftest import USERS, csrf_of
+
+REPORT = {"description": "Đường Lê Văn Sỹ đoạn gần chợ bị ngập sâu sau cơn mưa chiều nay.",
+          "district": "q3", "category": "flooding", "address": "120 Lê Văn Sỹ",
+          "lat": "10.79", "long": "106.67", "name": "Nguyễn Văn An", "phone": "0901234567"}
+
+
+def test_resident_files_a_report_and_follows_it(resident, db):
+    page = resident.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Gửi phản ánh" in html and 'lang="vi"' in html
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    sent = resident.post("/", data={**REPORT, "csrf_token": csrf_of(html),
+                                    "submission": "abcdefgh12345678"})
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    confirmation = resident.get(sent.headers["Location"]).get_data(as_text=True)
+    code = re.search(r'id="tracking-code">([^<]+)<', confirmation).group(1)
+    stored = db.reports.find_one({"tracking_code": code})
+    assert stored["channel"] == "web" and stored["category_hint"] == "flooding"
+    assert stored["location"] == {"lat": 10.79, "long": 106.67}
+    assert "0901234567" not in str(stored)  # encrypted like the API's reports
+    again = resident.post("/", data={**REPORT, "csrf_token": csrf_of(html),
+                                     "submission": "abcdefgh12345678"})
+    assert again.headers["Location"] == sent.headers["Location"]  # a double click: one report
+    assert db.reports.count_documents({}) == 1
+    track = resident.get(f"/track/{code}")
+    assert track.status_code == 200 and "Đã tiếp nhận" in track.get_data(as_text=True)
+    lookup = resident.get(f"/track?code={code.lower()}")
+    assert lookup.status_code == 303 and lookup.headers["Location"].endswith(f"/track/{code}")
+
+
+def test_language_switch_is_remembered(resident):
+    english = resident.get("/?lang=en").get_data(as_text=True)
+    assert "File a report" in english and 'lang="en"' in english
+    assert "File a report" in resident.get("/track").get_data(as_text=True)
+    assert "Gửi phản ánh" in resident.get("/?lang=vi").get_data(as_text=True)
+
+
+def test_accept_language_picks_english(intake_app):
+    page = intake_app.test_client().get("/", headers={"Accept-Language": "en-US,en;q=0.8"})
+    assert "File a report" in page.get_data(as_text=True)
+
+
+def test_resident_form_needs_the_csrf_token(resident, db):
+    resident.get("/")
+    refused = resident.post("/", data=REPORT)
+    assert refused.status_code == 400
+    assert "tải lại trang" in refused.get_data(as_text=True)
+    assert db.reports.count_documents({}) == 0
+
+
+def test_staff_pages_need_a_login(tracker_app):
+    client = tracker_app.test_client()
+    for path in ("/staff/operator", "/staff/queue", "/staff/dashboard", "/staff/triage",
+                 "/staff/dashboard/departments.csv"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and "/staff/login" in answer.headers["Location"]
+
+
+def test_login_sets_a_safe_session_cookie_and_logout_ends_it(tracker_app):
+    client = tracker_app.test_client()
+    page = client.get("/staff/login")
+    answer = client.post("/staff/login", data={"csrf_token": csrf_of(page.get_data(as_text=True)),
+                                               "user": "handler.xaydung",
+                                               "password": "demo1022"})
+    assert answer.status_code == 303 and answer.headers["Location"] == "/staff/queue"
+    cookie = answer.headers["Set-Cookie"]
+    assert "staff_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    queue = client.get("/staff/queue")
+    assert queue.status_code == 200
+    token = csrf_of(queue.get_data(as_text=True))
+    assert client.post("/staff/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/staff/queue").status_code == 302
+
+
+def test_api_tokens_still_work(tracker_app):
+    answer = tracker_app.test_client().get(
+        "/api/v1/me", headers={"Authorization": "Bearer demo-handler-so_xay_dung"})
+    assert answer.json["user"] == "handler.xaydung"
+
+
+@pytest.mark.parametrize(("role", "path", "status"), [
+    ("handler", "/staff/dashboard", 403), ("handler", "/staff/operator", 403),
+    ("operator", "/staff/dashboard", 403), ("supervisor", "/staff/dashboard", 200),
+    ("supervisor", "/staff/operator", 200), ("operator", "/staff/triage", 200),
+    ("handler", "/staff/queue", 200), ("admin", "/staff/dashboard/departments.csv", 200),
+])
+def test_roles_see_their_pages(staff, role, path, status):
+    client, _ = staff(role)
+    assert client.get(path).status_code == status
+
+
+def test_handler_works_a_ticket(staff, make_ticket, db):
+    ticket = make_ticket()
+    make_ticket(category="electricity")  # another department's: not in this queue
+    client, token = staff("handler")
+    queue = client.get("/staff/queue").get_data(as_text=True)
+    assert ticket["tracking_code"] in queue and queue.count('name="ticket_ids"') == 1
+    url = f"/staff/tickets/{ticket['_id']}"
+    assert client.get(url).status_code == 200
+    moved = client.post(f"{url}/transition", data={"csrf_token": token, "to": "in_progress"})
+    assert moved.status_code == 303
+    noted = client.post(f"{url}/note", data={"csrf_token": token, "note": "Đã cử tổ kiểm tra",
+                                             "public": "1"})
+    assert noted.status_code == 303
+    done = client.post(f"{url}/transition", data={
+        "csrf_token": token, "to": "resolved", "note": "Đã sửa xong đèn", "public": "1"})
+    assert done.status_code == 303
+    page = client.get(url).get_data(as_text=True)
+    assert "Đã giải quyết" in page and "Đã sửa xong đèn" in page and "công khai" in page
+    stored = db[TICKETS].find_one({"_id": ticket["_id"]})
+    assert stored["state"] == "resolved" and stored["history"][-1]["public"] is True
+
+
+def test_bulk_reroute_and_duplicate(staff, make_ticket, db):
+    first, second, third = make_ticket(), make_ticket(), make_ticket()
+    client, token = staff("handler")
+    bulk = client.post("/staff/queue/bulk", data={
+        "csrf_token": token, "ticket_ids": [first["_id"], second["_id"]], "to": "in_progress",
+        "back": "sla_state=on_track"})
+    assert bulk.status_code == 303 and bulk.headers["Location"].endswith("?sla_state=on_track")
+    assert db[TICKETS].count_documents({"state": "in_progress"}) == 2
+    rerouted = client.post(f"/staff/tickets/{third['_id']}/reroute", data={
+        "csrf_token": token, "category": "electricity", "note": "Trụ điện, không phải đèn"})
+    assert rerouted.status_code == 303
+    assert db[TICKETS].find_one({"_id": third["_id"]})["department"] == "dien_luc"
+    dup = client.post(f"/staff/tickets/{second['_id']}/duplicate", data={
+        "csrf_token": token, "original": first["tracking_code"]})
+    assert dup.status_code == 303
+    assert db[TICKETS].find_one({"_id": second["_id"]})["state"] == "duplicate"
+
+
+def test_operator_triages(staff, make_ticket, db):
+    unsure = make_ticket(needs_triage=True, confidence=0.41,
+                         top3=[("traffic", 0.41), ("construction", 0.33), ("noise", 0.1)])
+    client, token = staff("operator")
+    page = client.get("/staff/triage").get_data(as_text=True)
+    assert unsure["tracking_code"] in page and "41 %" in page
+    done = client.post(f"/staff/triage/{unsure['_id']}", data={
+        "csrf_token": token, "category": "construction", "district": "q3"})
+    assert done.status_code == 303
+    assert db[TICKETS].find_one({"_id": unsure["_id"]})["department"] == "so_xay_dung"
+
+
+def test_dashboard_and_csv(staff, make_ticket, db, config, clock):
+    ticket = make_ticket()
+    service.transition(db=db, config=config, principal=SYSTEM, ticket_id=ticket["_id"],
+                       to_state="resolved", note=None, public=False, now=clock())
+    client, _ = staff("supervisor")
+    page = client.get("/staff/dashboard").get_data(as_text=True)
+    assert "Sở Xây dựng" in page and "100.0 %" in page and "<svg" in page
+    assert client.get("/staff/dashboard/breaches").status_code == 200
+    csv = client.get("/staff/dashboard/departments.csv?days=7")
+    assert csv.mimetype == "text/csv"
+    lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("department,backlog")
+    assert lines[1].startswith("so_xay_dung,0,0,1,1.0")
+
+
+def test_every_user_in_the_demo_directory_can_log_in(config):
+    for user in USERS.values():
+        assert config.staff.login(user, "demo1022").user == user
+    assert config.staff.login("handler.xaydung", "wrong") is None
+    assert config.staff.login("nobody", "demo1022") is None
+    assert config.staff.login("intake", "") is None

@@ -1,0 +1,84 @@
+"""The pages' own queries agree with the tickets service; the dashboard's snapshot cache."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from services.tracker.pages import queries
+from services.tracker.pages.figures import FiguresCache
+from services.tracker.staff import Principal
+from services.tracker.tickets import service
+from services.tracker.tickets.service import SYSTEM
+
+HANDLER = Principal(user="h", role="handler", department="so_xay_dung")
+SUPERVISOR = Principal(user="s", role="supervisor")
+
+
+@pytest.fixture
+def mixed(make_ticket, db, config, clock):
+    tickets = [make_ticket(category=c, district=d, urgent=u) for c, d, u in (
+        ("traffic", "q3", False), ("traffic", "q1", True), ("construction", "q3", False),
+        ("electricity", "q5", False), ("traffic", "q3", False), ("flooding", "q7", True))]
+    for ticket, to in zip(tickets, ("in_progress", "resolved", "waiting_citizen"), strict=False):
+        service.transition(db=db, config=config, principal=SYSTEM, ticket_id=ticket["_id"],
+                           to_state=to, note=None, public=False, now=clock())
+    make_ticket(needs_triage=True)
+    clock.advance(days=10)
+    return tickets
+
+
+@pytest.mark.parametrize("principal", [HANDLER, SUPERVISOR], ids=["handler", "supervisor"])
+@pytest.mark.parametrize("filters", [{}, {"district": "q3"}, {"urgent": True},
+                                     {"state": "resolved"}, {"category": "traffic"},
+                                     {"department": "dien_luc"}, {"sla_state": "breached"},
+                                     {"sla_state": "on_track", "district": "q3"}])
+def test_open_queue_is_service_queue(db, mixed, principal, filters):
+    for limit, offset in ((50, 0), (2, 1)):
+        ours = queries.open_queue(db=db, principal=principal, filters=dict(filters),
+                                  limit=limit, offset=offset)
+        theirs = service.queue(db=db, principal=principal, filters=dict(filters),
+                               limit=limit, offset=offset)
+        assert [t["_id"] for t in ours[0]] == [t["_id"] for t in theirs[0]]
+        assert ours[1] == theirs[1]
+
+
+def test_live_breaches_are_the_overdue_open_tickets(db, make_ticket, config, clock):
+    late, later = make_ticket(), make_ticket()
+    clock.advance(hours=1)
+    fresh = make_ticket()
+    service.transition(db=db, config=config, principal=SYSTEM, ticket_id=later["_id"],
+                       to_state="resolved", note=None, public=False, now=clock())
+    assert queries.live_breaches(db=db, now=clock(), limit=10) == []
+    found = queries.live_breaches(db=db, now=clock() + timedelta(days=30), limit=10)
+    assert [t["_id"] for t in found][:1] == [late["_id"]]
+    assert later["_id"] not in {t["_id"] for t in found} and fresh["_id"] in {
+        t["_id"] for t in found}
+
+
+def test_figures_are_served_from_the_snapshot_and_refreshed_behind():
+    now = [0.0]
+    cache = FiguresCache(max_age_s=30, monotonic=lambda: now[0])
+    calls = []
+    done = threading.Event()
+
+    def compute():
+        calls.append(now[0])
+        done.set()
+        return f"figures {len(calls)}"
+
+    assert cache.get(30, compute) == "figures 1"
+    now[0] = 10
+    assert cache.get(30, compute) == "figures 1" and len(calls) == 1
+    now[0] = 45
+    done.clear()
+    assert cache.get(30, compute) == "figures 1"  # stale, served at once...
+    assert done.wait(5)  # ...while a thread recomputes
+    for _ in range(50):
+        if cache.get(30, compute) == "figures 2":
+            break
+        threading.Event().wait(0.02)
+    assert cache.get(30, compute) == "figures 2"
+    assert cache.get(7, compute) == "figures 3"  # each window has its own snapshot
