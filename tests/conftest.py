@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -43,6 +45,9 @@ def env(stack: EmbeddedStack) -> dict[str, str]:
         "MONGO_DB": f"t_{uuid.uuid4().hex[:12]}",
         "RATE_LIMIT_PER_MINUTE": "100000",
         "RELAY_IDLE_SECONDS": "0.05",
+        # every test's reports travel on the same topics: a prefix of its own keeps tracking
+        # codes unique across tests, as they are in one city's store
+        "TRACKING_PREFIX": "".join(random.choice(string.ascii_uppercase) for _ in range(5)),
     }
 
 

@@ -17,11 +17,11 @@ def photo(data: bytes, name: str = "a.jpg") -> dict:
     return {"filename": name, "content_base64": base64.b64encode(data).decode()}
 
 
-def test_accepts_report_and_answers_tracking_code(client, db):
+def test_accepts_report_and_answers_tracking_code(client, db, settings):
     resp = client.post("/api/v1/reports", json=valid_report())
     assert resp.status_code == 201
     body = resp.get_json()
-    assert re.fullmatch(r"HCM-2026-\d{6}", body["tracking_code"])
+    assert re.fullmatch(rf"{settings.tracking_prefix}-2026-\d{{6}}", body["tracking_code"])
     assert resp.headers["Location"] == f"/api/v1/reports/{body['tracking_code']}"
     stored = db[REPORTS].find_one({"tracking_code": body["tracking_code"]})
     assert str(stored["_id"]) == body["report_id"]

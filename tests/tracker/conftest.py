@@ -60,7 +60,7 @@ def classified(*, at: datetime, category: str = "traffic", district: str | None 
     report_id = report_id or str(ObjectId())
     return ReportClassifiedV1(
         event_id=f"{report_id}:classified:test", occurred_at=at, report_id=report_id,
-        tracking_code=code or f"HCM-2026-{uuid.uuid4().int % 10**6:06d}", channel=channel,
+        tracking_code=code or f"TST-2026-{uuid.uuid4().int % 10**9:09d}", channel=channel,
         category_hint=category_hint,
         description=description, submitted_at=at, category=category, confidence=confidence,
         top3=[(category, confidence)], urgent=urgent, district=district,

@@ -8,6 +8,7 @@ operator types. Screenshots of each page go to tests/artifacts/screenshots/."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -135,7 +136,7 @@ def _resident_files(browser, intake_url: str, shots: Path) -> str:
     page.screenshot(path=str(shots / "02-resident-form.png"), full_page=True)
     page.click("button.primary")
     code = page.locator("#tracking-code").inner_text().strip()
-    assert code.startswith("HCM-")
+    assert re.fullmatch(r"[A-Z]{2,5}-\d{4}-\d{6,9}", code), code
     page.screenshot(path=str(shots / "03-resident-confirmation.png"), full_page=True)
     page.context.close()
     return code

@@ -9,6 +9,7 @@ condition fail and the caller gets a conflict instead of a lost update.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.tracker.store import TICKETS
 from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
 from shared.events import ReportClassifiedV1
 
+log = logging.getLogger(__name__)
 SYSTEM = Principal(user="system", role="admin")
 RESPONDED = frozenset({"in_progress", "waiting_citizen", "resolved", "closed", "rejected",
                        "duplicate"})
@@ -109,7 +111,12 @@ def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClass
     results = []
     for i, ticket in enumerate(tickets):
         if i in replayed:
-            ticket = db[TICKETS].find_one({"_id": ticket["_id"]}) or ticket
+            stored = db[TICKETS].find_one({"_id": ticket["_id"]})
+            if stored is None:
+                # not a replay: another report already holds this tracking code
+                log.error("report %s not ticketed: tracking code %s belongs to another report",
+                          ticket["_id"], ticket["tracking_code"])
+            ticket = stored or ticket
         results.append((ticket, i not in replayed))
     return results
 
