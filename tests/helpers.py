@@ -88,3 +88,24 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.1)
             return True
         time.sleep(step)
     return predicate()
+
+
+def group_at_end(bootstrap: str, *topics: str, prefix: str = "test") -> str:
+    """A consumer group whose committed offsets are the topics' current ends. Every test's
+    events share the topics of the session's broker: a pipeline started with this group reads
+    only what comes after, not the backlog of the tests before it."""
+    from kafka import TopicPartition
+
+    group = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                             enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions)
+        from kafka.structs import OffsetAndMetadata
+
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
+    finally:
+        consumer.close()
+    return group

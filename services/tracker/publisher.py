@@ -97,7 +97,9 @@ class Publisher:
             return 0
         done = 0
         tickets = list(self.db[TICKETS].find({"unpublished": True}).limit(self.batch))
-        if tickets:
+        # renewed right before each send: a round slower than the lease must not overlap with
+        # the next holder's (that would publish the same events twice)
+        if tickets and self.lease.acquire():
             events = [(topic, event, ticket["_id"].encode())
                       for ticket in tickets for topic, event in ticket_events(ticket)]
             send_all(self.producer, events)
@@ -107,7 +109,7 @@ class Publisher:
                     {"$set": {"unpublished": False, "published_seq": ticket["seq"]}})
             done += len(tickets)
         alerts = list(self.db[ALERTS].find({"pending": True}).limit(self.batch))
-        if alerts:
+        if alerts and self.lease.acquire():
             send_all(self.producer, [(SLA_ALERTS, alert_event(a), a["ticket_id"].encode())
                                      for a in alerts])
             self.db[ALERTS].update_many({"_id": {"$in": [a["_id"] for a in alerts]}},

@@ -195,11 +195,13 @@ def test_run_with_metrics_serves_the_process_metrics_and_stops_on_sigterm(tmp_pa
                             stderr=subprocess.STDOUT, text=True)
     try:
         body = _wait_for(f"http://127.0.0.1:{port}/metrics")
-        deadline = time.monotonic() + 10
-        while "deploy_test_ticks_total 0.0" in body and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        pattern = re.compile(r"^deploy_test_ticks_total (\S+)$", re.M)
+        while (not pattern.search(body) or "deploy_test_ticks_total 0.0" in body) \
+                and time.monotonic() < deadline:
             time.sleep(0.2)
             body = _wait_for(f"http://127.0.0.1:{port}/metrics")
-        ticks = float(re.search(r"^deploy_test_ticks_total (\S+)$", body, re.M).group(1))
+        ticks = float(pattern.search(body).group(1))
         assert ticks > 0
         health = subprocess.run(
             [sys.executable, str(SCRIPTS / "healthcheck.py")], capture_output=True, timeout=30,

@@ -5,7 +5,6 @@ Open311 show it within 2 s, and the citizen's rating closes the ticket."""
 from __future__ import annotations
 
 import time
-import uuid
 from functools import partial
 
 import requests
@@ -20,8 +19,14 @@ from services.tracker.publisher import Publisher
 from services.tracker.worker import run_worker
 from shared.clock import system_clock
 from shared.settings import Settings
+from shared.topics import (
+    REPORTS_CLASSIFIED,
+    REPORTS_SUBMITTED,
+    TICKETS_CORRECTIONS,
+    TICKETS_STATUS,
+)
 from tests.classifier.conftest import new_worker
-from tests.helpers import live_server, running, wait_until
+from tests.helpers import group_at_end, live_server, running, wait_until
 
 HANDLER = {"Authorization": "Bearer demo-handler-so_xay_dung"}
 
@@ -34,14 +39,17 @@ def test_report_to_resolution_and_back_to_the_citizen(env, db, classifier):
         with live_server(create_intake(settings)) as intake_url:
             loops = (
                 OutboxRelay(settings=settings, db=db, clock=system_clock).run,
-                new_worker(settings, classifier, db).run,
+                new_worker(settings, classifier, db, group_id=group_at_end(
+                    settings.kafka_bootstrap, REPORTS_SUBMITTED, TICKETS_CORRECTIONS)).run,
                 partial(run_worker, settings=settings, db=db, config=config,
-                        clock=system_clock, group_id=f"tracker-{uuid.uuid4().hex[:6]}"),
+                        clock=system_clock,
+                        group_id=group_at_end(settings.kafka_bootstrap, REPORTS_CLASSIFIED)),
                 Publisher(settings=settings, db=db, clock=system_clock).run,
                 partial(run_monitor, db=db, config=config, clock=system_clock,
                         interval_s=0.2),
                 partial(run_projector, settings, db,
-                        group_id=f"projector-{uuid.uuid4().hex[:6]}"),
+                        group_id=group_at_end(settings.kafka_bootstrap, REPORTS_CLASSIFIED,
+                                      TICKETS_STATUS)),
             )
             with running(*loops):
                 _walk_through(intake_url, tracker_url)

@@ -119,7 +119,7 @@ def test_alerts_exactly_once_with_two_monitor_processes_a_crash_and_a_restart(
     sla["categories"] = {}
     (config_dir / "sla.json").write_text(json.dumps(sla))
     proc_env = {**os.environ, **env, "TRACKER_CONFIG_DIR": str(config_dir),
-                "MONITOR_INTERVAL_SECONDS": "0.1", "PUBLISHER_LEASE_SECONDS": "2"}
+                "MONITOR_INTERVAL_SECONDS": "0.1", "PUBLISHER_LEASE_SECONDS": "5"}
     proc_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     config = load_config(Settings.from_env(proc_env))
     now = datetime.now(UTC)

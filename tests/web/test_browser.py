@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from functools import partial
@@ -31,8 +30,14 @@ from services.tracker.store import TICKETS
 from services.tracker.worker import run_worker
 from shared.clock import system_clock
 from shared.settings import Settings
+from shared.topics import (
+    REPORTS_CLASSIFIED,
+    REPORTS_SUBMITTED,
+    TICKETS_CORRECTIONS,
+    TICKETS_STATUS,
+)
 from tests.classifier.conftest import new_worker
-from tests.helpers import live_server, running, wait_until
+from tests.helpers import group_at_end, live_server, running, wait_until
 from tests.web.conftest import PASSWORD, USERS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -104,12 +109,14 @@ def test_report_to_rating_in_the_browser(env, db, classifier, browser, shots):
         config = tracker.extensions["tracker"].config
         loops = (
             OutboxRelay(settings=settings, db=db, clock=system_clock).run,
-            new_worker(settings, classifier, db).run,
+            new_worker(settings, classifier, db, group_id=group_at_end(
+                    settings.kafka_bootstrap, REPORTS_SUBMITTED, TICKETS_CORRECTIONS)).run,
             partial(run_worker, settings=settings, db=db, config=config, clock=system_clock,
-                    group_id=f"tracker-{uuid.uuid4().hex[:6]}"),
+                    group_id=group_at_end(settings.kafka_bootstrap, REPORTS_CLASSIFIED)),
             Publisher(settings=settings, db=db, clock=system_clock).run,
             partial(run_monitor, db=db, config=config, clock=system_clock, interval_s=0.2),
-            partial(run_projector, settings, db, group_id=f"projector-{uuid.uuid4().hex[:6]}"),
+            partial(run_projector, settings, db, group_id=group_at_end(
+                settings.kafka_bootstrap, REPORTS_CLASSIFIED, TICKETS_STATUS)),
         )
         with running(*loops):
             code = _resident_files(browser, intake_url, shots)
