@@ -114,7 +114,8 @@ def fill(db, config, *, open_count: int, due: list[dict]) -> None:
     a month ahead."""
     ensure_indexes(db)
     db[TICKETS].insert_many(due)
-    template, _ = create_from_classified(db=db, config=config, event=event(0, START),
+    # event DUE: a tracking code none of the due tickets holds
+    template, _ = create_from_classified(db=db, config=config, event=event(len(due), START),
                                          now=START)
     db[TICKETS].delete_one({"_id": template["_id"]})
     template["sla"]["next_check_at"] = START + timedelta(days=30)

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge
+from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from services.tracker.config import TrackerConfig
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
@@ -36,44 +37,65 @@ class SweepResult:
     claimed: int
 
 
-def claim_alert(*, db: Database, ticket: dict[str, Any], clock: str, level: str,
-                reached_at: datetime, due_at: datetime | None, now: datetime) -> bool:
+def alert_document(*, ticket: dict[str, Any], clock: str, level: str, reached_at: datetime,
+                   due_at: datetime | None, now: datetime) -> dict[str, Any]:
     alert_id = f"{ticket['_id']}:{clock}:{level}"
     event = SlaAlertV1(event_id=alert_id, occurred_at=now, ticket_id=ticket["_id"],
                        tracking_code=ticket["tracking_code"],
                        department=ticket.get("department"), category=ticket["category"],
                        urgent=bool(ticket.get("urgent")), clock=clock, level=level,
                        due_at=due_at, reached_at=reached_at)
+    return {"_id": alert_id, "ticket_id": ticket["_id"], "department": ticket.get("department"),
+            "clock": clock, "level": level, "reached_at": reached_at, "claimed_at": now,
+            "pending": True, "event": event.model_dump(mode="json")}
+
+
+def claim_alerts(*, db: Database, alerts: list[dict[str, Any]]) -> int:
+    """Insert the alerts in one unordered write; an id already there was claimed before (by
+    another monitor, or by this one before a restart) and is skipped. Returns how many were
+    claimed now."""
+    if not alerts:
+        return 0
+    taken: set[int] = set()
     try:
-        db[ALERTS].insert_one({"_id": alert_id, "ticket_id": ticket["_id"],
-                               "department": ticket.get("department"), "clock": clock,
-                               "level": level, "reached_at": reached_at, "claimed_at": now,
-                               "pending": True, "event": event.model_dump(mode="json")})
-    except DuplicateKeyError:
-        return False
-    ALERTS_CLAIMED.labels(clock, level).inc()
-    return True
+        db[ALERTS].insert_many(alerts, ordered=False)
+    except BulkWriteError as exc:
+        for error in exc.details.get("writeErrors", []):
+            if error.get("code") != 11000:
+                raise
+            taken.add(error["index"])
+    for i, alert in enumerate(alerts):
+        if i not in taken:
+            ALERTS_CLAIMED.labels(alert["clock"], alert["level"]).inc()
+    return len(alerts) - len(taken)
 
 
 def sweep(*, db: Database, config: TrackerConfig, now: datetime,
           limit: int = 1000) -> SweepResult:
+    """Claim every level the due tickets' clocks reached, then store each ticket's next check.
+    Claims go first: a crash in between leaves tickets that the next sweep examines again,
+    and their claims are already taken."""
     due = list(db[TICKETS].find({"sla.next_check_at": {"$lte": now}})
                .sort("sla.next_check_at", 1).limit(limit))
-    claimed = 0
+    alerts: list[dict[str, Any]] = []
+    updates: list[UpdateOne] = []
     for ticket in due:
         clocks = ticket_clocks(ticket, config=config, now=now)
         alerted = set(ticket.get("alerted", []))
         reached, _ = pending_levels(clocks, alerted, now=now)
         for clock_name, level, reached_at in reached:
-            if claim_alert(db=db, ticket=ticket, clock=clock_name, level=level,
-                           reached_at=reached_at, due_at=clocks[clock_name].due_at, now=now):
-                claimed += 1
+            alerts.append(alert_document(ticket=ticket, clock=clock_name, level=level,
+                                         reached_at=reached_at,
+                                         due_at=clocks[clock_name].due_at, now=now))
             alerted.add(f"{clock_name}:{level}")
         fields = sla_fields(ticket, config=config, now=now, alerted=alerted)
         # conditional on seq: a ticket changed meanwhile already has fresh SLA fields, and
         # what it reached is claimed again harmlessly on the next sweep
-        db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
-                               {"$set": {**fields, "alerted": sorted(alerted)}})
+        updates.append(UpdateOne({"_id": ticket["_id"], "seq": ticket["seq"]},
+                                 {"$set": {**fields, "alerted": sorted(alerted)}}))
+    claimed = claim_alerts(db=db, alerts=alerts)
+    if updates:
+        db[TICKETS].bulk_write(updates, ordered=False)
     return SweepResult(examined=len(due), claimed=claimed)
 
 
