@@ -25,6 +25,7 @@ from pathlib import Path
 from bson import ObjectId
 from pymongo import MongoClient
 
+from bench.cpu import CpuMeter
 from services.intake.store import REPORTS, ensure_indexes
 from shared.crypto import FieldCipher
 from shared.devstack import EmbeddedStack, free_port, wait_for_port
@@ -128,18 +129,25 @@ def start(cmd: str, env: dict, workdir: Path) -> subprocess.Popen:
                             stderr=open(workdir / f"{cmd}.log", "w"))  # noqa: SIM115
 
 
-def side_by_side(uri: str, port: int, rounds: int) -> tuple[float, float]:
+def side_by_side(uri: str, port: int, rounds: int,
+                 meters: tuple[CpuMeter, CpuMeter]) -> tuple[float, float]:
     """Alternate raw-store and intake rounds: the embedded store slows down as its
-    collections grow, so both are measured at the same sizes, turn and turn about."""
+    collections grow, so both are measured at the same sizes, turn and turn about.
+    `meters` record each process's CPU during the raw rounds and the intake rounds."""
     client = MongoClient(uri, w="majority")
     ensure_indexes(client["bench_raw"])  # the same collection, indexes and document
     coll = client["bench_raw"][REPORTS]
     cipher = FieldCipher([DEV_PII_KEY])
     raw = intake = 0
+    raw_cpu, intake_cpu = meters
     for _ in range(rounds):
+        raw_cpu.start()
         raw += run_threads(CONCURRENCY, SECONDS / rounds,
                            lambda _s: coll.insert_one(raw_doc(cipher)))[0]
+        raw_cpu.stop()
+        intake_cpu.start()
         intake += run_threads(CONCURRENCY, SECONDS / rounds, lambda s: post(s, port))[0]
+        intake_cpu.stop()
     client.close()
     return raw / SECONDS, intake / SECONDS
 
@@ -169,13 +177,19 @@ def main() -> int:
         try:
             wait_for_port("127.0.0.1", port, 30)
             run_threads(2, 2, lambda s: post(s, port))  # warm-up: workers, indexes, codes
-            raw, intake = side_by_side(stack.store.uri, port, rounds)
+            pids = {"store": stack.store.proc.pid, "intake": procs[0].pid}
+            quiet = (CpuMeter(pids, {"load": os.getpid()}),
+                     CpuMeter(pids, {"load": os.getpid()}))
+            raw, intake = side_by_side(stack.store.uri, port, rounds, quiet)
             half = latency_at(intake / 2, port, 5)
             procs.append(start("relay", env, workdir))
             t0 = time.perf_counter()
             wait_drained(stack.store.uri)
             drain_s = time.perf_counter() - t0
-            raw_live, live = side_by_side(stack.store.uri, port, rounds)
+            pids["relay"] = procs[1].pid
+            live_meters = (CpuMeter(pids, {"load": os.getpid()}),
+                           CpuMeter(pids, {"load": os.getpid()}))
+            raw_live, live = side_by_side(stack.store.uri, port, rounds, live_meters)
             live_half = latency_at(live / 2, port, 5)
         finally:
             for p in procs:
@@ -207,6 +221,22 @@ def main() -> int:
     print("| measure | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
+    print("\nCPU per report (ms), by process, in the same rounds (2 cores: "
+          f"{2 * SECONDS:.0f} CPU-s available per side and phase)")
+    print("| rounds | reports | store | intake (gunicorn) | relay | load generator | total |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    cpu_rows = (("raw insert_one, relay stopped", raw, quiet[0]),
+                ("intake, relay stopped", intake, quiet[1]),
+                ("raw insert_one, relay publishing", raw_live, live_meters[0]),
+                ("intake, relay publishing", live, live_meters[1]))
+    for name, rate, meter in cpu_rows:
+        count = rate * SECONDS
+        used = meter.used
+        cells = [f"{1000 * used[k] / count:.2f}" if k in used else "-"
+                 for k in ("store", "intake", "relay", "load")]
+        print(f"| {name} | {count:,.0f} | " + " | ".join(cells)
+              + f" | {1000 * sum(used.values()) / count:.2f} |")
+        figures[f"cpu_ms_per_report {name}"] = {k: 1000 * v / count for k, v in used.items()}
     out = REPO_ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "intake.json").write_text(json.dumps(figures, indent=2))
