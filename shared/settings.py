@@ -55,7 +55,7 @@ class Settings:
     tracker_port: int = 8002
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str = "1022"
-    mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
     mongo_db: str = "hotline1022"
     pii_keys: tuple[str, ...] = (DEV_PII_KEY,)
     open311_api_keys: tuple[str, ...] = ("demo",)

@@ -45,3 +45,14 @@ def test_vendored_taxonomy_is_the_shared_contract():
     assert contract.exists(), "the shared/ folder beside the repo holds the contract"
     vendored = repo / "shared" / "taxonomy.json"
     assert json.loads(vendored.read_text()) == json.loads(contract.read_text())
+
+
+def test_embedded_store_uris_turn_retryable_writes_off(tmp_path):
+    """SecantusDB slows down past 10,000 recorded retryable writes (devstack's Store.uri says
+    why); the default URI and the devstack's both turn them off."""
+    from pymongo.uri_parser import parse_uri
+
+    from shared.devstack.processes import Store
+
+    for uri in (Settings().mongo_uri, Store(27999, workdir=tmp_path).uri):
+        assert parse_uri(uri)["options"]["retryWrites"] is False, uri
