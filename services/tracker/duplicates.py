@@ -60,29 +60,43 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 def suggest_many(*, db: Database, tickets: list[dict[str, Any]], now: datetime,
                  window: timedelta, threshold: float, limit: int = 3) -> None:
     """Set `duplicate_candidates` on new tickets: open tickets they may duplicate, most similar
-    first, found with one query for the whole batch (earlier tickets of the batch count too)."""
+    first (earlier tickets of the batch count too). One query reads the band keys of the open
+    tickets in the batch's categories and districts (an index prefix: the embedded store
+    answers an `$in` over many band keys very slowly); a second reads the texts of those that
+    share a band key with a new ticket."""
     keyed = [t for t in tickets if t.get("district") and t.get("dup_keys")]
     for ticket in tickets:
         ticket["duplicate_candidates"] = []
     if not keyed:
         return
-    keys = sorted({key for t in keyed for key in t["dup_keys"]})
+    pairs = {(t["category"], t["district"]) for t in keyed}
     stored = list(db[TICKETS].find(
-        {"dup_keys": {"$in": keys}, "created_at": {"$gte": now - window},
-         "state": {"$in": list(OPEN_STATES)}, "duplicate_of": None},
-        {"description": 1, "tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1,
-         "created_at": 1}).sort("created_at", -1).limit(MAX_CANDIDATES * 4 * len(keyed)))
+        {"category": {"$in": sorted({c for c, _ in pairs})},
+         "district": {"$in": sorted({d for _, d in pairs})},
+         "created_at": {"$gte": now - window}, "state": {"$in": list(OPEN_STATES)},
+         "duplicate_of": None},
+        {"tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1, "created_at": 1})
+        .sort("created_at", -1))
+    stored = [c for c in stored if (c["category"], c["district"]) in pairs]
+    texts: dict[str, str] = {t["_id"]: t["description"] for t in keyed}
     pool: list[dict[str, Any]] = stored
+    chosen: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for ticket in keyed:
         mine_keys = set(ticket["dup_keys"])
-        candidates = [c for c in pool
-                      if c["_id"] != ticket["_id"] and c["category"] == ticket["category"]
-                      and c["district"] == ticket["district"]
-                      and mine_keys.intersection(c["dup_keys"])][:MAX_CANDIDATES]
+        chosen.append((ticket, [c for c in pool
+                                if c["_id"] != ticket["_id"]
+                                and c["category"] == ticket["category"]
+                                and c["district"] == ticket["district"]
+                                and mine_keys.intersection(c["dup_keys"])][:MAX_CANDIDATES]))
+        pool = [ticket, *pool]  # newest first, like the stored ones
+    wanted = sorted({c["_id"] for _, cs in chosen for c in cs} - texts.keys())
+    if wanted:
+        texts.update((d["_id"], d["description"])
+                     for d in db[TICKETS].find({"_id": {"$in": wanted}}, {"description": 1}))
+    for ticket, candidates in chosen:
         mine = shingles(ticket["description"])
-        scored = [(similarity(mine, shingles(c["description"])), c) for c in candidates]
+        scored = [(similarity(mine, shingles(texts.get(c["_id"], ""))), c) for c in candidates]
         scored = sorted(((s, c) for s, c in scored if s >= threshold), key=lambda p: -p[0])
         ticket["duplicate_candidates"] = [
             {"ticket_id": c["_id"], "tracking_code": c["tracking_code"], "score": round(s, 3)}
             for s, c in scored[:limit]]
-        pool = [ticket, *pool]  # newest first, like the stored ones

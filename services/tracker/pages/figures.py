@@ -1,7 +1,7 @@
 """The dashboard's figures, computed at most every 30 s per worker and served from memory.
 
 Per-department statistics and the volume charts read every ticket of the window; on the
-embedded store that is about half a second for 10,000 tickets. A wall screen reloading every
+embedded store that is about 2.6 s for 10,000 tickets. A wall screen reloading every
 15 s, or several supervisors, must not redo it each time: the first request computes, later
 ones get the last snapshot at once, and a snapshot older than `max_age_s` is recomputed in a
 background thread while the old one is still served (its time is shown on the page).
