@@ -4,7 +4,7 @@ Similarity is the Jaccard index of word bigrams and character 4-grams over the f
 (lower case, no diacritics, đ as d), so a report typed without accents matches one with them.
 Candidates are found through MinHash band keys stored on each ticket (`dup_keys`, indexed):
 two texts share a band key with a probability that grows with their similarity (about 97% at
-Jaccard 0.5 with 12 bands of 2), so a busy district costs a few index lookups, not a scan.
+Jaccard 0.5 with 12 bands of 2), so a busy district costs a comparison of band keys, not of texts.
 """
 
 from __future__ import annotations
