@@ -11,9 +11,7 @@ from zoneinfo import ZoneInfo
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from services.tracker.staff import Principal
 from services.tracker.store import OPEN_STATES, TICKETS
-from services.tracker.tickets import service
 
 
 @dataclass(frozen=True)
@@ -65,38 +63,3 @@ def live_breaches(*, db: Database, now: datetime, limit: int) -> list[dict[str, 
     return found[:limit]
 
 
-def open_queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit: int,
-               offset: int) -> tuple[list[dict[str, Any]], int]:
-    """`tickets.service.queue` for the open tickets (the handler's default view), as one
-    query per open state on the indexed fields (visibility, state) merged in deadline order.
-    The embedded store reads every ticket of the department for `state: {$nin: [...]}`, and
-    the whole collection when a condition names a nested field (`sla.state`); this way it
-    reads only open tickets, and the other filters apply to those here.
-    With a state asked for, or closed tickets included, it is `service.queue` itself."""
-    if filters.get("state") or not filters.get("open_only", True):
-        return service.queue(db=db, principal=principal, filters=filters, limit=limit,
-                             offset=offset)
-    query: dict[str, Any] = {**service.visible_filter(principal)}
-    if filters.get("department") and principal.role != "handler":
-        query["department"] = filters["department"]
-    wanted = {key: filters[key] for key in ("category", "district", "urgent")
-              if filters.get(key) is not None}
-    sla_state = filters.get("sla_state")
-
-    def keep(ticket: dict[str, Any]) -> bool:
-        return all(ticket.get(k) == v for k, v in wanted.items()) and (
-            not sla_state or ticket.get("sla", {}).get("state") == sla_state)
-
-    order = [("queue_key", ASCENDING), ("_id", ASCENDING)]
-    total, found = 0, []
-    for state in OPEN_STATES:
-        one = {**query, "state": state}
-        if wanted or sla_state:
-            matching = [t for t in db[TICKETS].find(one, {"history": 0}).sort(order) if keep(t)]
-            total += len(matching)
-            found.extend(matching[:offset + limit])
-        else:
-            total += db[TICKETS].count_documents(one)
-            found.extend(db[TICKETS].find(one, {"history": 0}).sort(order).limit(offset + limit))
-    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
-    return found[offset:offset + limit], total

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import Response, abort, flash, get_flashed_messages, redirect, request, url_for
 
 from services.tracker.deps import deps
-from services.tracker.pages import forms, queries
+from services.tracker.pages import forms
 from services.tracker.pages.common import SLA_STATES, departments, render
 from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.store import TICKETS
@@ -87,7 +87,7 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
     principal = current_staff()
     filters, values, errors = _filters()
     page = _page()
-    docs, total = queries.open_queue(db=d.db, principal=principal, filters=filters,
+    docs, total = service.queue(db=d.db, principal=principal, filters=filters,
                                      limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = {k: v for k, v in values.items() if v}
     return render("queue.html", status, tickets=[ticket_out(t) for t in docs], total=total,

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
@@ -20,7 +21,7 @@ from services.tracker.config import TrackerConfig
 from services.tracker.duplicates import band_keys, shingles, suggest_many
 from services.tracker.sla.summary import sla_fields
 from services.tracker.staff import Principal
-from services.tracker.store import TICKETS
+from services.tracker.store import OPEN_STATES, TICKETS
 from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
 from shared.events import ReportClassifiedV1
 
@@ -320,17 +321,42 @@ def reopen(*, db: Database, config: TrackerConfig, principal: Principal, trackin
 
 def queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit: int,
           offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The tickets the principal may see, nearest deadline first, and how many match.
+    Open tickets (the default view) are read with one query per open state on the indexed
+    fields (visibility, state), merged in deadline order: the embedded store reads every
+    ticket of the department for `state: {$nin: [...]}`, and the whole collection when a
+    condition names a nested field (`sla.state`). The other filters apply to those here."""
     query: dict[str, Any] = {**visible_filter(principal)}
-    for key in ("state", "category", "district", "urgent"):
-        if filters.get(key) is not None:
-            query[key] = filters[key]
     if filters.get("department") and principal.role != "handler":
         query["department"] = filters["department"]
-    if filters.get("sla_state"):
-        query["sla.state"] = filters["sla_state"]
-    if filters.get("open_only", True) and "state" not in query:
-        query["state"] = {"$nin": ["resolved", "closed", "duplicate"]}
-    total = db[TICKETS].count_documents(query)
-    docs = list(db[TICKETS].find(query, {"history": 0}).sort([("queue_key", 1), ("_id", 1)])
-                .skip(offset).limit(limit))
-    return docs, total
+    order = [("queue_key", ASCENDING), ("_id", ASCENDING)]
+    if filters.get("state") or not filters.get("open_only", True):
+        for key in ("state", "category", "district", "urgent"):
+            if filters.get(key) is not None:
+                query[key] = filters[key]
+        if filters.get("sla_state"):
+            query["sla.state"] = filters["sla_state"]
+        total = db[TICKETS].count_documents(query)
+        docs = list(db[TICKETS].find(query, {"history": 0}).sort(order)
+                    .skip(offset).limit(limit))
+        return docs, total
+    wanted = {key: filters[key] for key in ("category", "district", "urgent")
+              if filters.get(key) is not None}
+    sla_state = filters.get("sla_state")
+
+    def keep(ticket: dict[str, Any]) -> bool:
+        return all(ticket.get(k) == v for k, v in wanted.items()) and (
+            not sla_state or ticket.get("sla", {}).get("state") == sla_state)
+
+    total, found = 0, []
+    for state in OPEN_STATES:
+        one = {**query, "state": state}
+        if wanted or sla_state:
+            matching = [t for t in db[TICKETS].find(one, {"history": 0}).sort(order) if keep(t)]
+            total += len(matching)
+            found.extend(matching[:offset + limit])
+        else:
+            total += db[TICKETS].count_documents(one)
+            found.extend(db[TICKETS].find(one, {"history": 0}).sort(order).limit(offset + limit))
+    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
+    return found[offset:offset + limit], total
