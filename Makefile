@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install model browser run test lint bench clean
+.PHONY: help install model tools run test lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,11 +30,13 @@ model: install $(MODEL) ## train the classifier when it is missing or its corpus
 run: install model ## start broker, store and all services with demo data; Ctrl-C stops all
 	$(PY) -m shared.devstack run
 
-# The browser tests drive Debian's chromium (a test tool's own browser download fails here).
-browser: ## install Debian's chromium for the browser tests when it is missing (needs root)
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
+# The browser tests drive Debian's chromium (a test tool's own browser download fails here);
+# the deployment tests check the replica-set script with node.
+tools: ## install Debian's chromium and nodejs for the tests when missing (needs root)
+	@command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
+	  apt-get update -q && apt-get install -y -q chromium nodejs; }
 
-test: install model browser ## run the whole suite (tests start their own broker and store)
+test: install model tools ## run the whole suite (tests start their own broker and store)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff

@@ -178,8 +178,12 @@ def main() -> int:
             wait_for_port("127.0.0.1", port, 30)
             run_threads(2, 2, lambda s: post(s, port))  # warm-up: workers, indexes, codes
             pids = {"store": stack.store.proc.pid, "intake": procs[0].pid}
-            quiet = (CpuMeter(pids, {"load": os.getpid()}),
-                     CpuMeter(pids, {"load": os.getpid()}))
+
+            def meters() -> tuple[CpuMeter, CpuMeter]:  # raw rounds, intake rounds
+                return (CpuMeter(pids, {"load": os.getpid()}),
+                        CpuMeter(pids, {"load": os.getpid()}))
+
+            quiet = meters()
             raw, intake = side_by_side(stack.store.uri, port, rounds, quiet)
             half = latency_at(intake / 2, port, 5)
             procs.append(start("relay", env, workdir))
@@ -187,8 +191,7 @@ def main() -> int:
             wait_drained(stack.store.uri)
             drain_s = time.perf_counter() - t0
             pids["relay"] = procs[1].pid
-            live_meters = (CpuMeter(pids, {"load": os.getpid()}),
-                           CpuMeter(pids, {"load": os.getpid()}))
+            live_meters = meters()
             raw_live, live = side_by_side(stack.store.uri, port, rounds, live_meters)
             live_half = latency_at(live / 2, port, 5)
         finally:

@@ -30,15 +30,6 @@ EXTERNAL_METRICS = {
 }
 
 
-def tracker_built() -> bool:
-    return (ROOT / "services" / "tracker" / "__main__.py").exists()
-
-
-def bootstrap_built() -> bool:
-    return (ROOT / "shared" / "bootstrap.py").exists() or \
-        (ROOT / "shared" / "bootstrap" / "__main__.py").exists()
-
-
 @functools.cache
 def rendered(overlay: str) -> tuple[dict[str, Any], ...]:
     return tuple(render(OVERLAYS[overlay]))

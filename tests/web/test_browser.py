@@ -47,16 +47,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 DESCRIPTION = ("Đèn tín hiệu giao thông ở ngã tư Cách Mạng Tháng Tám - Điện Biên Phủ bị hỏng "
                "từ sáng, xe cộ chen lấn rất nguy hiểm.")
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
-                                reason="Debian's chromium is missing: `make test` installs it")
-
-
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium (a fresh temporary profile); each user gets a context of their own, so
     cookies are never shared between the resident and the staff."""
     from playwright.sync_api import sync_playwright
 
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail("Debian's chromium is missing: `make tools` installs it (`make test` "
+                    "runs that first)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                               headless=True)

@@ -101,10 +101,15 @@ def test_operator_call_created(operator_with_intake, db):
     assert report["tracking_code"] in notice and "0912345678" in notice
 
 
+def point_tracker_at(app, **urls: str) -> None:
+    """Give the tracker's settings other service URLs (port 9: nothing answers there)."""
+    deps = app.extensions["tracker"]
+    app.extensions["tracker"] = dataclasses.replace(
+        deps, settings=dataclasses.replace(deps.settings, **urls))
+
+
 def test_intake_down_keeps_the_call(tracker_app, staff, settings):
-    deps = tracker_app.extensions["tracker"]
-    tracker_app.extensions["tracker"] = dataclasses.replace(
-        deps, settings=dataclasses.replace(deps.settings, intake_url="http://127.0.0.1:9"))
+    point_tracker_at(tracker_app, intake_url="http://127.0.0.1:9")
     client, token = staff("operator")
     answer = client.post("/staff/operator", data={**CALL, "csrf_token": token,
                                                   "action": "submit"})
@@ -115,9 +120,7 @@ def test_intake_down_keeps_the_call(tracker_app, staff, settings):
 
 
 def test_suggestion_without_a_classifier_is_said(tracker_app, staff):
-    deps = tracker_app.extensions["tracker"]
-    tracker_app.extensions["tracker"] = dataclasses.replace(
-        deps, settings=dataclasses.replace(deps.settings, classifier_url="http://127.0.0.1:9"))
+    point_tracker_at(tracker_app, classifier_url="http://127.0.0.1:9")
     client, token = staff("operator")
     answer = client.post("/staff/operator", data={**CALL, "csrf_token": token,
                                                   "action": "suggest"})

@@ -8,6 +8,7 @@ the rating and reopen go to the tracker through `citizen_action`.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -169,30 +170,30 @@ def _citizen(code: str, action: str, body: dict[str, Any], field: str) -> dict[s
     return {}
 
 
-def rate(code: str) -> Response | tuple[str, int]:
+def _citizen_form(code: str, action: str, read: Callable[..., Any], field: str,
+                  kept: dict[str, int], notice: str) -> Response | tuple[str, int]:
+    """A rating or reopen form: checked here, then forwarded to the tracker; on an error the
+    tracking page comes back with the message next to the field and what was typed."""
     _report(code)
-    body, errors = forms.read_rating(request.form)
+    body, errors = read(request.form)
     if body is not None:
-        errors = _citizen(code, "rating", body, "score")
+        errors = _citizen(code, action, body, field)
     if errors:
-        values = {"score": pages.form_text("score", 2), "comment": pages.form_text("comment")}
+        values = {name: pages.form_text(name, limit) for name, limit in kept.items()}
         return _render_track(code, errors=errors, values=values, status=422)
-    flash(translate("notice.rated"))
+    flash(translate(notice))
     session["citizen_done"] = code
     return redirect(url_for(".track", code=code), 303)
+
+
+def rate(code: str) -> Response | tuple[str, int]:
+    return _citizen_form(code, "rating", forms.read_rating, "score",
+                         {"score": 2, "comment": 10_000}, "notice.rated")
 
 
 def reopen(code: str) -> Response | tuple[str, int]:
-    _report(code)
-    body, errors = forms.read_reopen(request.form)
-    if body is not None:
-        errors = _citizen(code, "reopen", body, "reason")
-    if errors:
-        return _render_track(code, errors=errors, values={"reason": pages.form_text("reason")},
-                             status=422)
-    flash(translate("notice.reopened"))
-    session["citizen_done"] = code
-    return redirect(url_for(".track", code=code), 303)
+    return _citizen_form(code, "reopen", forms.read_reopen, "reason", {"reason": 10_000},
+                         "notice.reopened")
 
 
 def blueprint(settings: Settings) -> Blueprint:
