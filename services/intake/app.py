@@ -12,7 +12,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from services.intake import openapi
-from services.intake.batcher import InsertBatcher
+from services.intake.batcher import DirectInsert, InsertBatcher
 from services.intake.deps import IntakeDeps
 from services.intake.open311.api import bp as open311_bp
 from services.intake.outbox.relay import backlog as outbox_backlog
@@ -79,8 +79,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         clock=clock,
         write_limiter=RateLimiter(settings.rate_limit_per_minute),
         read_limiter=RateLimiter(settings.rate_limit_per_minute * 10),
-        insert_report=(InsertBatcher(db[REPORTS]).insert if settings.group_commit
-                       else db[REPORTS].insert_one),
+        report_writer=(InsertBatcher(db[REPORTS]) if settings.group_commit
+                       else DirectInsert(db[REPORTS])),
     )
     _ensure_indexes_with_retry(db)
     app.register_blueprint(reports_bp)

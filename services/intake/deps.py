@@ -8,6 +8,7 @@ from flask import current_app, request
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from services.intake.batcher import DirectInsert, InsertBatcher
 from services.intake.ratelimit import RateLimiter
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock
@@ -26,7 +27,7 @@ class IntakeDeps:
     clock: Clock
     write_limiter: RateLimiter
     read_limiter: RateLimiter
-    insert_report: object  # (doc) -> None: insert_one, or the group-commit batcher
+    report_writer: InsertBatcher | DirectInsert  # group commit, or insert_one per report
 
 
 def deps() -> IntakeDeps:

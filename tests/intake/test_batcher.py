@@ -1,7 +1,10 @@
-"""Group commit: each request hears its own outcome, duplicates included."""
+"""Group commit: each request hears its own outcome, duplicates included, and the writer
+waits for company only when a request has announced itself."""
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from pymongo.errors import DuplicateKeyError
@@ -25,3 +28,74 @@ def test_concurrent_inserts_share_batches_and_keep_their_own_outcome(db):
     assert outcomes.count("ok") == 10 and outcomes.count("duplicate") == 30
     assert db.items.count_documents({}) == 10
     assert sorted(d["key"] for d in db.items.find()) == sorted(f"k{i}" for i in range(10))
+
+
+class CountingCollection:
+    """The real collection, with a record of each insert_many batch's size."""
+
+    def __init__(self, collection) -> None:
+        self._collection = collection
+        self.batches: list[int] = []
+
+    def insert_many(self, docs, **kwargs):
+        self.batches.append(len(docs))
+        return self._collection.insert_many(docs, **kwargs)
+
+
+def test_a_lone_request_is_written_without_waiting_for_company(db):
+    items = CountingCollection(db.items)
+    batcher = InsertBatcher(items, max_wait_s=30)
+    started = time.monotonic()
+    with batcher.expecting():
+        batcher.insert({"_id": 1})
+    assert time.monotonic() - started < 10
+    assert items.batches == [1] and db.items.count_documents({}) == 1
+
+
+def test_the_writer_holds_the_batch_for_an_announced_request(db):
+    items = CountingCollection(db.items)
+    batcher = InsertBatcher(items, max_wait_s=30)
+    announced, inserted = threading.Event(), threading.Event()
+
+    def slow_request() -> None:
+        with batcher.expecting():
+            announced.set()
+            time.sleep(0.3)  # validating, encrypting...
+            batcher.insert({"_id": "slow"})
+        inserted.set()
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    announced.wait(5)
+    with batcher.expecting():
+        batcher.insert({"_id": "fast"})
+    thread.join(10)
+    assert inserted.is_set()
+    assert items.batches == [2]
+    assert {d["_id"] for d in db.items.find()} == {"slow", "fast"}
+
+
+def test_a_request_that_fails_before_inserting_releases_the_writer(db):
+    items = CountingCollection(db.items)
+    batcher = InsertBatcher(items, max_wait_s=30)
+    announced, release = threading.Event(), threading.Event()
+
+    def failing_request() -> None:
+        try:
+            with batcher.expecting():
+                announced.set()
+                release.wait(10)
+                raise ValueError("invalid report")
+        except ValueError:
+            pass
+
+    thread = threading.Thread(target=failing_request)
+    thread.start()
+    announced.wait(5)
+    started = time.monotonic()
+    release_later = threading.Timer(0.2, release.set)
+    release_later.start()
+    batcher.insert({"_id": "ok"})  # unannounced callers (web form) are written too
+    thread.join(10)
+    assert time.monotonic() - started < 10
+    assert items.batches == [1] and db.items.count_documents({}) == 1

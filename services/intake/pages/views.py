@@ -105,11 +105,11 @@ def submit() -> Response | tuple[str, int]:
     try:
         submitted = submit_report(db=d.db, report=result.report, cipher=d.cipher,
                                   codes=d.codes, clock=d.clock, idempotency_key=key,
-                                  fingerprint=result.fingerprint, insert=d.insert_report)
+                                  fingerprint=result.fingerprint, insert=d.report_writer.insert)
     except IdempotencyConflict:
         # the same form page sent again after an edit: a new report
         submitted = submit_report(db=d.db, report=result.report, cipher=d.cipher,
-                                  codes=d.codes, clock=d.clock, insert=d.insert_report)
+                                  codes=d.codes, clock=d.clock, insert=d.report_writer.insert)
     return redirect(url_for(".submitted", code=submitted.doc["tracking_code"]), 303)
 
 

@@ -52,7 +52,7 @@ def submit(report: NewReport, body_fingerprint: str) -> Submitted:
     try:
         return submit_report(db=d.db, report=report, cipher=d.cipher, codes=d.codes,
                              clock=d.clock, idempotency_key=idempotency_key(),
-                             fingerprint=body_fingerprint, insert=d.insert_report)
+                             fingerprint=body_fingerprint, insert=d.report_writer.insert)
     except IdempotencyConflict:
         raise Problem(422, "Idempotency key reused",
                       "This Idempotency-Key was already used with a different request.",
@@ -63,6 +63,11 @@ def submit(report: NewReport, body_fingerprint: str) -> Submitted:
 
 @bp.post("")
 def create_report() -> tuple[Response, int, dict[str, str]]:
+    with deps().report_writer.expecting():
+        return _create_report()
+
+
+def _create_report() -> tuple[Response, int, dict[str, str]]:
     d = deps()
     data = json_body()
     body = parse_model(ReportIn, data, context={"service_area": d.settings.service_area})
