@@ -16,6 +16,8 @@ from shared.crypto import FieldCipher
 from shared.settings import Settings
 from shared.web.problems import Problem
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
 
 @dataclass
 class IntakeDeps:
@@ -35,13 +37,17 @@ def deps() -> IntakeDeps:
 
 
 def client_key() -> str:
-    api_key = request.headers.get("X-API-Key") or request.values.get("api_key")
+    api_key = request.headers.get("X-API-Key") or request.args.get("api_key")
+    if not api_key and request.mimetype in _FORM_TYPES:  # Open311 posts its key in the form
+        api_key = request.form.get("api_key")
     return f"key:{api_key}" if api_key else f"ip:{request.remote_addr}"
 
 
 def enforce_rate_limit() -> None:
     d = deps()
     limiter = d.write_limiter if request.method == "POST" else d.read_limiter
+    if limiter.per_minute <= 0:
+        return
     retry_after = limiter.check(client_key())
     if retry_after is not None:
         raise Problem(429, "Too Many Requests",

@@ -18,7 +18,7 @@ from services.intake.store import COUNTERS
 
 
 class TrackingCodes:
-    def __init__(self, db: Database, *, prefix: str, timezone: str, block: int = 20) -> None:
+    def __init__(self, db: Database, *, prefix: str, timezone: str, block: int = 100) -> None:
         self._db = db
         self._prefix = prefix
         self._tz = ZoneInfo(timezone)

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from shared.settings import Settings
 from shared.web import csrf, i18n
@@ -22,10 +23,21 @@ CONTENT_SECURITY_POLICY = (
 DATE_FORMAT = "%d/%m/%Y %H:%M"
 
 
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session, without building a signer for requests that carry no
+    cookie (every API call): they get an empty session, as Flask would give them."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def configure_sessions(app: Flask, settings: Settings, *, service: str,
                        lifetime: timedelta = timedelta(hours=12)) -> None:
     """Flask's signed cookie session, one cookie name and one derived key per service (two
     services on one host share cookies across ports)."""
+    app.session_interface = SignedCookieSessions()
     app.secret_key = hmac.new(settings.secret_key.encode("utf-8"),
                               f"1022-session:{service}".encode(), hashlib.sha256).hexdigest()
     app.config.update(
