@@ -173,9 +173,9 @@ def main() -> int:
     with EmbeddedStack(workdir) as stack:
         port = free_port()
         env = {**os.environ, **stack.env(), "INTAKE_PORT": str(port), "MONGO_DB": "bench",
-               "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_OUT_OF_REACH), "WEB_CONCURRENCY": os.environ.get(
-                   "WEB_CONCURRENCY", "2"), "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prom"),
-               "LOG_LEVEL": "warning"}
+               "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_OUT_OF_REACH),
+               "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
+               "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prom"), "LOG_LEVEL": "warning"}
         procs = [start("serve", env, workdir)]
         try:
             wait_for_port("127.0.0.1", port, 30)
