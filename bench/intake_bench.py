@@ -10,7 +10,6 @@ Prints a table and the ratio intake/raw (target >= 0.8) and p99 at half load (< 
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import statistics
@@ -26,6 +25,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from bench.cpu import CpuMeter
+from bench.http_load import KeepAliveClient, build_request
 from services.intake.store import REPORTS, ensure_indexes
 from shared.crypto import FieldCipher
 from shared.devstack import EmbeddedStack, free_port, wait_for_port
@@ -79,15 +79,13 @@ def run_threads(n: int, seconds: float, work) -> tuple[int, list[float]]:
 
 
 def post(state: dict, port: int) -> None:
-    conn = state.get("conn")
-    if conn is None:
-        conn = state["conn"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", "/api/v1/reports", body=BODY,
-                 headers={"Content-Type": "application/json"})
-    resp = conn.getresponse()
-    resp.read()
-    if resp.status != 201:
-        raise RuntimeError(f"intake answered {resp.status}")
+    client = state.get("client")
+    if client is None:
+        request = build_request("POST", "/api/v1/reports", host=f"127.0.0.1:{port}", body=BODY)
+        client = state["client"] = KeepAliveClient("127.0.0.1", port, request)
+    status = client.call()
+    if status != 201:
+        raise RuntimeError(f"intake answered {status}")
 
 
 def latency_at(rate: float, port: int, seconds: float) -> list[float]:

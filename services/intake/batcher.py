@@ -41,6 +41,9 @@ class InsertBatcher:
     @contextmanager
     def expecting(self) -> Iterator[None]:
         """Around a request that may insert: the writer waits for its document."""
+        if getattr(self._announced, "active", False):  # announced already, further out
+            yield
+            return
         with self._changed:
             self._expected += 1
         self._announced.active = True
