@@ -54,7 +54,8 @@ BODY = json.dumps({
 def raw_doc(cipher: FieldCipher) -> dict:
     """The document intake stores for BODY, built without any of intake's request work."""
     now = datetime.now(UTC)
-    return {"_id": ObjectId(), "tracking_code": f"RAW-{ObjectId()}", "channel": "app",
+    return {"_id": ObjectId(), "tracking_code": f"RAW-{ObjectId()}",
+            "citizen_key": cipher.encrypt("K7MQ4XZP"), "channel": "app",
             "description": json.loads(BODY)["description"], "category_hint": None,
             "district": "q3", "address": None, "location": None,
             "pii": {"name": cipher.encrypt("Nguyễn Văn An"), "phone": cipher.encrypt("+84901")},

@@ -65,7 +65,7 @@ def document() -> dict[str, Any]:
                   parameters=[CODE],
                   tags=("reports",)),
         *[Operation(f"/api/v1/reports/{{tracking_code}}/{action}", "post", summary,
-                    {200: CitizenActionOut, 400: None, 404: None, 409: None, 413: None,
+                    {200: CitizenActionOut, 400: None, 403: None, 404: None, 409: None, 413: None,
                      415: None, 422: None, 429: None, 503: None},
                     body=model, parameters=[CODE], tags=("reports",))
           for action, model, summary in (

@@ -43,14 +43,16 @@ def test_raw_store_and_events_hold_no_plaintext(client, db, settings):
         REPORTS, codec_options=db.codec_options.with_options(document_class=RawBSONDocument)
     ).find())
     assert len(raw_docs) == 4
+    cipher = FieldCipher(settings.pii_keys)
+    citizen_keys = [cipher.decrypt(doc["citizen_key"]).encode() for doc in db[REPORTS].find()]
     for raw in raw_docs:
-        for secret in SECRETS:
+        for secret in [*SECRETS, *citizen_keys]:
             assert secret not in raw.raw, secret
 
     events = publish_all(settings, db, ids)
     assert {e["report_id"] for e in events} == ids
     for event in events:
-        for secret in SECRETS:
+        for secret in [*SECRETS, *citizen_keys]:
             assert secret not in event["_raw"], secret
 
     metrics = client.get("/metrics").get_data()

@@ -43,9 +43,10 @@ def test_rating_when_the_tracker_is_down_is_a_503_problem(env, db, clock):
 
     settings = Settings.from_env({**env, "TRACKER_URL": f"http://127.0.0.1:{free_port()}"})
     client = create_app(settings, clock=clock).test_client()
-    code = client.post("/api/v1/reports", json=valid_report()).get_json()["tracking_code"]
-    resp = client.post(f"/api/v1/reports/{code}/rating", json={"score": 4})
+    created = client.post("/api/v1/reports", json=valid_report()).get_json()
+    code, key = created["tracking_code"], created["citizen_key"]
+    resp = client.post(f"/api/v1/reports/{code}/rating", json={"score": 4, "citizen_key": key})
     assert resp.status_code == 503
     assert resp.mimetype == "application/problem+json" and resp.headers["Retry-After"]
-    bad = client.post(f"/api/v1/reports/{code}/rating", json={"score": 9})
+    bad = client.post(f"/api/v1/reports/{code}/rating", json={"score": 9, "citizen_key": key})
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "score"

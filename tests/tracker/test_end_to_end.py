@@ -63,6 +63,7 @@ def _walk_through(intake_url: str, tracker_url: str) -> None:
         "reporter": {"name": "Trần Thị Bích", "phone": "0912345678"}}, timeout=10)
     assert created.status_code == 201
     code, report_id = created.json()["tracking_code"], created.json()["report_id"]
+    key = created.json()["citizen_key"]
 
     def queue_ids() -> list[str]:
         items = requests.get(f"{tracker_url}/api/v1/tickets", headers=HANDLER,
@@ -102,13 +103,15 @@ def _walk_through(intake_url: str, tracker_url: str) -> None:
                                                                         "so_xay_dung")
 
     rated = requests.post(f"{intake_url}/api/v1/reports/{code}/rating",
-                          json={"score": 5, "comment": "Xử lý nhanh"}, timeout=5)
+                          json={"score": 5, "comment": "Xử lý nhanh", "citizen_key": key},
+                          timeout=5)
     assert rated.status_code == 200, rated.json()
     assert rated.json() == {"tracking_code": code, "status": "closed", "rating": 5}
     assert wait_until(lambda: status()["status"] == "closed" and status()["rating"] == 5,
                       2.0, 0.05)
-    again = requests.post(f"{intake_url}/api/v1/reports/{code}/rating", json={"score": 1},
-                          timeout=5)
+    again = requests.post(f"{intake_url}/api/v1/reports/{code}/rating",
+                          json={"score": 1, "citizen_key": key}, timeout=5)
     assert again.status_code == 422 and again.headers["Content-Type"].startswith(
         "application/problem+json")
+    assert again.json()["errors"][0]["field"] != "citizen_key"  # the tracker's refusal
     print(f"status reached the citizen's page {propagation:.2f} s after the handler's move")

@@ -118,13 +118,13 @@ def test_report_to_rating_in_the_browser(env, db, classifier, browser, shots):
                 settings.kafka_bootstrap, REPORTS_CLASSIFIED, TICKETS_STATUS)),
         )
         with running(*loops):
-            code = _resident_files(browser, intake_url, shots)
+            code, key = _resident_files(browser, intake_url, shots)
             _handler_resolves(browser, tracker_url, db, code, shots)
-            _resident_rates(browser, intake_url, code, shots)
+            _resident_rates(browser, intake_url, code, key, shots)
             _supervisor_counts(browser, tracker_url, shots)
 
 
-def _resident_files(browser, intake_url: str, shots: Path) -> str:
+def _resident_files(browser, intake_url: str, shots: Path) -> tuple[str, str]:
     page = new_page(browser, phone=True)
     page.goto(f"{intake_url}/")
     page.fill("#description", "Đèn hỏng")  # too short: the form comes back with a message
@@ -143,9 +143,11 @@ def _resident_files(browser, intake_url: str, shots: Path) -> str:
     page.click("button.primary")
     code = page.locator("#tracking-code").inner_text().strip()
     assert re.fullmatch(r"[A-Z]{2,5}-\d{4}-\d{6,9}", code), code
+    key = page.locator("#citizen-key").inner_text().strip()
+    assert re.fullmatch(r"[A-Z2-9]{8}", key), key
     page.screenshot(path=str(shots / "03-resident-confirmation.png"), full_page=True)
     page.context.close()
-    return code
+    return code, key
 
 
 def _handler_resolves(browser, tracker_url: str, db, code: str, shots: Path) -> None:
@@ -174,8 +176,8 @@ def _handler_resolves(browser, tracker_url: str, db, code: str, shots: Path) -> 
     page.context.close()
 
 
-def _resident_rates(browser, intake_url: str, code: str, shots: Path) -> None:
-    page = new_page(browser, phone=True)
+def _resident_rates(browser, intake_url: str, code: str, key: str, shots: Path) -> None:
+    page = new_page(browser, phone=True)  # another session: the key must be typed in
 
     def resolved() -> bool:
         page.goto(f"{intake_url}/track/{code}")
@@ -183,6 +185,10 @@ def _resident_rates(browser, intake_url: str, code: str, shots: Path) -> None:
 
     assert wait_until(resolved, 20, 0.5), "the resolution never reached the tracking page"
     assert "Đã thay bộ điều khiển" in page.locator("ol.notes").inner_text()
+    assert page.locator("form[action$='/rating']").count() == 0
+    page.screenshot(path=str(shots / "06-resident-asked-for-key.png"), full_page=True)
+    page.fill("#key", key.lower())
+    page.click("form:has(#key) button")
     page.screenshot(path=str(shots / "06-resident-resolved.png"), full_page=True)
     page.check("input[name=score][value='5']")
     page.fill("#comment", "Xử lý nhanh, cảm ơn.")

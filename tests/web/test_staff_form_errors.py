@@ -7,8 +7,10 @@ import dataclasses
 
 import pytest
 
+from services.intake import citizen_keys
 from services.intake.app import create_app as create_intake
 from services.tracker.store import TICKETS
+from shared.crypto import FieldCipher
 from tests.helpers import live_server
 from tests.web.conftest import csrf_of
 from tests.web.forms import field_errors, form_values
@@ -89,7 +91,7 @@ def test_operator_call_form_errors(operator_with_intake, db, case, changes, fiel
     assert db.reports.count_documents({}) == 0
 
 
-def test_operator_call_created(operator_with_intake, db):
+def test_operator_call_created(operator_with_intake, db, settings):
     client, token = operator_with_intake
     answer = client.post("/staff/operator", data={**CALL, "csrf_token": token,
                                                   "action": "submit", "call_nonce": "n1"})
@@ -99,6 +101,8 @@ def test_operator_call_created(operator_with_intake, db):
         "call_center", "flooding", "q1")
     notice = client.get("/staff/operator").get_data(as_text=True)
     assert report["tracking_code"] in notice and "0912345678" in notice
+    key = citizen_keys.stored_key(report, FieldCipher(settings.pii_keys))
+    assert key and key in notice  # read out to the caller, who needs it to rate or reopen
 
 
 def point_tracker_at(app, **urls: str) -> None:

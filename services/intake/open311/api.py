@@ -107,12 +107,15 @@ def create_request(fmt: str) -> Response:
         name=body.full_name, phone=body.phone, email=body.email, media_url=body.media_url,
     )
     sanitized = {k: v for k, v in form.items() if k != "api_key"}
-    doc = submit(report, fingerprint(sanitized)).doc
+    submitted = submit(report, fingerprint(sanitized))
+    doc = submitted.doc
+    notice = f"Phản ánh đã được tiếp nhận; theo dõi bằng mã {doc['tracking_code']}."
+    if submitted.citizen_key:
+        notice += f" Mã bí mật để đánh giá hoặc mở lại: {submitted.citizen_key}."
     created = {
         "service_request_id": doc["tracking_code"],
         "token": str(doc["_id"]),
-        "service_notice": "Phản ánh đã được tiếp nhận; theo dõi bằng mã "
-                          f"{doc['tracking_code']}.",
+        "service_notice": notice,
         "account_id": None,
     }
     return render([created], fmt, root="service_requests", item="request", status=201)
@@ -167,7 +170,7 @@ def list_requests(fmt: str) -> Response:
 def get_request(request_id: str, fmt: str) -> Response:
     fmt = _fmt(fmt)
     d = deps()
-    doc = d.db[REPORTS].find_one({"tracking_code": request_id}, {"pii": 0})
+    doc = d.db[REPORTS].find_one({"tracking_code": request_id}, {"pii": 0, "citizen_key": 0})
     if doc is None:
         raise Problem(404, "Not Found", f"No service request {request_id!r}.", kind="not-found")
     item = service_request(doc, load_taxonomy(), d.settings.timezone)

@@ -75,7 +75,7 @@ def query_requests(*, db: Database, now: datetime, ids: list[str] | None = None,
                    service_codes: list[str] | None = None, start: datetime | None = None,
                    end: datetime | None = None, statuses: list[str] | None = None
                    ) -> list[dict[str, Any]]:
-    projection = {"pii": 0, "request_fingerprint": 0}
+    projection = {"pii": 0, "citizen_key": 0, "request_fingerprint": 0}
     if ids:
         cursor = db[REPORTS].find({"tracking_code": {"$in": ids[:MAX_RESULTS]}}, projection)
         return list(cursor.sort("submitted_at", -1))

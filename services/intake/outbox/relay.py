@@ -146,7 +146,7 @@ class OutboxRelay:
         assert self._producer is not None
         count = 0
         batch: list[dict[str, Any]] = []
-        for doc in self.db[REPORTS].find(query, {"pii": 0}).sort("_id", 1):
+        for doc in self.db[REPORTS].find(query, {"pii": 0, "citizen_key": 0}).sort("_id", 1):
             batch.append(doc)
             if len(batch) >= self.settings.relay_batch_size:
                 count += self._publish_and_record(batch)

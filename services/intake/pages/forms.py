@@ -163,28 +163,30 @@ def read_report(form: ImmutableMultiDict[str, str], files: MultiDict[str, FileSt
 
 def read_citizen(model: type[BaseModel], data: dict[str, Any]
                  ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Validated by the API's own model; the key (checked by the caller) is not forwarded."""
     try:
-        return model.model_validate(data).model_dump(), {}
+        return model.model_validate(data).model_dump(exclude={"citizen_key"}), {}
     except ValidationError as exc:
         return None, model_errors(exc)
 
 
-def read_rating(form: ImmutableMultiDict[str, str]) -> tuple[dict[str, Any] | None,
-                                                             dict[str, str]]:
+def read_rating(form: ImmutableMultiDict[str, str], key: str
+                ) -> tuple[dict[str, Any] | None, dict[str, str]]:
     raw = (form.get("score") or "").strip()
     comment = (form.get("comment") or "").strip()
     if not raw.isdigit():
         return None, {"score": translate("err.score")}
-    body, errors = read_citizen(CitizenRatingIn, {"score": int(raw),
+    body, errors = read_citizen(CitizenRatingIn, {"citizen_key": key, "score": int(raw),
                                                   **({"comment": comment} if comment else {})})
     if "score" in errors:
         errors["score"] = translate("err.score")
     return body, errors
 
 
-def read_reopen(form: ImmutableMultiDict[str, str]) -> tuple[dict[str, Any] | None,
-                                                             dict[str, str]]:
-    body, errors = read_citizen(CitizenReopenIn, {"reason": (form.get("reason") or "")})
+def read_reopen(form: ImmutableMultiDict[str, str], key: str
+                ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    body, errors = read_citizen(CitizenReopenIn, {"citizen_key": key,
+                                                  "reason": (form.get("reason") or "")})
     if "reason" in errors:
         errors["reason"] = translate("err.reason", min=5)
     return body, errors

@@ -26,12 +26,14 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from services.intake import citizen_keys
 from services.intake.deps import client_key, deps
 from services.intake.pages import forms
 from services.intake.reports.api import TRACKING_CODE
 from services.intake.reports.service import (
     IdempotencyConflict,
     find_by_tracking_code,
+    holds_key,
     public_status,
     submit_report,
 )
@@ -110,12 +112,35 @@ def submit() -> Response | tuple[str, int]:
         # the same form page sent again after an edit: a new report
         submitted = submit_report(db=d.db, report=result.report, cipher=d.cipher,
                                   codes=d.codes, clock=d.clock, insert=d.report_writer.insert)
-    return redirect(url_for(".submitted", code=submitted.doc["tracking_code"]), 303)
+    code = submitted.doc["tracking_code"]
+    if submitted.citizen_key:
+        _remember_key(code, submitted.citizen_key)
+    return redirect(url_for(".submitted", code=code), 303)
+
+
+# The citizen's keys this browser was given or typed in, newest last: they let it rate and
+# reopen those reports. The session cookie is signed, and holds only the citizen's own keys.
+KEPT_KEYS = 10
+
+
+def _remember_key(code: str, key: str) -> None:
+    keys = {c: k for c, k in session.get("citizen_keys", {}).items() if c != code}
+    keys[code] = key
+    session["citizen_keys"] = dict(list(keys.items())[-KEPT_KEYS:])
+
+
+def _held_key(code: str) -> str | None:
+    key = session.get("citizen_keys", {}).get(code)
+    d = deps()
+    if key and holds_key(db=d.db, cipher=d.cipher, tracking_code=code, typed=key):
+        return key
+    return None
 
 
 def submitted(code: str) -> str:
     doc = _report(code)
-    return render_template("resident/submitted.html", code=doc["tracking_code"])
+    key = _held_key(doc["tracking_code"])  # shown only to the browser that filed it
+    return render_template("resident/submitted.html", code=doc["tracking_code"], key=key)
 
 
 def _report(code: str) -> dict[str, Any]:
@@ -147,6 +172,7 @@ def _render_track(code: str, *, errors: dict[str, str] | None = None,
     d = deps()
     doc = _report(code)
     view = public_status(doc, now=d.clock())
+    view["has_key"] = _held_key(code) is not None
     done = session.pop("citizen_done", None)
     if done == code:
         # the tracker took the rating or reopen; this copy learns it a moment later
@@ -158,6 +184,19 @@ def _render_track(code: str, *, errors: dict[str, str] | None = None,
 
 def track(code: str) -> tuple[str, int]:
     return _render_track(code)
+
+
+def enter_key(code: str) -> Response | tuple[str, int]:
+    """The key typed on another device. Posted, so that it never lands in an address bar,
+    a browser history or a proxy's access log."""
+    _report(code)
+    typed = request.form.get("key") or ""
+    d = deps()
+    if not holds_key(db=d.db, cipher=d.cipher, tracking_code=code, typed=typed):
+        return _render_track(code, errors={"key": translate("err.citizen_key_wrong")},
+                             values={"key": typed[:40]}, status=403)
+    _remember_key(code, citizen_keys.normalise(typed))
+    return redirect(url_for(".track", code=code), 303)
 
 
 def _citizen(code: str, action: str, body: dict[str, Any], field: str) -> dict[str, str]:
@@ -175,7 +214,11 @@ def _citizen_form(code: str, action: str, read: Callable[..., Any], field: str,
     """A rating or reopen form: checked here, then forwarded to the tracker; on an error the
     tracking page comes back with the message next to the field and what was typed."""
     _report(code)
-    body, errors = read(request.form)
+    key = _held_key(code)
+    if key is None:
+        return _render_track(code, errors={"key": translate("err.citizen_key_needed")},
+                             status=403)
+    body, errors = read(request.form, key)
     if body is not None:
         errors = _citizen(code, action, body, field)
     if errors:
@@ -208,7 +251,8 @@ def blueprint(settings: Settings) -> Blueprint:
     for rule, view, methods in (
         ("/", report_form, ["GET"]), ("/", submit, ["POST"]),
         ("/submitted/<code>", submitted, ["GET"]), ("/track", track_lookup, ["GET"]),
-        ("/track/<code>", track, ["GET"]), ("/track/<code>/rating", rate, ["POST"]),
+        ("/track/<code>", track, ["GET"]), ("/track/<code>/key", enter_key, ["POST"]),
+        ("/track/<code>/rating", rate, ["POST"]),
         ("/track/<code>/reopen", reopen, ["POST"]),
     ):
         bp.add_url_rule(rule, view_func=view, methods=methods)

@@ -14,6 +14,7 @@ from services.intake.reports.service import (
     NewReport,
     Submitted,
     find_by_tracking_code,
+    holds_key,
     public_status,
     submit_report,
 )
@@ -93,6 +94,7 @@ def _create_report() -> tuple[Response, int, dict[str, str]]:
     payload = {
         "report_id": str(doc["_id"]),
         "tracking_code": doc["tracking_code"],
+        "citizen_key": result.citizen_key,
         "status": doc.get("status", "received"),
         "submitted_at": iso_local(doc["submitted_at"], d.settings.timezone),
         "tracking_url": d.settings.public_base_url.rstrip("/") + location,
@@ -128,7 +130,17 @@ def _citizen(tracking_code: str, action: str, model: type) -> Response:
                                    "message": "expected a code like HCM-2026-000123"}],
                                  status=400)
     body = parse_model(model, json_body())
-    result = citizen_action(deps().settings, tracking_code, action, body.model_dump())
+    d = deps()
+    if not holds_key(db=d.db, cipher=d.cipher, tracking_code=tracking_code,
+                     typed=body.citizen_key):
+        if find_by_tracking_code(db=d.db, tracking_code=tracking_code) is None:
+            raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
+                          kind="not-found")
+        raise Problem(403, "Forbidden", "This is not the key given with this report.",
+                      kind="wrong-citizen-key",
+                      errors=[{"field": "citizen_key", "message": "does not match the report"}])
+    result = citizen_action(d.settings, tracking_code, action,
+                            body.model_dump(exclude={"citizen_key"}))
     return jsonify(tracking_code=tracking_code, status=result.get("state"),
                    rating=result.get("rating"))
 

@@ -156,6 +156,10 @@ class ReportIn(BaseModel):
 class ReportCreated(BaseModel):
     report_id: str
     tracking_code: Annotated[str, Field(examples=["HCM-2026-000123"])]
+    citizen_key: Annotated[str | None, Field(
+        examples=["K7MQ4XZP"],
+        description="Secret for the person who filed the report: rating and reopening need "
+                    "it. Shown once; keep it with the tracking code.")]
     status: str
     submitted_at: datetime
     tracking_url: str
@@ -185,8 +189,13 @@ class ReportStatus(BaseModel):
     can_reopen: bool
 
 
+CitizenKey = Annotated[str, StringConstraints(min_length=1, max_length=40), Field(
+    description="The citizen_key given when the report was filed")]
+
+
 class CitizenRatingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+    citizen_key: CitizenKey
     score: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None \
         = None
@@ -194,6 +203,7 @@ class CitizenRatingIn(BaseModel):
 
 class CitizenReopenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+    citizen_key: CitizenKey
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
                                              max_length=2000)]
 

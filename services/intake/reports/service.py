@@ -12,6 +12,7 @@ from bson import ObjectId
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from services.intake import citizen_keys
 from services.intake.reports.photos import Photo
 from services.intake.store import PHOTOS, REPORTS
 from services.intake.tracking import TrackingCodes
@@ -63,6 +64,7 @@ class NewReport:
 class Submitted:
     doc: dict[str, Any]
     created: bool
+    citizen_key: str | None  # for the first answer only; None for reports older than keys
 
 
 def _pii(report: NewReport, cipher: FieldCipher, public_description: str) -> dict[str, str]:
@@ -74,8 +76,9 @@ def _pii(report: NewReport, cipher: FieldCipher, public_description: str) -> dic
 
 
 def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str,
-                   cipher: FieldCipher, now: datetime, photo_ids: list[ObjectId],
-                   idempotency_key: str | None, fingerprint: str | None) -> dict[str, Any]:
+                   citizen_key: str, cipher: FieldCipher, now: datetime,
+                   photo_ids: list[ObjectId], idempotency_key: str | None,
+                   fingerprint: str | None) -> dict[str, Any]:
     # Contacts typed into the text are masked in the stored copy; the original is kept
     # encrypted with the other personal fields.
     description = redact_contacts(report.description)
@@ -83,6 +86,7 @@ def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str
     doc: dict[str, Any] = {
         "_id": report_id,
         "tracking_code": tracking_code,
+        "citizen_key": cipher.encrypt(citizen_key),
         "channel": report.channel,
         "description": description,
         "category_hint": report.category_hint,
@@ -119,7 +123,7 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
     if idempotency_key:
         existing = db[REPORTS].find_one({"idempotency_key": idempotency_key})
         if existing is not None:
-            return _replay(existing, fingerprint)
+            return _replay(existing, fingerprint, cipher)
     now = clock()
     report_id = ObjectId()
     photo_ids = []
@@ -129,8 +133,9 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
                                "content_type": photo.content_type, "size": len(photo.data),
                                "data": photo.data, "stored_at": now})
         photo_ids.append(photo_id)
+    key = citizen_keys.new_key()
     doc = build_document(report, report_id=report_id, tracking_code=codes.issue(now),
-                         cipher=cipher, now=now, photo_ids=photo_ids,
+                         citizen_key=key, cipher=cipher, now=now, photo_ids=photo_ids,
                          idempotency_key=idempotency_key, fingerprint=fingerprint)
     try:
         (insert or db[REPORTS].insert_one)(doc)
@@ -140,22 +145,32 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
         existing = db[REPORTS].find_one({"idempotency_key": idempotency_key})
         if existing is None:
             raise
-        return _replay(existing, fingerprint)
+        return _replay(existing, fingerprint, cipher)
     except Exception:
         if photo_ids:
             db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
         raise
-    return Submitted(doc, created=True)
+    return Submitted(doc, created=True, citizen_key=key)
 
 
-def _replay(existing: dict[str, Any], fingerprint: str | None) -> Submitted:
+def _replay(existing: dict[str, Any], fingerprint: str | None,
+            cipher: FieldCipher) -> Submitted:
     if existing.get("request_fingerprint") != fingerprint:
         raise IdempotencyConflict()
-    return Submitted(existing, created=False)
+    return Submitted(existing, created=False,
+                     citizen_key=citizen_keys.stored_key(existing, cipher))
 
 
 def find_by_tracking_code(*, db: Database, tracking_code: str) -> dict[str, Any] | None:
-    return db[REPORTS].find_one({"tracking_code": tracking_code}, {"pii": 0})
+    return db[REPORTS].find_one({"tracking_code": tracking_code},
+                                {"pii": 0, "citizen_key": 0})
+
+
+def holds_key(*, db: Database, cipher: FieldCipher, tracking_code: str,
+              typed: str | None) -> bool:
+    """Whether `typed` is the key handed out with this report (False for unknown codes)."""
+    doc = db[REPORTS].find_one({"tracking_code": tracking_code}, {"citizen_key": 1})
+    return doc is not None and citizen_keys.matches(doc, typed, cipher)
 
 
 REOPEN_WINDOW = timedelta(days=7)

@@ -130,6 +130,7 @@ def submit_call() -> Response | tuple[str, int]:
     if not answer.created:
         return _console(values, forms.intake_errors(answer.field_errors()), status=422)
     flash(translate("notice.call_created", code=answer.body["tracking_code"],
+                    secret=answer.body.get("citizen_key") or "—",
                     phone=values["caller_phone"].strip()))
     return redirect(url_for("staff.operator"), 303)
 
