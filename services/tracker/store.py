@@ -9,6 +9,7 @@ from pymongo.database import Database
 TICKETS = "tickets"
 ALERTS = "sla_alerts"
 LEASES = "tracker_leases"
+LOGIN_FAILURES = "staff_login_failures"
 
 OPEN_STATES = ("new", "triage", "assigned", "in_progress", "waiting_citizen", "reopened",
                "rejected")
@@ -30,6 +31,7 @@ def ensure_indexes(db: Database) -> None:
     tickets.create_index("unpublished")
     db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])
+    db[LOGIN_FAILURES].create_index("expires_at", expireAfterSeconds=0)  # old counts go
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

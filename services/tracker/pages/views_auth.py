@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, redirect, request, url_for
 
 from services.tracker.deps import deps
+from services.tracker.pages import login_throttle
 from services.tracker.pages import session as staff_session
 from services.tracker.pages.common import render
 from services.tracker.pages.forms import text
@@ -37,13 +38,23 @@ def login() -> Response | tuple[str, int]:
     if not password:
         errors["password"] = translate("err.required")
     principal = None
+    d = deps()
+    address, now = request.remote_addr or "-", d.clock()
     if not errors:
-        principal = deps().config.staff.login(user, password)
+        until = login_throttle.refused_until(db=d.db, user=user, address=address, now=now)
+        if until is not None:
+            minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+            return render("login.html", 429, values={"user": user}, next=target or "",
+                          errors={"password": translate("err.login_throttled",
+                                                        minutes=minutes)})
+        principal = d.config.staff.login(user, password)
         if principal is None or principal.role not in staff_session.STAFF_ROLES:
             errors["password"] = translate("err.login_failed")
+            login_throttle.record_failure(db=d.db, user=user, address=address, now=now)
     if errors or principal is None:
         return render("login.html", 422, values={"user": user}, errors=errors,
                       next=target or "")
+    login_throttle.forget(db=d.db, user=user, address=address)
     staff_session.log_in(principal)
     csrf.rotate()
     return redirect(target or staff_session.home_url(principal), 303)
