@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from shared.settings import Settings
 
@@ -22,3 +26,33 @@ def connect(settings: Settings, **overrides: object) -> MongoClient:
 
 def database(client: MongoClient, settings: Settings) -> Database:
     return client[settings.mongo_db]
+
+
+DUPLICATE_KEY = 11000
+
+
+def insert_unordered(collection: Collection, docs: list[dict[str, Any]]) -> dict[int, dict]:
+    """One unordered `insert_many`; the write errors by the index of their document (empty
+    when every document went in). A failed command, or a write concern not met (the
+    documents may not be durable), raises."""
+    try:
+        collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        if exc.details.get("writeConcernErrors"):
+            raise
+        return {error["index"]: error for error in exc.details.get("writeErrors", [])}
+    return {}
+
+
+def insert_new(collection: Collection, docs: list[dict[str, Any]]) -> set[int]:
+    """Insert what is not there yet: the indexes of the documents whose key was taken (a
+    replay, another process first). Any other failure raises."""
+    try:
+        collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if exc.details.get("writeConcernErrors") or any(
+                error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        return {error["index"] for error in errors}
+    return set()

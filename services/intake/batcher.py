@@ -20,7 +20,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.mongo import DUPLICATE_KEY, insert_unordered
 
 Pending = tuple[dict[str, Any], Future[None]]
 
@@ -94,27 +96,21 @@ class InsertBatcher:
     def _run(self) -> None:
         while True:
             batch = self._take()
-            docs = [doc for doc, _ in batch]
             try:
-                self._collection.insert_many(docs, ordered=False)
-            except BulkWriteError as exc:
-                failed = {err["index"]: err for err in exc.details.get("writeErrors", [])}
-                for index, (_, future) in enumerate(batch):
-                    err = failed.get(index)
-                    if err is None:
-                        future.set_result(None)
-                    elif err.get("code") == 11000:
-                        future.set_exception(DuplicateKeyError(err.get("errmsg", "duplicate"),
-                                                               11000, err))
-                    else:
-                        future.set_exception(PyMongoError(err.get("errmsg", "write failed")))
-                continue
+                failed = insert_unordered(self._collection, [doc for doc, _ in batch])
             except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
                 for _, future in batch:
                     future.set_exception(exc)
                 continue
-            for _, future in batch:
-                future.set_result(None)
+            for index, (_, future) in enumerate(batch):
+                err = failed.get(index)
+                if err is None:
+                    future.set_result(None)
+                elif err.get("code") == DUPLICATE_KEY:
+                    future.set_exception(DuplicateKeyError(err.get("errmsg", "duplicate"),
+                                                           DUPLICATE_KEY, err))
+                else:
+                    future.set_exception(PyMongoError(err.get("errmsg", "write failed")))
 
 
 class DirectInsert:

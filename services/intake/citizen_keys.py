@@ -39,7 +39,8 @@ def stored_key(doc: dict[str, Any], cipher: FieldCipher) -> str | None:
 
 
 def matches(doc: dict[str, Any], typed: str | None, cipher: FieldCipher) -> bool:
-    expected = stored_key(doc, cipher)
-    if expected is None or not typed:
+    if not typed:
         return False
-    return hmac.compare_digest(expected.encode(), normalise(typed).encode())
+    expected = stored_key(doc, cipher)
+    return expected is not None and hmac.compare_digest(expected.encode(),
+                                                        normalise(typed).encode())

@@ -9,6 +9,9 @@ REPORTS = "reports"
 PHOTOS = "photos"
 COUNTERS = "counters"
 OUTBOX_STATE = "outbox_state"
+# Reads for anything shown or published leave out what is stored encrypted: the personal
+# fields and the citizen's key.
+WITHOUT_SECRETS = {"pii": 0, "citizen_key": 0}
 
 
 def ensure_indexes(db: Database) -> None:

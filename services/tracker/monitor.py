@@ -17,13 +17,14 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from services.tracker.config import TrackerConfig
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
 from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
 from shared.events import SlaAlertV1
+from shared.mongo import insert_new
 
 log = logging.getLogger(__name__)
 ALERTS_CLAIMED = Counter("tracker_sla_alerts_total", "SLA alerts raised", ["clock", "level"])
@@ -56,14 +57,7 @@ def claim_alerts(*, db: Database, alerts: list[dict[str, Any]]) -> int:
     claimed now."""
     if not alerts:
         return 0
-    taken: set[int] = set()
-    try:
-        db[ALERTS].insert_many(alerts, ordered=False)
-    except BulkWriteError as exc:
-        for error in exc.details.get("writeErrors", []):
-            if error.get("code") != 11000:
-                raise
-            taken.add(error["index"])
+    taken = insert_new(db[ALERTS], alerts)
     for i, alert in enumerate(alerts):
         if i not in taken:
             ALERTS_CLAIMED.labels(alert["clock"], alert["level"]).inc()

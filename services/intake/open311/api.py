@@ -16,7 +16,7 @@ from services.intake.open311.render import problem_xml, render
 from services.intake.open311.service import query_requests, service_request, services
 from services.intake.reports.api import submit
 from services.intake.reports.service import NewReport
-from services.intake.store import REPORTS
+from services.intake.store import REPORTS, WITHOUT_SECRETS
 from shared.taxonomy import CATEGORY_CODES, load_taxonomy
 from shared.timefmt import parse_iso
 from shared.web.body import fingerprint
@@ -170,7 +170,7 @@ def list_requests(fmt: str) -> Response:
 def get_request(request_id: str, fmt: str) -> Response:
     fmt = _fmt(fmt)
     d = deps()
-    doc = d.db[REPORTS].find_one({"tracking_code": request_id}, {"pii": 0, "citizen_key": 0})
+    doc = d.db[REPORTS].find_one({"tracking_code": request_id}, WITHOUT_SECRETS)
     if doc is None:
         raise Problem(404, "Not Found", f"No service request {request_id!r}.", kind="not-found")
     item = service_request(doc, load_taxonomy(), d.settings.timezone)

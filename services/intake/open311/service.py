@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.database import Database
 
 from services.intake.reports.service import CLOSED_STATUSES, STATUS_LABELS_VI
-from services.intake.store import REPORTS
+from services.intake.store import REPORTS, WITHOUT_SECRETS
 from shared.redact import redact_contacts
 from shared.taxonomy import Taxonomy
 from shared.timefmt import iso_local
@@ -75,7 +75,7 @@ def query_requests(*, db: Database, now: datetime, ids: list[str] | None = None,
                    service_codes: list[str] | None = None, start: datetime | None = None,
                    end: datetime | None = None, statuses: list[str] | None = None
                    ) -> list[dict[str, Any]]:
-    projection = {"pii": 0, "citizen_key": 0, "request_fingerprint": 0}
+    projection = {**WITHOUT_SECRETS, "request_fingerprint": 0}
     if ids:
         cursor = db[REPORTS].find({"tracking_code": {"$in": ids[:MAX_RESULTS]}}, projection)
         return list(cursor.sort("submitted_at", -1))

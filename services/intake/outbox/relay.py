@@ -27,7 +27,7 @@ from pymongo.change_stream import CollectionChangeStream
 from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 
-from services.intake.store import OUTBOX_STATE, REPORTS
+from services.intake.store import OUTBOX_STATE, REPORTS, WITHOUT_SECRETS
 from shared.clock import Clock
 from shared.events import Location, ReportSubmittedV1, encode_event
 from shared.kafka import ensure_topics, make_producer
@@ -146,7 +146,7 @@ class OutboxRelay:
         assert self._producer is not None
         count = 0
         batch: list[dict[str, Any]] = []
-        for doc in self.db[REPORTS].find(query, {"pii": 0, "citizen_key": 0}).sort("_id", 1):
+        for doc in self.db[REPORTS].find(query, WITHOUT_SECRETS).sort("_id", 1):
             batch.append(doc)
             if len(batch) >= self.settings.relay_batch_size:
                 count += self._publish_and_record(batch)

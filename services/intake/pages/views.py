@@ -33,7 +33,6 @@ from services.intake.reports.api import TRACKING_CODE
 from services.intake.reports.service import (
     IdempotencyConflict,
     find_by_tracking_code,
-    holds_key,
     public_status,
     submit_report,
 )
@@ -129,24 +128,22 @@ def _remember_key(code: str, key: str) -> None:
     session["citizen_keys"] = dict(list(keys.items())[-KEPT_KEYS:])
 
 
-def _held_key(code: str) -> str | None:
-    key = session.get("citizen_keys", {}).get(code)
-    d = deps()
-    if key and holds_key(db=d.db, cipher=d.cipher, tracking_code=code, typed=key):
-        return key
-    return None
+def _held_key(doc: dict[str, Any]) -> str | None:
+    """The report's key, if this browser holds it."""
+    key = session.get("citizen_keys", {}).get(doc["tracking_code"])
+    return key if citizen_keys.matches(doc, key, deps().cipher) else None
 
 
 def submitted(code: str) -> str:
     doc = _report(code)
-    key = _held_key(doc["tracking_code"])  # shown only to the browser that filed it
+    key = _held_key(doc)  # shown only to the browser that filed it
     return render_template("resident/submitted.html", code=doc["tracking_code"], key=key)
 
 
 def _report(code: str) -> dict[str, Any]:
     if not TRACKING_CODE.match(code):
         abort(404)
-    doc = find_by_tracking_code(db=deps().db, tracking_code=code)
+    doc = find_by_tracking_code(db=deps().db, tracking_code=code, with_key=True)
     if doc is None:
         abort(404)
     return doc
@@ -172,7 +169,7 @@ def _render_track(code: str, *, errors: dict[str, str] | None = None,
     d = deps()
     doc = _report(code)
     view = public_status(doc, now=d.clock())
-    view["has_key"] = _held_key(code) is not None
+    view["has_key"] = _held_key(doc) is not None
     done = session.pop("citizen_done", None)
     if done == code:
         # the tracker took the rating or reopen; this copy learns it a moment later
@@ -189,10 +186,9 @@ def track(code: str) -> tuple[str, int]:
 def enter_key(code: str) -> Response | tuple[str, int]:
     """The key typed on another device. Posted, so that it never lands in an address bar,
     a browser history or a proxy's access log."""
-    _report(code)
+    doc = _report(code)
     typed = request.form.get("key") or ""
-    d = deps()
-    if not holds_key(db=d.db, cipher=d.cipher, tracking_code=code, typed=typed):
+    if not citizen_keys.matches(doc, typed, deps().cipher):
         return _render_track(code, errors={"key": translate("err.citizen_key_wrong")},
                              values={"key": typed[:40]}, status=403)
     _remember_key(code, citizen_keys.normalise(typed))
@@ -213,8 +209,7 @@ def _citizen_form(code: str, action: str, read: Callable[..., Any], field: str,
                   kept: dict[str, int], notice: str) -> Response | tuple[str, int]:
     """A rating or reopen form: checked here, then forwarded to the tracker; on an error the
     tracking page comes back with the message next to the field and what was typed."""
-    _report(code)
-    key = _held_key(code)
+    key = _held_key(_report(code))
     if key is None:
         return _render_track(code, errors={"key": translate("err.citizen_key_needed")},
                              status=403)

@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from services.intake import citizen_keys
 from services.intake.deps import deps, enforce_rate_limit
 from services.intake.reports.models import CitizenRatingIn, CitizenReopenIn, ReportIn
 from services.intake.reports.photos import PhotoError, decode_photos
@@ -14,7 +15,6 @@ from services.intake.reports.service import (
     NewReport,
     Submitted,
     find_by_tracking_code,
-    holds_key,
     public_status,
     submit_report,
 )
@@ -131,11 +131,11 @@ def _citizen(tracking_code: str, action: str, model: type) -> Response:
                                  status=400)
     body = parse_model(model, json_body())
     d = deps()
-    if not holds_key(db=d.db, cipher=d.cipher, tracking_code=tracking_code,
-                     typed=body.citizen_key):
-        if find_by_tracking_code(db=d.db, tracking_code=tracking_code) is None:
-            raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
-                          kind="not-found")
+    doc = find_by_tracking_code(db=d.db, tracking_code=tracking_code, with_key=True)
+    if doc is None:
+        raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
+                      kind="not-found")
+    if not citizen_keys.matches(doc, body.citizen_key, d.cipher):
         raise Problem(403, "Forbidden", "This is not the key given with this report.",
                       kind="wrong-citizen-key",
                       errors=[{"field": "citizen_key", "message": "does not match the report"}])

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake import citizen_keys
 from services.intake.reports.photos import Photo
-from services.intake.store import PHOTOS, REPORTS
+from services.intake.store import PHOTOS, REPORTS, WITHOUT_SECRETS
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock
 from shared.crypto import FieldCipher
@@ -161,16 +161,12 @@ def _replay(existing: dict[str, Any], fingerprint: str | None,
                      citizen_key=citizen_keys.stored_key(existing, cipher))
 
 
-def find_by_tracking_code(*, db: Database, tracking_code: str) -> dict[str, Any] | None:
-    return db[REPORTS].find_one({"tracking_code": tracking_code},
-                                {"pii": 0, "citizen_key": 0})
-
-
-def holds_key(*, db: Database, cipher: FieldCipher, tracking_code: str,
-              typed: str | None) -> bool:
-    """Whether `typed` is the key handed out with this report (False for unknown codes)."""
-    doc = db[REPORTS].find_one({"tracking_code": tracking_code}, {"citizen_key": 1})
-    return doc is not None and citizen_keys.matches(doc, typed, cipher)
+def find_by_tracking_code(*, db: Database, tracking_code: str,
+                          with_key: bool = False) -> dict[str, Any] | None:
+    """The report without its personal fields; `with_key` keeps the encrypted citizen's key,
+    for checking what a citizen typed (`citizen_keys.matches`)."""
+    projection = {"pii": 0} if with_key else WITHOUT_SECRETS
+    return db[REPORTS].find_one({"tracking_code": tracking_code}, projection)
 
 
 REOPEN_WINDOW = timedelta(days=7)

@@ -37,13 +37,12 @@ def refused_until(*, db: Database, user: str, address: str, now: datetime) -> da
 
 def record_failure(*, db: Database, user: str, address: str, now: datetime) -> None:
     for key in _keys(user, address):
-        doc = db[LOGIN_FAILURES].find_one({"_id": key})
-        if doc is None or doc["window_start"] + WINDOW <= now:
+        counted = db[LOGIN_FAILURES].update_one(
+            {"_id": key, "window_start": {"$gt": now - WINDOW}}, {"$inc": {"count": 1}})
+        if not counted.matched_count:  # the first failure, or the window has passed
             db[LOGIN_FAILURES].replace_one(
                 {"_id": key}, {"count": 1, "window_start": now, "expires_at": now + WINDOW},
                 upsert=True)
-        else:
-            db[LOGIN_FAILURES].update_one({"_id": key}, {"$inc": {"count": 1}})
 
 
 def forget(*, db: Database, user: str, address: str) -> None:

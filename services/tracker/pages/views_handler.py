@@ -88,7 +88,7 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
     filters, values, errors = _filters()
     page = _page()
     docs, total = service.queue(db=d.db, principal=principal, filters=filters,
-                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+                                limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = {k: v for k, v in values.items() if v}
     return render("queue.html", status, tickets=[ticket_out(t) for t in docs], total=total,
                   page=page, pages=max(1, -(-total // PAGE_SIZE)), values=values,

@@ -15,7 +15,6 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
 from services.tracker.config import TrackerConfig
 from services.tracker.duplicates import band_keys, shingles, suggest_many
@@ -24,6 +23,7 @@ from services.tracker.staff import Principal
 from services.tracker.store import OPEN_STATES, TICKETS
 from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
 from shared.events import ReportClassifiedV1
+from shared.mongo import insert_new
 
 log = logging.getLogger(__name__)
 SYSTEM = Principal(user="system", role="admin")
@@ -101,14 +101,7 @@ def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClass
     suggest_many(db=db, tickets=tickets, now=now,
                  window=timedelta(days=config.duplicate_window_days),
                  threshold=config.duplicate_similarity)
-    replayed: set[int] = set()
-    try:
-        db[TICKETS].insert_many(tickets, ordered=False)
-    except BulkWriteError as exc:
-        for error in exc.details.get("writeErrors", []):
-            if error.get("code") != 11000:
-                raise
-            replayed.add(error["index"])
+    replayed = insert_new(db[TICKETS], tickets)
     results = []
     for i, ticket in enumerate(tickets):
         if i in replayed:
