@@ -19,7 +19,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from services.tracker.config import TrackerConfig
+from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
 from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
@@ -120,12 +120,19 @@ def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int 
     return count
 
 
-def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig, clock: Clock,
-                interval_s: float) -> None:
-    reconcile(db=db, config=config, now=clock())
+def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig | ConfigSource,
+                clock: Clock, interval_s: float) -> None:
+    """Sweep until stopped. Given a ConfigSource, the rules are read again from the files
+    (every 30 s by default) and a change is applied to every open ticket at once."""
+    source = config if isinstance(config, ConfigSource) else ConfigSource.fixed(config)
+    applied = ""
     while not stop.is_set():
         try:
-            result = sweep(db=db, config=config, now=clock())
+            current = source.current()
+            if current.fingerprint != applied:
+                reconcile(db=db, config=current, now=clock())
+                applied = current.fingerprint
+            result = sweep(db=db, config=current, now=clock())
             LAST_SWEEP.set(clock().timestamp())
         except PyMongoError:
             log.warning("sweep failed; will retry", exc_info=True)
