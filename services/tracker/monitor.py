@@ -20,6 +20,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from services.tracker.config import ConfigSource, TrackerConfig
+from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
 from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
@@ -41,6 +42,9 @@ class SweepResult:
 def alert_document(*, ticket: dict[str, Any], clock: str, level: str, reached_at: datetime,
                    due_at: datetime | None, now: datetime) -> dict[str, Any]:
     alert_id = f"{ticket['_id']}:{clock}:{level}"
+    episode = len(ticket.get("first_responses") or ())
+    if clock == FIRST_RESPONSE and episode > 1:  # the clock of a department it was re-routed to
+        alert_id += f":{episode}"
     event = SlaAlertV1(event_id=alert_id, occurred_at=now, ticket_id=ticket["_id"],
                        tracking_code=ticket["tracking_code"],
                        department=ticket.get("department"), category=ticket["category"],

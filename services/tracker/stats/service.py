@@ -60,7 +60,8 @@ def outcome(ticket: dict[str, Any], tickets: dict[str, dict[str, Any]]
 def _read(db: Database, since: datetime | None) -> dict[str, dict[str, Any]]:
     query: dict[str, Any] = {}
     if since is not None:
-        query = {"$or": [{"state": {"$in": list(OPEN_STATES)}},
+        # a duplicate finishes when its original does: read them all, then their originals
+        query = {"$or": [{"state": {"$in": [*OPEN_STATES, "duplicate"]}},
                          {"finished_at": {"$gte": since}},
                          {"rating.at": {"$gte": since}},
                          {"first_responses.responded_at": {"$gte": since}}]}
@@ -75,6 +76,8 @@ def _read(db: Database, since: datetime | None) -> dict[str, dict[str, Any]]:
 
 def department_stats(*, db: Database, since: datetime | None = None
                      ) -> list[dict[str, Any]]:
+    """A row per department with something to show: open tickets now, or a finished ticket,
+    a first response or a rating in the window (`since`; None: all time)."""
     rows: dict[str, dict[str, Any]] = defaultdict(_empty)
     tickets = _read(db, since)
     for t in tickets.values():
@@ -85,20 +88,20 @@ def department_stats(*, db: Database, since: datetime | None = None
                 row = rows[episode["department"]]
                 row["first_responses"] += 1
                 row["first_on_time"] += int(bool(episode.get("on_time")))
-        if not t.get("department"):
+        department = t.get("department")
+        if not department:
             continue
-        row = rows[t["department"]]
         if t["state"] in OPEN_STATES:
-            row["backlog"] += 1
-            row["open_breaches"] += int(bool(t.get("sla", {}).get("breached")))
+            rows[department]["backlog"] += 1
+            rows[department]["open_breaches"] += int(bool(t.get("sla", {}).get("breached")))
         done = outcome(t, tickets)
         if done is not None and (since is None or done[0] >= since):
-            row["resolved"] += 1
-            row["on_time"] += int(done[1])
-            row["durations"].append((done[0] - t["started_at"]).total_seconds())
+            rows[department]["resolved"] += 1
+            rows[department]["on_time"] += int(done[1])
+            rows[department]["durations"].append((done[0] - t["started_at"]).total_seconds())
         rating = t.get("rating") or {}
         if rating.get("score") is not None and (since is None or rating["at"] >= since):
-            row["ratings"].append(rating["score"])
+            rows[department]["ratings"].append(rating["score"])
     return [_row(department, row) for department, row in sorted(rows.items())]
 
 

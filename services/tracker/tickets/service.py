@@ -18,6 +18,7 @@ from pymongo.database import Database
 
 from services.tracker.config import TrackerConfig
 from services.tracker.duplicates import band_keys, shingles, suggest_many
+from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import sla_fields
 from services.tracker.staff import Principal
 from services.tracker.store import OPEN_STATES, TICKETS
@@ -150,6 +151,11 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
         if entry["to"] in RESPONDED and not updated.get("first_response_at"):
             updated["first_response_at"] = entry["at"]
     updated.update(sla_fields(updated, config=config, now=now))
+    if len(updated["first_responses"]) > len(ticket.get("first_responses") or [None]):
+        # a department received it: its own first-response clock raises its own alerts
+        updated["alerted"] = [a for a in ticket.get("alerted", [])
+                              if not a.startswith(f"{FIRST_RESPONSE}:")]
+        updated.update(sla_fields(updated, config=config, now=now))
     changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
                and ticket.get(k, _MISSING) != v}
     changes["unpublished"] = True
