@@ -281,6 +281,15 @@ class FiguresAudit(RuleBasedStateMachine):
             ticket_id=doc["_id"], to_state=to, note=None, public=False, now=self.clock()),
             "transition")
 
+    @rule(i=st.integers(0, 10**6))
+    def pause(self, i: int) -> None:
+        """Waiting for the citizen, often after a jump: the clock may be past due."""
+        doc = self._doc(i, {"assigned", "in_progress", "reopened"})
+        self._try(lambda: service.transition(
+            db=self.db, config=self.config, principal=self._handler(doc),
+            ticket_id=doc["_id"], to_state="waiting_citizen", note=None, public=False,
+            now=self.clock()), "transition")
+
     @rule(i=st.integers(0, 10**6), by_citizen=st.booleans(),
           reason=st.sampled_from([None, "Vẫn chưa sửa xong"]))
     def reopen(self, i: int, by_citizen: bool, reason: str | None) -> None:
