@@ -98,10 +98,7 @@ def _ticket(i: int, example: Any, config: TrackerConfig, rng: random.Random) -> 
         "seq": len(history), "published_seq": len(history), "unpublished": False,
         "alerted": [], "duplicate_of": None, "rating": None, "duplicate_candidates": [],
     }
-    ticket.update(sla_fields(ticket, config=config, now=at))
-    if state in {"resolved", "closed"}:
-        ticket["resolved_at"] = history[-1 if state == "resolved" else -2]["at"]
-        ticket["resolved_on_time"] = not ticket["sla"]["clocks"]["resolution"]["breached"]
+    ticket.update(sla_fields(ticket, config=config, now=at))  # finished_at, on time: history
     if state == "closed":
         ticket["rating"] = {"score": rng.choice([5, 5, 5, 4, 4, 3, 2, 1]), "comment": None,
                             "at": at}
