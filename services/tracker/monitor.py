@@ -104,24 +104,31 @@ def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int 
     state = db[LEASES].find_one({"_id": "sla-rules"}) or {}
     if state.get("fingerprint") == config.fingerprint:
         return 0
-    count = 0
-    last_id = ""
-    while True:
-        tickets = list(db[TICKETS].find({"_id": {"$gt": last_id},
-                                         "state": {"$in": list(OPEN_STATES)}})
-                       .sort("_id", 1).limit(batch))
-        if not tickets:
-            break
-        for ticket in tickets:
-            db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
-                                   {"$set": sla_fields(ticket, config=config, now=now)})
-        count += len(tickets)
-        last_id = tickets[-1]["_id"]
+    count = _recompute(db, config, now, {"state": {"$in": list(OPEN_STATES)}}, batch)
+    # tickets stored before the outcome fields existed (finished_at, first_responses): the
+    # figures read those fields, so finished ones get them once, from their history
+    count += _recompute(db, config, now, {"first_responses": {"$exists": False}}, batch)
     db[LEASES].update_one({"_id": "sla-rules"},
                           {"$set": {"fingerprint": config.fingerprint, "applied_at": now}},
                           upsert=True)
     log.info("SLA rules changed: recomputed %d open tickets", count)
     return count
+
+
+def _recompute(db: Database, config: TrackerConfig, now: datetime, query: dict[str, Any],
+               batch: int) -> int:
+    count = 0
+    last_id = ""
+    while True:
+        tickets = list(db[TICKETS].find({**query, "_id": {"$gt": last_id}})
+                       .sort("_id", 1).limit(batch))
+        if not tickets:
+            return count
+        for ticket in tickets:
+            db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
+                                   {"$set": sla_fields(ticket, config=config, now=now)})
+        count += len(tickets)
+        last_id = tickets[-1]["_id"]
 
 
 def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig | ConfigSource,

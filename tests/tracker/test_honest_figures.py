@@ -313,3 +313,17 @@ def test_an_event_without_a_time_zone_goes_to_the_dead_letters(settings, tdb, co
     assert dead is not None
     assert dict(dead.headers)["error"] == b"submitted_at has no time zone"
     assert tdb[TICKETS].count_documents({"_id": naive.report_id}) == 0
+
+
+def test_tickets_stored_before_the_outcome_fields_get_them_from_their_history(
+        tdb, config, clock, make_ticket):
+    from services.tracker.monitor import reconcile
+
+    ticket = make_ticket(category="traffic")
+    move(tdb, config, clock, ticket, "waiting_citizen")
+    move(tdb, config, clock, ticket, "closed")
+    tdb[TICKETS].update_one({"_id": ticket["_id"]}, {"$unset": {
+        "finished_at": "", "finished_on_time": "", "first_responses": ""}})
+    assert department_stats(db=tdb) == []
+    assert reconcile(db=tdb, config=config, now=clock()) == 1
+    assert row(tdb, ticket["department"])["resolved"] == 1
