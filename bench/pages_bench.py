@@ -122,7 +122,7 @@ def fill(db: Database, config: TrackerConfig, count: int) -> list[dict[str, Any]
         doc.update(status=t["state"], service_code=t["category"],
                    agency_responsible=t["department"],
                    expected_datetime=t.get("expected_resolution_at"),
-                   resolved_at=t.get("resolved_at"),
+                   resolved_at=t.get("finished_at"),
                    public_notes=[{"at": h["at"], "text": h["note"], "seq": h["seq"]}
                                  for h in t["history"] if h.get("public")])
         reports.append(doc)
