@@ -327,3 +327,28 @@ def test_tickets_stored_before_the_outcome_fields_get_them_from_their_history(
     assert department_stats(db=tdb) == []
     assert reconcile(db=tdb, config=config, now=clock()) == 1
     assert row(tdb, ticket["department"])["resolved"] == 1
+
+
+def test_any_event_that_cannot_become_a_ticket_is_set_aside_and_the_rest_stored(
+        tdb, config, clock, monkeypatch):
+    from types import SimpleNamespace
+
+    import services.tracker.tickets.service as tickets_service
+    from services.tracker.worker import handle_records
+
+    bad, good = classified(at=clock()), classified(at=clock())
+    real = tickets_service.new_ticket
+
+    def new_ticket(*, config, event, now):
+        if event.report_id == bad.report_id:
+            raise KeyError("a routing table entry that is not there")
+        return real(config=config, event=event, now=now)
+
+    monkeypatch.setattr(tickets_service, "new_ticket", new_ticket)
+    records = [SimpleNamespace(value=encode_event(e), key=e.report_id.encode(),
+                               topic=REPORTS_CLASSIFIED, partition=0, offset=i)
+               for i, e in enumerate((bad, good))]
+    dead = handle_records(db=tdb, config=config, records=records, now=clock())
+    assert [(r.offset, reason.split(":")[0]) for r, reason in dead] == \
+        [(0, "cannot become a ticket")]
+    assert tdb[TICKETS].count_documents({"_id": good.report_id}) == 1
