@@ -14,7 +14,7 @@ from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.deps import TrackerDeps
 from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
-from services.tracker.stats.service import department_stats
+from services.tracker.stats.service import all_time_rates
 from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
 from services.tracker.tickets.api import bp as tickets_bp
 from shared.clock import Clock, system_clock
@@ -47,11 +47,11 @@ def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
             {"$match": {"state": {"$in": list(OPEN_STATES)}, "sla.breached": True}},
             {"$group": {"_id": "$department", "n": {"$sum": 1}}}]):
             breaches.add_metric([row["_id"] or "unassigned"], row["n"])
-        for stats in department_stats(db=db):  # the figures' own definition, all time
-            if stats["on_time_rate"] is not None:
-                on_time.add_metric([stats["department"]], stats["on_time_rate"])
-            if stats["first_response_on_time_rate"] is not None:
-                first.add_metric([stats["department"]], stats["first_response_on_time_rate"])
+        rates, first_rates = all_time_rates(db)  # the figures' definition, all time
+        for department, rate in sorted(rates.items()):
+            on_time.add_metric([department], rate)
+        for department, rate in sorted(first_rates.items()):
+            first.add_metric([department], rate)
     except PyMongoError:
         pass
     yield from (open_tickets, breaches, on_time, first)
