@@ -101,6 +101,9 @@ class HistoryOut(BaseModel):
     note: str | None
     public: bool
     department: str | None = None
+    # "reopen_after_window" (a supervisor reopened after the citizen's window) or
+    # "duplicate_undone" (a supervisor took back a duplicate mark)
+    exception: str | None = None
 
 
 class DuplicateCandidateOut(BaseModel):
@@ -130,6 +133,8 @@ class TicketOut(BaseModel):
     duplicate_of: str | None
     duplicate_candidates: list[DuplicateCandidateOut]
     rating: int | None
+    finished_at: datetime | None = None  # the last time it reached a final state
+    finished_on_time: bool | None = None  # within its resolution target then
 
 
 class TicketDetailOut(TicketOut):
