@@ -13,10 +13,14 @@ from shared.settings import Settings
 
 
 def connect(settings: Settings, **overrides: object) -> MongoClient:
+    """A client whose every operation ends within `mongo_timeout_ms` (pymongo's timeoutMS)
+    and whose writes are acknowledged only once journaled: a 201 survives a store crash."""
     options: dict[str, object] = {
         "w": "majority",
-        "serverSelectionTimeoutMS": 5000,
-        "connectTimeoutMS": 5000,
+        "journal": True,
+        "timeoutMS": settings.mongo_timeout_ms,
+        "serverSelectionTimeoutMS": settings.mongo_server_selection_ms,
+        "connectTimeoutMS": settings.mongo_server_selection_ms,
         "tz_aware": True,
         "appname": settings.kafka_client_id,
     }

@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Iterable
 
+import pymongo
 from flask import Flask
 from prometheus_client.core import GaugeMetricFamily
 from pymongo import MongoClient
@@ -28,6 +29,8 @@ from shared.settings import Settings
 from shared.web.app_base import base_app
 from shared.web.pages import configure_sessions
 
+READINESS_TIMEOUT_S = 0.8
+
 
 def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
     """A TCP check of the first bootstrap server: cheap enough for every readiness probe."""
@@ -47,7 +50,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
 
     def readiness() -> dict[str, bool]:
         try:
-            client.admin.command("ping")
+            # answers within a second even when the store hangs (SIGSTOP, a partition)
+            with pymongo.timeout(READINESS_TIMEOUT_S):
+                client.admin.command("ping")
             store = True
         except PyMongoError:
             store = False
@@ -59,7 +64,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         gauge = GaugeMetricFamily("intake_outbox_backlog",
                                   "Reports stored but not yet acknowledged by Kafka")
         try:
-            gauge.add_metric([], outbox_backlog(db))
+            with pymongo.timeout(READINESS_TIMEOUT_S):
+                gauge.add_metric([], outbox_backlog(db))
         except PyMongoError:
             gauge.add_metric([], float("nan"))
         yield gauge
@@ -79,7 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         clock=clock,
         write_limiter=RateLimiter(settings.rate_limit_per_minute),
         read_limiter=RateLimiter(settings.rate_limit_per_minute * 10),
-        report_writer=(InsertBatcher(db[REPORTS]) if settings.group_commit
+        report_writer=(InsertBatcher(db[REPORTS],
+                                      timeout_s=settings.mongo_timeout_ms / 1000 + 1.0) if settings.group_commit
                        else DirectInsert(db[REPORTS])),
     )
     _ensure_indexes_with_retry(db)

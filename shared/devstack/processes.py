@@ -140,6 +140,9 @@ class Store(ManagedProcess):
             "store",
             [sys.executable, "-m", "secantus", "--host", host, "--port", str(port),
              "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING",
+             # durable mode: a write is acknowledged only once it is on disk, so a SIGKILL
+             # of the store loses nothing that was answered 201
+             "--sync-on-commit",
              # the outbox relay resumes from the oplog after outages: keep a day of it
              "--oplog-retention-seconds", "86400", "--oplog-max-entries", "2000000"],
             log_path=workdir / "store.log",

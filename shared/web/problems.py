@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import Flask, Response, json, request
 from pydantic import ValidationError
+from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MIME = "application/problem+json"
 log = logging.getLogger(__name__)
+STORE_RETRY_AFTER_S = 2
 
 
 class Problem(Exception):
@@ -80,6 +82,18 @@ def install_problem_handlers(app: Flask) -> None:
         if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return resp
+
+    @app.errorhandler(PyMongoError)
+    def _store_unavailable(exc: PyMongoError) -> Response:
+        # the store is down, slow or restarting: the client retries (with the same
+        # Idempotency-Key for a report, which then exists once). Logged without a traceback:
+        # an outage would otherwise write one per request.
+        log.warning("store unavailable on %s %s: %s", request.method, request.path,
+                    type(exc).__name__)
+        return Problem(503, "Service Unavailable",
+                       "The data store is unavailable; retry later with the same "
+                       "Idempotency-Key.", kind="store-unavailable",
+                       headers={"Retry-After": str(STORE_RETRY_AFTER_S)}).to_response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
