@@ -86,8 +86,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         write_limiter=RateLimiter(settings.rate_limit_per_minute),
         read_limiter=RateLimiter(settings.rate_limit_per_minute * 10),
         report_writer=(InsertBatcher(db[REPORTS],
-                                      timeout_s=settings.mongo_timeout_ms / 1000 + 1.0) if settings.group_commit
-                       else DirectInsert(db[REPORTS])),
+                                     timeout_s=settings.mongo_timeout_ms / 1000 + 1.0)
+                       if settings.group_commit else DirectInsert(db[REPORTS])),
     )
     _ensure_indexes_with_retry(db)
     app.register_blueprint(reports_bp)
