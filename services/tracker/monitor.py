@@ -17,7 +17,6 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
 
 from services.tracker.config import TrackerConfig
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
@@ -25,6 +24,7 @@ from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
 from shared.events import SlaAlertV1
 from shared.mongo import insert_new
+from shared.retry import TRANSIENT, Outage
 
 log = logging.getLogger(__name__)
 ALERTS_CLAIMED = Counter("tracker_sla_alerts_total", "SLA alerts raised", ["clock", "level"])
@@ -122,14 +122,20 @@ def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int 
 
 def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig, clock: Clock,
                 interval_s: float) -> None:
-    reconcile(db=db, config=config, now=clock())
+    """Runs until `stop`: a store outage is waited out with the shared backoff (claims are
+    idempotent, so a sweep cut short is simply done again), never a reason to exit."""
+    outage = Outage("tracker-monitor", logger=log)
+    reconciled = False
     while not stop.is_set():
         try:
+            if not reconciled:
+                reconcile(db=db, config=config, now=clock())
+                reconciled = True
             result = sweep(db=db, config=config, now=clock())
             LAST_SWEEP.set(clock().timestamp())
-        except PyMongoError:
-            log.warning("sweep failed; will retry", exc_info=True)
-            stop.wait(1.0)
+        except TRANSIENT as exc:
+            stop.wait(outage.failed(exc))
             continue
+        outage.recovered()
         if result.examined < 1000:
             stop.wait(interval_s)

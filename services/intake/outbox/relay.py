@@ -5,7 +5,9 @@ The report document is its own outbox entry, so accepting a report costs exactly
 insert; the relay adds no per-report write (one state write per batch). A crash or an
 outage can cause a second publication, never a lost one: consumers dedupe by report id.
 If the resume point is gone from the oplog, or the broker comes back without the report
-topic (the embedded broker keeps topics in memory), the relay republishes from the store.
+topic (the embedded broker keeps topics in memory), the relay republishes from the store;
+and every grace period (and after every reconnection) it republishes whatever no downstream
+event confirmed, so a report is never stranded by a broker that forgot it.
 One relay publishes at a time: replicas take turns through a lease in the state document.
 """
 
@@ -32,6 +34,7 @@ from shared.clock import Clock
 from shared.events import Location, ReportSubmittedV1, encode_event
 from shared.kafka import ensure_topics, make_producer
 from shared.redact import redact_contacts
+from shared.retry import TRANSIENT, Backoff, Outage
 from shared.settings import Settings
 from shared.topics import REPORTS_SUBMITTED
 
@@ -108,6 +111,7 @@ class OutboxRelay:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._producer: KafkaProducer | None = None
         self._last_save = 0.0
+        self._last_sweep: float | None = None
 
     # -- state and lease -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -142,19 +146,38 @@ class OutboxRelay:
 
     # -- publishing --------------------------------------------------------------------
     def _republish(self, query: dict[str, Any]) -> int:
-        """Publish every report matching `query` straight from the store, in id order."""
+        """Publish every report matching `query` straight from the store, in id order, one
+        page per query (each bounded by the client's timeout, however long the backlog)."""
         assert self._producer is not None
         count = 0
-        batch: list[dict[str, Any]] = []
-        for doc in self.db[REPORTS].find(query, WITHOUT_SECRETS).sort("_id", 1):
-            batch.append(doc)
-            if len(batch) >= self.settings.relay_batch_size:
-                count += self._publish_and_record(batch)
-                batch = []
-        if batch:
+        after: ObjectId | None = None
+        while True:
+            page_query = query if after is None else {"$and": [query, {"_id": {"$gt": after}}]}
+            batch = list(self.db[REPORTS].find(page_query, WITHOUT_SECRETS)
+                         .sort("_id", 1).limit(self.settings.relay_batch_size))
+            if not batch:
+                break
             count += self._publish_and_record(batch)
+            after = batch[-1]["_id"]
         REPUBLISHED.inc(count)
         return count
+
+    def sweep_unconfirmed(self) -> int:
+        """Publish again every report of the replay window that no downstream event has
+        confirmed within the grace period, whatever the broker says about its topics: a
+        broker that lost its memory (the embedded one on every restart) gets them back.
+        Consumers drop repeats by report id."""
+        now = self.clock()
+        since = ObjectId.from_datetime(now - timedelta(hours=self.settings.replay_window_hours))
+        before = ObjectId.from_datetime(
+            now - timedelta(seconds=self.settings.relay_grace_seconds))
+        n = self._republish({"_id": {"$gte": since, "$lt": before},
+                             "downstream_confirmed_at": None})
+        self._last_sweep = time.monotonic()
+        if n:
+            log.warning("republished %d reports not confirmed downstream after %.0fs", n,
+                        self.settings.relay_grace_seconds)
+        return n
 
     def _publish_and_record(self, batch: list[dict[str, Any]]) -> int:
         assert self._producer is not None
@@ -205,33 +228,37 @@ class OutboxRelay:
             elif time.monotonic() - self._last_save > self.lease.total_seconds() / 3:
                 self._save(stream.resume_token, None)
                 self._last_save = time.monotonic()
+            if (self._last_sweep is None or time.monotonic() - self._last_sweep
+                    >= self.settings.relay_grace_seconds):
+                self.sweep_unconfirmed()
             if len(batch) < self.settings.relay_batch_size:
                 # Polling the change stream is what costs the store; between polls the
                 # reports wait here, at most relay_idle_seconds.
                 stop.wait(self.settings.relay_idle_seconds)
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.2
+        """Runs until `stop`; store and broker outages are waited out with the shared
+        backoff (logged once per outage, state in `loop_dependency_up{loop="intake-relay"}`)."""
+        outage = Outage("intake-relay", logger=log,
+                        backoff=Backoff(first=0.2, cap=self.max_backoff_s))
         while not stop.is_set():
             try:
                 if not self._take_lease():
+                    outage.recovered()
                     stop.wait(self.lease.total_seconds() / 3)
                     continue
                 if self._producer is None:
                     self._connect()
                 with self._open_stream() as stream:
-                    backoff = 0.2
+                    outage.recovered()
                     self._pump(stream, stop)
             except LeaseLost:
                 log.info("another relay took the lease; standing by")
                 self.close()
-            except (KafkaError, PartialPublish, PyMongoError, OSError) as exc:
-                reason = type(exc).__name__
-                FAILURES.labels(reason).inc()
-                log.warning("relay round failed (%s); retrying in %.1fs", reason, backoff)
+            except (PartialPublish, *TRANSIENT) as exc:
+                FAILURES.labels(type(exc).__name__).inc()
                 self.close()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                stop.wait(outage.failed(exc))
         self.close()
         try:
             self.db[OUTBOX_STATE].update_one({"_id": STATE_ID, "owner": self.owner},
@@ -246,3 +273,5 @@ class OutboxRelay:
             except Exception:  # noqa: BLE001 - closing a broken producer must not raise
                 log.debug("producer close failed", exc_info=True)
             self._producer = None
+        # after any reconnection, check at once what the broker may have lost meanwhile
+        self._last_sweep = None
