@@ -15,6 +15,7 @@ outage starts and once when it ends (never per message), and show the state in a
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -92,3 +93,43 @@ class Outage:
         self.since = None
         self.failures = 0
         self.backoff.reset()
+
+
+class CircuitBreaker:
+    """Fails fast while a dependency is known to be down, so that request threads are not
+    all held for the full timeout by an outage: after a failure, `allow` refuses for
+    `open_s`; then one caller at a time probes (for at most `probe_s`, in case it never
+    reports), and a success closes the breaker."""
+
+    def __init__(self, open_s: float = 1.0, probe_s: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.open_s = open_s
+        self.probe_s = probe_s
+        self.monotonic = monotonic
+        self._open_until: float | None = None
+        self._probe_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def closed(self) -> bool:
+        return self._open_until is None
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._open_until is None:
+                return True
+            now = self.monotonic()
+            if now < self._open_until or now < self._probe_until:
+                return False
+            self._probe_until = now + self.probe_s
+            return True
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._open_until = None
+            self._probe_until = 0.0
+
+    def failed(self) -> None:
+        with self._lock:
+            self._open_until = self.monotonic() + self.open_s
+            self._probe_until = 0.0

@@ -25,9 +25,11 @@ from services.intake.tracking import TrackingCodes
 from shared.clock import Clock, system_clock
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database
+from shared.retry import CircuitBreaker
 from shared.settings import Settings
 from shared.web.app_base import base_app
 from shared.web.pages import configure_sessions
+from shared.web.problems import install_store_breaker
 
 READINESS_TIMEOUT_S = 0.8
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                    proxy_hops=settings.proxy_hops,
                    readiness=readiness, collectors=[backlog])
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_body_bytes
+    install_store_breaker(app, CircuitBreaker(open_s=1.0))
     app.extensions["intake"] = IntakeDeps(
         settings=settings, client=client, db=db,
         cipher=FieldCipher(settings.pii_keys),

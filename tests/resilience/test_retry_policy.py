@@ -8,7 +8,7 @@ import logging
 from prometheus_client import REGISTRY
 from pymongo.errors import ServerSelectionTimeoutError
 
-from shared.retry import Backoff, Outage
+from shared.retry import Backoff, CircuitBreaker, Outage
 
 
 def up(loop: str) -> float | None:
@@ -38,3 +38,18 @@ def test_an_outage_is_logged_once_and_shown_in_the_metric(caplog):
     assert len(lines) == 2, lines
     assert "unavailable" in lines[0] and "after 30.0s and 50 failed rounds" in lines[1]
     assert outage.failed(ServerSelectionTimeoutError("again")) == 0.2
+
+
+def test_breaker_fails_fast_then_lets_one_probe_through():
+    now = [0.0]
+    breaker = CircuitBreaker(open_s=1.0, probe_s=5.0, monotonic=lambda: now[0])
+    assert breaker.allow() and breaker.allow()
+    breaker.failed()
+    assert not breaker.allow()
+    now[0] = 1.5
+    assert breaker.allow(), "one probe once the breaker has been open a while"
+    assert not breaker.allow(), "only one probe at a time"
+    now[0] = 7.0
+    assert breaker.allow(), "a probe that never reported does not keep the breaker open"
+    breaker.succeeded()
+    assert breaker.allow() and breaker.allow() and breaker.closed
