@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pymongo
 from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from shared.settings import Settings
 
@@ -26,6 +27,17 @@ def connect(settings: Settings, **overrides: object) -> MongoClient:
     }
     options.update(overrides)
     return MongoClient(settings.mongo_uri, **options)
+
+
+def reachable(client: MongoClient, timeout_s: float = 0.8) -> bool:
+    """A ping bounded by `timeout_s` whatever the state of the store (paused, partitioned,
+    restarting): what readiness probes ask, answered within a second."""
+    try:
+        with pymongo.timeout(timeout_s):
+            client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
 
 
 def database(client: MongoClient, settings: Settings) -> Database:

@@ -24,7 +24,7 @@ from services.intake.store import REPORTS, ensure_indexes
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock, system_clock
 from shared.crypto import FieldCipher
-from shared.mongo import connect, database
+from shared.mongo import connect, database, reachable
 from shared.retry import CircuitBreaker
 from shared.settings import Settings
 from shared.web.app_base import base_app
@@ -51,13 +51,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     db = database(client, settings)
 
     def readiness() -> dict[str, bool]:
-        try:
-            # answers within a second even when the store hangs (SIGSTOP, a partition)
-            with pymongo.timeout(READINESS_TIMEOUT_S):
-                client.admin.command("ping")
-            store = True
-        except PyMongoError:
-            store = False
+        # answers within a second even when the store hangs (SIGSTOP, a partition)
+        store = reachable(client, READINESS_TIMEOUT_S)
         # the broker is not required: with it down intake keeps accepting (the outbox holds
         # the reports), so a Kafka outage must not take intake out of the load balancer
         return {"store": store}

@@ -17,7 +17,7 @@ from services.tracker.stats.api import bp as stats_bp
 from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
 from services.tracker.tickets.api import bp as tickets_bp
 from shared.clock import Clock, system_clock
-from shared.mongo import connect, database
+from shared.mongo import connect, database, reachable
 from shared.settings import Settings
 from shared.web.app_base import base_app
 from shared.web.pages import configure_sessions
@@ -61,11 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     config = config or load_config(settings)
 
     def readiness() -> dict[str, bool]:
-        try:
-            client.admin.command("ping")
-            return {"store": True}
-        except PyMongoError:
-            return {"store": False}
+        return {"store": reachable(client)}
 
     app = base_app(__name__, service="tracker", openapi=openapi.document,
                    readiness=readiness, collectors=[lambda: ticket_gauges(db)])
