@@ -156,7 +156,7 @@ Sweep = dict[int, dict[str, Side]]
 def sweep(uri: str, port: int, rounds: int, meter: Callable[[], CpuMeter]) -> Sweep:
     """Raw-store and intake rounds at every client count, turn and turn about, so both sides
     are measured at the same collection sizes and under the same machine noise."""
-    client = MongoClient(uri, w="majority")
+    client = MongoClient(uri, w="majority", journal=True)  # as durable as intake
     ensure_indexes(client["bench_raw"])  # the same collection, indexes and document
     coll = client["bench_raw"][REPORTS]
     cipher = FieldCipher([DEV_PII_KEY])
