@@ -53,7 +53,7 @@ def test_projector_waits_out_a_killed_store_and_applies_what_came_meanwhile(
 
 
 def test_relay_republishes_unconfirmed_reports_even_when_the_topic_exists(env, db):
-    settings = Settings.from_env({**env, "RELAY_GRACE_SECONDS": "30"})
+    settings = Settings.from_env({**env, "RELAY_GRACE_SECONDS": "2"})
     client = create_app(settings).test_client()
     ids = [client.post("/api/v1/reports", json=valid_report()).get_json()["report_id"]
            for _ in range(3)]

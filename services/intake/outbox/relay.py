@@ -111,7 +111,12 @@ class OutboxRelay:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._producer: KafkaProducer | None = None
         self._last_save = 0.0
-        self._last_sweep: float | None = None
+        # the first full sweep comes one grace period after start (the reports of before
+        # are then of age); a reconnection brings it forward to the next round
+        grace = settings.relay_grace_seconds
+        self._swept_to: ObjectId | None = None
+        self._next_sweep = time.monotonic() + grace
+        self._next_full_sweep = time.monotonic() + grace
 
     # -- state and lease -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -162,21 +167,29 @@ class OutboxRelay:
         REPUBLISHED.inc(count)
         return count
 
-    def sweep_unconfirmed(self) -> int:
-        """Publish again every report of the replay window that no downstream event has
-        confirmed within the grace period, whatever the broker says about its topics: a
-        broker that lost its memory (the embedded one on every restart) gets them back.
-        Consumers drop repeats by report id."""
+    def sweep_unconfirmed(self, *, full: bool = False) -> int:
+        """Publish again the reports that no downstream event has confirmed within the grace
+        period, whatever the broker says about its topics: a broker that lost its memory (the
+        embedded one on every restart) gets them back. Consumers drop repeats by report id.
+        An ordinary sweep looks at the reports that came of age since the last one; a full
+        sweep (every ten grace periods, and after every reconnection) at the whole replay
+        window, so a report is never stranded, at the price of a repeat per full sweep while
+        downstream is down."""
         now = self.clock()
-        since = ObjectId.from_datetime(now - timedelta(hours=self.settings.replay_window_hours))
+        window = ObjectId.from_datetime(
+            now - timedelta(hours=self.settings.replay_window_hours))
         before = ObjectId.from_datetime(
             now - timedelta(seconds=self.settings.relay_grace_seconds))
-        n = self._republish({"_id": {"$gte": since, "$lt": before},
+        start = window if full or self._swept_to is None else max(window, self._swept_to)
+        n = self._republish({"_id": {"$gte": start, "$lt": before},
                              "downstream_confirmed_at": None})
-        self._last_sweep = time.monotonic()
+        self._swept_to = before
+        grace = self.settings.relay_grace_seconds
+        self._next_sweep = time.monotonic() + grace
+        if full:
+            self._next_full_sweep = time.monotonic() + 10 * grace
         if n:
-            log.warning("republished %d reports not confirmed downstream after %.0fs", n,
-                        self.settings.relay_grace_seconds)
+            log.warning("republished %d reports not confirmed downstream after %.0fs", n, grace)
         return n
 
     def _publish_and_record(self, batch: list[dict[str, Any]]) -> int:
@@ -228,8 +241,10 @@ class OutboxRelay:
             elif time.monotonic() - self._last_save > self.lease.total_seconds() / 3:
                 self._save(stream.resume_token, None)
                 self._last_save = time.monotonic()
-            if (self._last_sweep is None or time.monotonic() - self._last_sweep
-                    >= self.settings.relay_grace_seconds):
+            now = time.monotonic()
+            if now >= self._next_full_sweep:
+                self.sweep_unconfirmed(full=True)
+            elif now >= self._next_sweep:
                 self.sweep_unconfirmed()
             if len(batch) < self.settings.relay_batch_size:
                 # Polling the change stream is what costs the store; between polls the
@@ -274,4 +289,4 @@ class OutboxRelay:
                 log.debug("producer close failed", exc_info=True)
             self._producer = None
         # after any reconnection, check at once what the broker may have lost meanwhile
-        self._last_sweep = None
+        self._next_full_sweep = time.monotonic()
