@@ -150,20 +150,23 @@ class OutboxRelay:
             raise LeaseLost()
 
     # -- publishing --------------------------------------------------------------------
-    def _republish(self, query: dict[str, Any]) -> int:
-        """Publish every report matching `query` straight from the store, in id order, one
-        page per query (each bounded by the client's timeout, however long the backlog)."""
+    def _republish(self, ids: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
+        """Publish every report whose `_id` matches the range `ids` (and `extra`) straight
+        from the store, in id order. One cursor: the client's timeout bounds each of its
+        round trips, not its life (measured), while pages of `find().sort().limit()` made
+        the embedded store sort the collection once a page (20,000 reports: 0.4 s against
+        14 s)."""
         assert self._producer is not None
         count = 0
-        after: ObjectId | None = None
-        while True:
-            page_query = query if after is None else {"$and": [query, {"_id": {"$gt": after}}]}
-            batch = list(self.db[REPORTS].find(page_query, WITHOUT_SECRETS)
-                         .sort("_id", 1).limit(self.settings.relay_batch_size))
-            if not batch:
-                break
+        batch: list[dict[str, Any]] = []
+        cursor = self.db[REPORTS].find({"_id": ids, **(extra or {})}, WITHOUT_SECRETS)
+        for doc in cursor.sort("_id", 1).batch_size(self.settings.relay_batch_size):
+            batch.append(doc)
+            if len(batch) >= self.settings.relay_batch_size:
+                count += self._publish_and_record(batch)
+                batch = []
+        if batch:
             count += self._publish_and_record(batch)
-            after = batch[-1]["_id"]
         REPUBLISHED.inc(count)
         return count
 
@@ -181,8 +184,7 @@ class OutboxRelay:
         before = ObjectId.from_datetime(
             now - timedelta(seconds=self.settings.relay_grace_seconds))
         start = window if full or self._swept_to is None else max(window, self._swept_to)
-        n = self._republish({"_id": {"$gte": start, "$lt": before},
-                             "downstream_confirmed_at": None})
+        n = self._republish({"$gte": start, "$lt": before}, {"downstream_confirmed_at": None})
         self._swept_to = before
         grace = self.settings.relay_grace_seconds
         self._next_sweep = time.monotonic() + grace
@@ -204,7 +206,7 @@ class OutboxRelay:
         if REPORTS_SUBMITTED in created:
             since = ObjectId.from_datetime(
                 self.clock() - timedelta(hours=self.settings.replay_window_hours))
-            n = self._republish({"_id": {"$gte": since}, "downstream_confirmed_at": None})
+            n = self._republish({"$gte": since}, {"downstream_confirmed_at": None})
             if n:
                 log.warning("report topic was missing: republished %d recent reports", n)
 
@@ -221,7 +223,7 @@ class OutboxRelay:
         # twice (deduplicated downstream) rather than missed.
         stream = self.db[REPORTS].watch(_INSERTS, max_await_time_ms=10, batch_size=1000)
         last_id = state.get("last_id")
-        self._republish({"_id": {"$gt": last_id}} if last_id else {})
+        self._republish({"$gt": last_id} if last_id else {"$gte": ObjectId("0" * 24)})
         self._save(stream.resume_token, None)
         return stream
 
