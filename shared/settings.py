@@ -57,6 +57,10 @@ class Settings:
     kafka_client_id: str = "1022"
     mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
     mongo_db: str = "hotline1022"
+    # every store operation gives up after this (pymongo timeoutMS): a store outage is
+    # answered with 503 in bounded time instead of a hang
+    mongo_timeout_ms: int = 3000
+    mongo_server_selection_ms: int = 2000
     pii_keys: tuple[str, ...] = (DEV_PII_KEY,)
     open311_api_keys: tuple[str, ...] = ("demo",)
     staff_api_keys: tuple[str, ...] = ("demo-operator",)
@@ -70,6 +74,9 @@ class Settings:
     service_area: tuple[float, float, float, float] = (10.3, 106.3, 11.2, 107.1)
     relay_batch_size: int = 500
     relay_idle_seconds: float = 0.25
+    # reports not confirmed downstream after this long are published again (a broker that
+    # lost its memory gets them back)
+    relay_grace_seconds: float = 60.0
     replay_window_hours: int = 72
     public_base_url: str = "http://127.0.0.1:8000"
     classifier_batch_size: int = 500
@@ -130,6 +137,9 @@ class Settings:
             kafka_client_id=env.get("KAFKA_CLIENT_ID", cls.kafka_client_id),
             mongo_uri=env.get("MONGO_URI", cls.mongo_uri),
             mongo_db=env.get("MONGO_DB", cls.mongo_db),
+            mongo_timeout_ms=_int(env, "MONGO_TIMEOUT_MS", cls.mongo_timeout_ms),
+            mongo_server_selection_ms=_int(env, "MONGO_SERVER_SELECTION_MS",
+                                           cls.mongo_server_selection_ms),
             pii_keys=pii_keys,
             open311_api_keys=open311_keys,
             staff_api_keys=staff_keys,
@@ -143,6 +153,7 @@ class Settings:
             service_area=tuple(float(x) for x in area) if area else cls.service_area,
             relay_batch_size=_int(env, "RELAY_BATCH_SIZE", cls.relay_batch_size),
             relay_idle_seconds=_float(env, "RELAY_IDLE_SECONDS", cls.relay_idle_seconds),
+            relay_grace_seconds=_float(env, "RELAY_GRACE_SECONDS", cls.relay_grace_seconds),
             replay_window_hours=_int(env, "REPLAY_WINDOW_HOURS", cls.replay_window_hours),
             public_base_url=env.get("PUBLIC_BASE_URL", f"http://{host}:{intake_port}"),
             group_commit=env.get("GROUP_COMMIT", "1") not in {"0", "false", "no"},

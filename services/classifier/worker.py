@@ -34,6 +34,7 @@ from shared.events import (
 )
 from shared.kafka import ensure_topics, make_consumer, make_producer, rewind
 from shared.mongo import connect, database
+from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
 from shared.topics import (
     REPORTS_CLASSIFIED,
@@ -135,30 +136,49 @@ class ClassifierWorker:
         DEAD_LETTERS.inc(len(dead))
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    def run(self, stop: threading.Event) -> None:
+    def _open(self) -> None:
         ensure_topics(self.settings)
         self.consumer = make_consumer(self.settings, REPORTS_SUBMITTED, TICKETS_CORRECTIONS,
                                       group_id=self.group_id,
                                       client_id=f"classifier-{uuid.uuid4().hex[:6]}")
         self.producer = make_producer(self.settings)
+
+    def _close(self) -> None:
+        if self.consumer is not None:
+            self.consumer.close(autocommit=False)
+            self.consumer = None
+        if self.producer is not None:
+            self.producer.close(timeout=10)
+            self.producer = None
+
+    def run(self, stop: threading.Event) -> None:
+        """Runs until `stop`: a store or broker outage is waited out with the shared backoff
+        (the batch is read again once it is back), never a reason to exit."""
+        outage = Outage("classifier-worker", logger=log)
         try:
             while not stop.is_set():
-                polled = self.consumer.poll(timeout_ms=250,
-                                            max_records=self.settings.classifier_batch_size)
-                records = [r for batch in polled.values() for r in batch]
-                if not records:
-                    continue
+                records: list[Any] = []
                 try:
-                    self.process(records)
-                except KafkaError:
-                    log.warning("publishing failed; the batch will be read again", exc_info=True)
-                    rewind(self.consumer, records)
-                    stop.wait(1.0)
+                    if self.consumer is None:
+                        self._open()
+                    assert self.consumer is not None
+                    polled = self.consumer.poll(timeout_ms=250,
+                                                max_records=self.settings.classifier_batch_size)
+                    records = [r for batch in polled.values() for r in batch]
+                    if records:
+                        self.process(records)
+                        self.consumer.commit()
+                except TRANSIENT as exc:
+                    if records and self.consumer is not None:
+                        try:
+                            rewind(self.consumer, records)
+                        except (KafkaError, AssertionError, ValueError):
+                            self._close()
+                    stop.wait(outage.failed(exc))
                     continue
-                self.consumer.commit()
+                outage.recovered()
         finally:
-            self.consumer.close(autocommit=False)
-            self.producer.close(timeout=10)
+            self._close()
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:

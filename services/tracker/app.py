@@ -18,7 +18,7 @@ from services.tracker.stats.service import all_time_rates
 from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
 from services.tracker.tickets.api import bp as tickets_bp
 from shared.clock import Clock, system_clock
-from shared.mongo import connect, database
+from shared.mongo import connect, database, reachable
 from shared.settings import Settings
 from shared.web.app_base import base_app
 from shared.web.pages import configure_sessions
@@ -66,11 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     source = ConfigSource.fixed(config) if config is not None else ConfigSource(settings)
 
     def readiness() -> dict[str, bool]:
-        try:
-            client.admin.command("ping")
-            return {"store": True}
-        except PyMongoError:
-            return {"store": False}
+        return {"store": reachable(client)}
 
     app = base_app(__name__, service="tracker", openapi=openapi.document,
                    readiness=readiness, collectors=[lambda: ticket_gauges(db)])

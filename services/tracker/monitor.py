@@ -17,7 +17,6 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
 
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.sla.clocks import FIRST_RESPONSE
@@ -26,6 +25,7 @@ from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
 from shared.events import SlaAlertV1
 from shared.mongo import insert_new
+from shared.retry import TRANSIENT, Outage
 
 log = logging.getLogger(__name__)
 ALERTS_CLAIMED = Counter("tracker_sla_alerts_total", "SLA alerts raised", ["clock", "level"])
@@ -134,8 +134,11 @@ def _recompute(db: Database, config: TrackerConfig, now: datetime, query: dict[s
 def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig | ConfigSource,
                 clock: Clock, interval_s: float) -> None:
     """Sweep until stopped. Given a ConfigSource, the rules are read again from the files
-    (every 30 s by default) and a change is applied to every open ticket at once."""
+    (every 30 s by default) and a change is applied to every open ticket at once. A store
+    outage is waited out with the shared backoff (claims are idempotent, so a sweep cut short
+    is simply done again), never a reason to exit."""
     source = config if isinstance(config, ConfigSource) else ConfigSource.fixed(config)
+    outage = Outage("tracker-monitor", logger=log)
     applied = ""
     while not stop.is_set():
         try:
@@ -145,9 +148,9 @@ def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig | 
                 applied = current.fingerprint
             result = sweep(db=db, config=current, now=clock())
             LAST_SWEEP.set(clock().timestamp())
-        except PyMongoError:
-            log.warning("sweep failed; will retry", exc_info=True)
-            stop.wait(1.0)
+        except TRANSIENT as exc:
+            stop.wait(outage.failed(exc))
             continue
+        outage.recovered()
         if result.examined < 1000:
             stop.wait(interval_s)

@@ -15,17 +15,17 @@ import threading
 import uuid
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from prometheus_client import Counter
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
 
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.tickets.service import create_many
 from shared.clock import Clock
 from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
 from shared.kafka import ensure_topics, make_consumer, make_producer, rewind
+from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_CLASSIFIED_DLQ
 
@@ -61,13 +61,13 @@ def handle_records(*, db: Database, config: TrackerConfig, records: list[Any], n
         return dead
     try:
         _count(create_many(db=db, config=config, events=[e for _, e in good], now=now))
-    except (PyMongoError, KafkaError):
+    except TRANSIENT:
         raise
     except Exception:  # noqa: BLE001 - one bad event must not hold the others back
         for record, event in good:  # find it: one write per event
             try:
                 _count(create_many(db=db, config=config, events=[event], now=now))
-            except (PyMongoError, KafkaError):
+            except TRANSIENT:
                 raise
             except Exception as exc:  # noqa: BLE001
                 log.warning("classified event %s cannot become a ticket", event.event_id,
@@ -109,29 +109,41 @@ def send_dead_letters(producer: KafkaProducer, dead: list[tuple[Any, str]]) -> N
 def run_worker(stop: threading.Event, *, settings: Settings, db: Database,
                config: TrackerConfig | ConfigSource, clock: Clock,
                group_id: str = GROUP) -> None:
+    """Runs until `stop`: a store or broker outage is waited out with the shared backoff
+    (the batch is read again once it is back), never a reason to exit."""
     source = config if isinstance(config, ConfigSource) else ConfigSource.fixed(config)
-    ensure_topics(settings)
-    consumer = make_consumer(settings, REPORTS_CLASSIFIED, group_id=group_id,
-                             client_id=f"tracker-{uuid.uuid4().hex[:6]}")
-    producer = make_producer(settings)
+    outage = Outage("tracker-worker", logger=log)
+    consumer: KafkaConsumer | None = None
+    producer: KafkaProducer | None = None
     try:
         while not stop.is_set():
-            polled = consumer.poll(timeout_ms=250, max_records=500)
-            records = [r for batch in polled.values() for r in batch]
-            if not records:
-                continue
+            records: list[Any] = []
             try:
-                dead = handle_records(db=db, config=source.current(), records=records,
-                                      now=clock())
-                if dead:
-                    send_dead_letters(producer, dead)
-            except (PyMongoError, KafkaError):
-                log.warning("store or broker unavailable; the batch will be read again",
-                            exc_info=True)
-                rewind(consumer, records)
-                stop.wait(1.0)
+                if consumer is None or producer is None:
+                    ensure_topics(settings)
+                    consumer = make_consumer(settings, REPORTS_CLASSIFIED, group_id=group_id,
+                                             client_id=f"tracker-{uuid.uuid4().hex[:6]}")
+                    producer = make_producer(settings)
+                polled = consumer.poll(timeout_ms=250, max_records=500)
+                records = [r for batch in polled.values() for r in batch]
+                if records:
+                    dead = handle_records(db=db, config=source.current(), records=records,
+                                          now=clock())
+                    if dead:
+                        send_dead_letters(producer, dead)
+                    consumer.commit()
+            except TRANSIENT as exc:
+                if records and consumer is not None:
+                    try:
+                        rewind(consumer, records)
+                    except (KafkaError, AssertionError, ValueError):
+                        consumer.close(autocommit=False)
+                        consumer = None
+                stop.wait(outage.failed(exc))
                 continue
-            consumer.commit()
+            outage.recovered()
     finally:
-        consumer.close(autocommit=False)
-        producer.close(timeout=10)
+        if consumer is not None:
+            consumer.close(autocommit=False)
+        if producer is not None:
+            producer.close(timeout=10)

@@ -1,5 +1,5 @@
 """Start the embedded broker and store, every service that exists, seed demo data, print the
-URLs, and stop everything on Ctrl-C (or SIGTERM)."""
+URLs, restart any child that exits, and stop everything on Ctrl-C (or SIGTERM)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.devstack.processes import Broker, ManagedProcess, Store, wait_for_port
+from shared.devstack.processes import (
+    Broker,
+    ManagedProcess,
+    Store,
+    Supervisor,
+    wait_for_port,
+)
 from shared.settings import REPO_ROOT, Settings
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
@@ -150,12 +156,12 @@ def main() -> int:
                   "staff.demo.json)")
         print_pages(urls, settings)
         print(f"Logs in {run_dir}/. Press Ctrl-C to stop everything.", flush=True)
-        while all(p.running for p in started):
+        # a child that exits (a crash, kill -9) is started again; only Ctrl-C or SIGTERM
+        # stops the stack
+        supervisor = Supervisor(started)
+        while True:
+            supervisor.check()
             time.sleep(0.5)
-        dead = [p for p in started if not p.running]
-        for proc in dead:
-            print(f"{proc.name} exited; last lines of its log:\n{proc.tail()}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 0
     except (RuntimeError, TimeoutError, urllib.error.URLError) as exc:

@@ -519,3 +519,16 @@ def _load_generate():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_probes_tell_the_truth_about_a_store_outage():
+    """Readiness leaves the load balancer within seconds of a store outage; liveness asks
+    nothing of the store, so a process waiting for it is not killed (issue 16)."""
+    for overlay, name in ((o, n) for o in OVERLAYS for n in WEB):
+        deployment = find(overlay, "Deployment", name)
+        container = pod_spec(deployment)["containers"][0]
+        ready, live = container["readinessProbe"], container["livenessProbe"]
+        assert ready["httpGet"]["path"] == "/readyz"
+        assert ready["periodSeconds"] * ready["failureThreshold"] <= 5
+        assert ready["timeoutSeconds"] >= 1
+        assert live["httpGet"]["path"] == "/healthz"
