@@ -198,14 +198,14 @@ def test_mongo_is_a_three_member_replica_set(overlay):
     assert find(overlay, "PodDisruptionBudget", "mongo")["spec"]["maxUnavailable"] == 1
 
 
-def test_bootstrap_job_runs_shared_bootstrap():
+def test_bootstrap_job_runs_the_deploy_bootstrap():
     job = find("base", "Job", "hotline-bootstrap")
     container = pod_spec(job)["containers"][0]
-    assert container["command"] == ["python", "-m", "shared.bootstrap",
+    assert container["command"] == ["python", "/app/deploy/docker/bootstrap.py",
                                     "--replication-factor", "3"]
     assert support.is_app_image(container["image"])
     assert job["spec"]["ttlSecondsAfterFinished"] > 0
-    source = (support.ROOT / "shared" / "bootstrap.py").read_text(encoding="utf-8")
+    source = (support.ROOT / "deploy" / "docker" / "bootstrap.py").read_text(encoding="utf-8")
     assert '"--replication-factor"' in source
 
 
