@@ -42,7 +42,7 @@ def strip_invisible(text: str) -> str:
 # Folded word -> the diacritic spellings that carry the dangerous meaning. A token typed with
 # another spelling ("chạy", "nước chảy", "sắp", "khỏi") is masked before the cues are read.
 AMBIGUOUS: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
-    "chay": "cháy", "no": "nổ", "giat": "giật", "chet": "chết", "sap": "sập", "ngat": "ngạt",
+    "chay": "cháy", "no": "nổ", "giat": "giật", "chet": "chết", "sap": "sập", "ngat": "ngạt ngất",
     "khoi": "khói", "dam": "đâm đám", "chem": "chém", "cuop": "cướp", "ket": "kẹt",
     "chim": "chìm", "duoi": "đuối", "lua": "lửa", "ga": "ga gas", "dut": "đứt",
     "cuu": "cứu", "mau": "máu", "ngo": "ngộ", "doc": "độc", "tu": "tử", "than": "thần",
@@ -67,8 +67,10 @@ CUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     ("fire", (FIRE,), _cues(
         r"(?:dam|vu|boc|phat) chay", r"chay (?:nha|lon|du doi|to|kho|chung cu|can ho|bung|"
         r"ngun ngut|tiem|quan|phong tro|xuong)", r"lua (?:boc|chay|lan|bung|do|lon|ngun)",
-        r"on fire", r"(?:big|huge|a) fire", r"fire (?:in|at|on|spreading)", r"flames?",
-        r"cuu (?:voi|toi|chung toi|nguoi|nhanh|vs|em voi)", r"help (?:me|us)", r"please help",
+        r"on fire", r"(?:big|huge) fire", r"a fire (?:in|at|on|broke)",
+        r"fire (?:spreading|in the)",
+        r"flames?", r"burning down", r"cuu (?:voi|toi|chung toi|nguoi|nhanh|vs|em voi)",
+        r"help (?:me|us)",
         r"(?:dang|bi) chay", r"chay (?:roi|ri|that|lan)")),
     ("smoke", (FIRE,), _cues(
         r"khoi (?:den|day|mu mit|cuon|boc|nghi ngut|bay ra|tu|trong|ra|nhieu)",
@@ -77,12 +79,13 @@ CUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         r"(?:vu|tieng|bi|phat|gay) no", r"no (?:tung|lon|binh|ga|tram|may bien|ong|bom|"
         r"min|nha)", r"phat no", r"explosion", r"exploded?", r"blast")),
     ("gas", (FIRE,), _cues(
-        r"(?:xi|ro|ro ri|ri|thoat|mui|hoi|nong nac) ga", r"ga (?:bi )?(?:xi|ro|ri|nong nac)",
+        r"(?:xi|ro|ro ri|ri|thoat|mui|hoi|nong nac) gas?", r"gas? (?:bi )?(?:xi|ro|ri|nong nac)",
         r"gas (?:leak|leaking|smell)", r"smell(?:s|ing)? (?:of )?gas", r"leaking gas",
         r"ro ri khi", r"khi doc")),
     ("trapped", (FIRE,), _cues(
         r"mac ket", r"ket (?:trong|ben trong|duoi) (?:thang may|nha|phong|can ho|xe|dong|tang|"
         r"do nat|dong do)", r"(?:nguoi|em be|chau|be) (?:bi |dang )?ket",
+        r"(?:con|bi|dang) ket (?:ben |lai ben )?trong", r"thang may (?:bi )?ket",
         r"trapped", r"stuck (?:in|inside) (?:the )?(?:lift|elevator|building|house|car)",
         r"khong (?:the )?thoat ra (?:duoc|ngoai)")),
     ("drowning", (FIRE, AMBULANCE), _cues(
@@ -102,7 +105,9 @@ CUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         r"sparking", r"sparks")),
     ("injury", (AMBULANCE,), _cues(
         r"(?:bi|nhieu nguoi|co nguoi|nguoi) (?:bi )?thuong", r"thuong (?:nang|vong)",
-        r"bat tinh", r"ngat xiu", r"xiu (?:roi|xuong|nga)", r"bi xiu", r"can cap cuu",
+        r"bat tinh", r"ngat xiu", r"bat dong", r"nam im", r"dau nguc",
+        r"kho tho", r"(?:khong|ko|k) tho (?:duoc|dc|noi)", r"(?:chay|~) (?:nhieu )?mau",
+        r"de (?:len )?(?:\S+ )?nguoi", r"xiu (?:roi|xuong|nga)", r"bi xiu", r"can cap cuu",
         r"goi cap cuu", r"chay (?:nhieu )?mau", r"mau (?:me|chay|ra)", r"ngo doc tap the",
         r"nhieu nguoi (?:bi )?ngo doc", r"khong tho (?:duoc|noi)", r"tu vong",
         r"chet (?:nguoi|roi)",
@@ -114,7 +119,9 @@ CUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         r"(?:car|bus|truck|motorbike) (?:crash|hit)")),
     ("violence", (POLICE,), _cues(
         r"(?:dang |bi )?danh nhau", r"danh (?:nguoi|dap|hoi dong)", r"dam (?:nguoi|chem)",
-        r"bi dam", r"chem (?:nhau|nguoi)", r"bi chem", r"cam (?:dao|sung|ma tau|hung khi)",
+        r"bi dam", r"chem (?:nhau|nguoi)", r"bi chem",
+        r"(?:cam|co|mang|rut) (?:dao|sung|ma tau|hung khi)",
+        r"knife", r"cuop", r"danh (?:vo|con|chong|me|cha)",
         r"(?:an|dang) cuop", r"cuop (?:giat|tai san|tiem)", r"bat coc", r"no sung",
         r"ban (?:sung|nhau)", r"hon chien", r"dao kiem", r"ma tau", r"hung khi",
         r"stabb\w*", r"fight(?:ing)?", r"robbery", r"gun", r"shooting", r"attack(?:ed|ing)?",
@@ -123,11 +130,11 @@ CUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
 
 # Said before a cue in its clause, these mean it did not happen or is only feared.
 _BEFORE = re.compile(
-    _P + r"(?:khong|ko|k|kg|chua|chang|cha|no|not|never|without|phong|chong|chua chay|phong chay|"
-    r"nguy co|de gay|de bi|de|co the|so|lo|lo ngai|suyt|neu|tranh|canh bao|risk|could|might|"
-    r"may|fear|afraid|worried|thiet bi|binh|hoc|tap huan|dien tap|drill|mo phong|xuyen|hay|"
-    r"bong den|den duong|cau chi|chong|prevent|in case|gay)"
-    r"(?: \S+){0,5} $")
+    _P + r"(?:(?:khong|ko|k|kg|chua|chang|no|not|never|without)(?: \S+){0,2}|"
+    r"(?:phong|chong|chua chay|phong chay|nguy co|de gay|de bi|co the|so|lo|lo ngai|suyt|neu|"
+    r"tranh|canh bao|risk|could|might|fear|afraid|worried|thiet bi|binh chua chay|"
+    r"binh cuu hoa|hoc|tap huan|dien tap|drill|mo phong|xuyen|hay|bong den|den duong|cau chi|"
+    r"prevent|in case|gay)(?: \S+){0,5}) $")
 # Anywhere in the clause, these mean the danger is over.
 _OVER = re.compile(
     _P + r"(?:da (?:duoc )?(?:dap tat|khong che|dap|xu ly xong|khac phuc|giai quyet|on dinh|"
@@ -141,7 +148,7 @@ _OVER = re.compile(
 _STILL = re.compile(_P + r"(?:van con|van dang|van chua|dang|hien dang|bay gio|ngay bay gio|"
                     r"luc nay|right now|still|now|again|lai tiep|tiep tuc|con dang)" + _S)
 # Smoke from burning rubbish or cooking is an environment complaint, not a fire.
-_BURNING = re.compile(_P + r"(?:dot|lo dot|nuong|bep|"
+_BURNING = re.compile(_P + r"(?:dot|lo dot|nuong|"
                       r"hut thuoc|bui|rac thai|burning (?:rubbish|trash|garbage)|"
                       r"(?:rubbish|trash|garbage) (?:burning|fire))" + _S)
 _SHORT_FIRE = re.compile(_P + r"(?:chay|fire)" + _S)
