@@ -130,6 +130,7 @@ class TicketOut(BaseModel):
     duplicate_of: str | None
     duplicate_candidates: list[DuplicateCandidateOut]
     rating: int | None
+    triage_reason: str | None = None  # why it waits in triage: not_a_report, too_short...
 
 
 class TicketDetailOut(TicketOut):

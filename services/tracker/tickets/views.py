@@ -23,6 +23,7 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
         "duplicate_of": ticket.get("duplicate_of_code"),
         "duplicate_candidates": ticket.get("duplicate_candidates", []),
         "rating": rating.get("score"),
+        "triage_reason": ticket.get("triage_reason"),
     }
     if history:
         out["history"] = [
