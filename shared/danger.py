@@ -143,7 +143,8 @@ _OVER = re.compile(
     r"toi qua|dem qua|sang qua|last (?:week|month|year|night)|yesterday|was put out|"
     r"put out|extinguished|under control|is over|already fixed|in the past|"
     r"(?:nam|2|3|vai|may) nam truoc|tu lau|thuong xuyen|~ xuyen|moi (?:toi|dem|ngay|tuan)|"
-    r"(?:toi|dem|ngay|tuan) nao cung|often|every (?:night|day|week)|usually)" + _S)
+    r"(?:toi|dem|ngay|tuan|sang|chieu) nao (?:\S+ ){0,4}cung|often|every (?:night|day|week)|"
+    r"usually|ngay \d{1,2} \d{1,2}|(?:on|since) \d{1,2} \d{1,2})" + _S)
 # ... unless the clause also says it is still going on.
 _STILL = re.compile(_P + r"(?:van con|van dang|van chua|dang|hien dang|bay gio|ngay bay gio|"
                     r"luc nay|right now|still|now|again|lai tiep|tiep tuc|con dang)" + _S)

@@ -27,6 +27,10 @@ def load_heldout(directory: Path = HELDOUT_DIR) -> dict[str, list[Example]]:
     return slices
 
 
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / max(1, len(flags))
+
+
 def measure_heldout(classifier: ReportClassifier,
                     slices: dict[str, list[Example]]) -> dict[str, Any]:
     reports = [e for name in ("urgent", "ordinary", "english") for e in slices.get(name, [])]
@@ -50,6 +54,10 @@ def measure_heldout(classifier: ReportClassifier,
         "urgent_recall": recall(said), "urgent_precision": precision(said),
         "cues_only_urgent_recall": recall(cues), "cues_only_urgent_precision": precision(cues),
         "category_accuracy": sum(right) / max(1, len(reports)),
+        "category_accuracy_vietnamese": _share([r for r, e in zip(right, reports, strict=True)
+                                                if e.style != "english"]),
+        "category_accuracy_english": _share([r for r, e in zip(right, reports, strict=True)
+                                             if e.style == "english"]),
         "auto_route_precision": sum(right[i] for i in auto) / max(1, len(auto)),
         "auto_route_coverage": len(auto) / max(1, len(reports)),
         "out_of_scope_auto_routed": sum(not p.needs_triage for p in chatter_predictions),

@@ -44,6 +44,8 @@ CALM = [
     "Cảm ơn các anh chị đã xử lý nhanh vụ cống nghẹt hôm trước",
     "test test 123",
     "the fire exit has been locked for months, it is a fire risk",
+    "đêm nào từ 1h sáng cũng có mấy chục thanh niên cầm dao đua xe",  # habitual, not now
+    "Ngày 12/10, con tôi bị một nhóm bạn đánh hội đồng ở trường",  # a dated past event
 ]
 
 
