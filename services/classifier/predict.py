@@ -1,5 +1,8 @@
 """The prediction contract: JSON Lines {"id", "text"} in, one JSON line per input out, in
-order. Scripts depend on these keys; bad lines get {"id", "error"} and the run goes on."""
+order. Scripts depend on these keys (issue 15 added outcome, triage_reason, danger, call_now);
+bad lines get {"id", "error"} and the run goes on. The id is required (a string or a finite
+number); a UTF-8 byte-order mark before a line is ignored; nothing is written that is not
+JSON (no Infinity, no NaN)."""
 
 from __future__ import annotations
 
