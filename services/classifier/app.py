@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask import Flask, Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,8 +20,7 @@ MAX_TEXT = 50_000
 class ClassifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT,
-                               description="The report as typed; the first 4,000 characters "
-                                           "are read")]
+                               description="The report as typed; all of it is read")]
     id: Annotated[str, Field(max_length=100)] | None = None
 
 
@@ -35,6 +34,10 @@ class ClassifyOut(BaseModel):
     needs_triage: bool
     department: str
     model_version: str
+    outcome: Literal["routed", "needs_triage", "not_a_report"]
+    triage_reason: str | None
+    danger: list[str]
+    call_now: list[str]
 
 
 def document() -> dict[str, Any]:

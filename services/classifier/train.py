@@ -25,7 +25,7 @@ from services.classifier.text import views
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.joblib"
-AUTO_ROUTE_PRECISION = 0.975  # a margin above the 0.97 promised
+AUTO_ROUTE_PRECISION = 0.985  # a margin above the 0.98 promised (issue 15)
 URGENT_RECALL = 0.92
 
 

@@ -75,7 +75,8 @@ def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1]
             confidence=p.confidence, top3=p.top3, urgent=p.urgent,
             district=district, needs_triage=p.needs_triage,
             department=classifier.routing.department(p.category, district),
-            model_version=classifier.version)
+            model_version=classifier.version, outcome=p.outcome,
+            triage_reason=p.triage_reason, danger=list(p.danger))
         for e, p, district in zip(events, predictions, districts, strict=True)
     ]
 
@@ -131,7 +132,8 @@ class ClassifierWorker:
         for correction in corrections:
             store_correction(db=self.db, event=correction)
         for c in classified:
-            CLASSIFIED.labels("triage" if c.needs_triage else "auto").inc()
+            CLASSIFIED.labels("not_a_report" if c.outcome == "not_a_report" else
+                              "triage" if c.needs_triage else "auto").inc()
             CONFIDENCE.observe(c.confidence)
         DEAD_LETTERS.inc(len(dead))
         BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -17,6 +17,7 @@ from services.intake.open311.service import query_requests, service_request, ser
 from services.intake.reports.api import submit
 from services.intake.reports.service import NewReport
 from services.intake.store import REPORTS, WITHOUT_SECRETS
+from shared.danger import detect
 from shared.taxonomy import CATEGORY_CODES, load_taxonomy
 from shared.timefmt import parse_iso
 from shared.web.body import fingerprint
@@ -110,6 +111,9 @@ def create_request(fmt: str) -> Response:
     submitted = submit(report, fingerprint(sanitized))
     doc = submitted.doc
     notice = f"Phản ánh đã được tiếp nhận; theo dõi bằng mã {doc['tracking_code']}."
+    emergency = detect(body.description).guidance()
+    if emergency is not None:
+        notice = f"{emergency['vi']} {emergency['en']} {notice}"
     if submitted.citizen_key:
         notice += f" Mã bí mật để đánh giá hoặc mở lại: {submitted.citizen_key}."
     created = {

@@ -153,6 +153,15 @@ class ReportIn(BaseModel):
         return self
 
 
+class EmergencyGuidance(BaseModel):
+    """Shown when the text reads as danger to life: call the emergency service now."""
+    call_now: Annotated[list[str], Field(examples=[["114"]],
+                                         description="114 fire/rescue, 115 ambulance, 113 police")]
+    numbers: dict[str, dict[str, str]]
+    vi: str
+    en: str
+
+
 class ReportCreated(BaseModel):
     report_id: str
     tracking_code: Annotated[str, Field(examples=["HCM-2026-000123"])]
@@ -163,6 +172,7 @@ class ReportCreated(BaseModel):
     status: str
     submitted_at: datetime
     tracking_url: str
+    emergency: EmergencyGuidance | None = None
 
 
 class PublicNote(BaseModel):

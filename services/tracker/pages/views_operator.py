@@ -16,6 +16,7 @@ from services.tracker.tickets import service
 from services.tracker.tickets.models import TriageIn
 from services.tracker.tickets.states import IllegalTransition
 from services.tracker.tickets.views import ticket_out
+from shared.danger import detect, guidance
 from shared.taxonomy import CATEGORY_CODES
 from shared.web.i18n import department_label, label, translate
 
@@ -40,7 +41,7 @@ def _triage_count() -> int:
     return total
 
 
-def suggestion_view(prediction: dict[str, Any]) -> dict[str, Any]:
+def suggestion_view(prediction: dict[str, Any], text: str = "") -> dict[str, Any]:
     """The classifier's answer with display names, for the page and its script."""
     return {
         "category": prediction["category"],
@@ -54,7 +55,21 @@ def suggestion_view(prediction: dict[str, Any]) -> dict[str, Any]:
         "needs_triage": bool(prediction.get("needs_triage")),
         "department": prediction.get("department"),
         "department_label": department_label(prediction.get("department")),
+        "outcome": prediction.get("outcome") or "routed",
+        "triage_reason": prediction.get("triage_reason"),
+        "emergency": emergency_view(prediction, text),
     }
+
+
+def emergency_view(prediction: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """The red banner: danger to life read in the text, and whom the caller must call now.
+    The classifier's own cue reading is used; without it (an older classifier), the same
+    detector runs here."""
+    numbers = prediction.get("call_now")
+    if numbers is None:
+        danger = detect(text)
+        numbers = list(danger.numbers) if danger.urgent else []
+    return guidance(numbers) if numbers else None
 
 
 @requires_staff(*CONSOLE_ROLES)
@@ -73,7 +88,7 @@ def suggest() -> tuple[Response, int] | Response:
         prediction = clients.classify(deps().settings, text)
     except clients.ServiceUnavailable:
         return jsonify(error=translate("err.classifier_unavailable")), 503
-    return jsonify(suggestion_view(prediction))
+    return jsonify(suggestion_view(prediction, text))
 
 
 def _check_call(values: dict[str, Any]) -> dict[str, str]:
@@ -98,7 +113,8 @@ def submit_call() -> Response | tuple[str, int]:
         errors: dict[str, str] = {}
         if len(values["description"].strip()) >= forms.DESCRIPTION_MIN:
             try:
-                suggestion = suggestion_view(clients.classify(d.settings, values["description"]))
+                suggestion = suggestion_view(clients.classify(d.settings, values["description"]),
+                                             values["description"])
             except clients.ServiceUnavailable:
                 errors["suggestion"] = translate("err.classifier_unavailable")
         else:

@@ -135,6 +135,7 @@ class TicketOut(BaseModel):
     rating: int | None
     finished_at: datetime | None = None  # the last time it reached a final state
     finished_on_time: bool | None = None  # within its resolution target then
+    triage_reason: str | None = None  # why it waits in triage: not_a_report, too_short...
 
 
 class TicketDetailOut(TicketOut):

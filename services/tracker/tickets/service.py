@@ -56,6 +56,19 @@ def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_
     return entry
 
 
+TRIAGE_NOTES = {
+    "not_a_report": "Không phải phản ánh (lời chào, cảm ơn, thử, quảng cáo, câu hỏi về "
+                    "tổng đài): chờ tổng đài viên xem, không chuyển phòng ban",
+    "too_short": "Nội dung quá ngắn để phân loại: chờ tổng đài viên",
+    "unknown_words": "Không nhận ra nội dung (ngôn ngữ hoặc từ lạ): chờ tổng đài viên",
+    "low_confidence": "Độ tin cậy thấp: chờ tổng đài viên phân loại",
+}
+
+
+def triage_note(reason: str | None) -> str:
+    return TRIAGE_NOTES.get(reason or "low_confidence", TRIAGE_NOTES["low_confidence"])
+
+
 def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
                now: datetime) -> dict[str, Any]:
     """A call-center operator confirms or corrects the category while on the phone (sent as
@@ -72,7 +85,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
         _entry(seq=1, at=now, by=SYSTEM, from_state=None, to_state="new"),
         _entry(seq=2, at=now, by=SYSTEM, from_state="new", to_state=target,
                department=department, correction=correction,
-               note=None if department else "Độ tin cậy thấp: chờ tổng đài viên phân loại"),
+               note=None if department else triage_note(event.triage_reason)),
     ]
     ticket: dict[str, Any] = {
         "_id": event.report_id, "report_id": event.report_id,
@@ -83,6 +96,8 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
         "classified_category": event.category, "confidence": event.confidence,
         "top3": [list(pair) for pair in event.top3], "urgent": event.urgent,
         "model_version": event.model_version, "department": department, "state": target,
+        "triage_reason": None if department else (event.triage_reason or "low_confidence"),
+        "danger": list(event.danger),
         "started_at": event.submitted_at, "created_at": now, "updated_at": now,
         "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
         "alerted": [], "duplicate_of": None, "rating": None,

@@ -25,6 +25,7 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
         "rating": rating.get("score"),
         "finished_at": ticket.get("finished_at"),
         "finished_on_time": ticket.get("finished_on_time"),
+        "triage_reason": ticket.get("triage_reason"),
     }
     if history:
         out["history"] = [
