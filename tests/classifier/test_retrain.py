@@ -1,0 +1,129 @@
+"""`retrain` refuses a worse candidate, promotes a better one, and running processes take the
+promoted model without a restart (real embedded store and broker)."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import uuid
+from datetime import UTC, datetime
+
+from kafka import KafkaProducer
+
+from services.classifier import registry
+from services.classifier.app import create_app
+from services.classifier.corpus import load_split
+from services.classifier.corrections import store_correction
+from services.classifier.retrain import guarded_sets, regressions, retrain
+from shared.events import ReportSubmittedV1, TicketCorrectedV1, encode_event
+from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED
+from tests.classifier.conftest import new_worker
+from tests.helpers import collect, running
+
+NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+
+# A confusion of the shipped model: English reports about street lights land in commerce
+# (issue 15). Written here as handlers' corrections, not copied from any evaluation set.
+FIXES = [
+    "the street lamp at the end of our alley has been dark for a week",
+    "street lights on le van sy are all off at night, the road is pitch black",
+    "broken streetlight in front of the market, nobody has come to repair it",
+    "the lamp post near my house flickers and then goes out every evening",
+    "no street lighting on this stretch for two weeks now, very unsafe to walk",
+    "please fix the public light outside number 40, it has not worked since last month",
+]
+PROBE = "the street light in front of my house on nguyen trai has been broken for 2 weeks"
+
+
+def correction(text: str, category: str, old: str = "land_housing",
+               urgent: bool = False) -> TicketCorrectedV1:
+    return TicketCorrectedV1(event_id=uuid.uuid4().hex, occurred_at=NOW,
+                             report_id=uuid.uuid4().hex, text=text, old_category=old,
+                             new_category=category, urgent=urgent)
+
+
+def submitted(text: str) -> ReportSubmittedV1:
+    rid = uuid.uuid4().hex[:24]
+    return ReportSubmittedV1(event_id=f"{rid}:submitted", occurred_at=NOW, report_id=rid,
+                             tracking_code=f"HCM-2026-{rid[:6]}", channel="web",
+                             description=text, submitted_at=NOW)
+
+
+def test_guarded_sets_hold_validation_golden_and_any_heldout_slice(tmp_path):
+    sets = guarded_sets()
+    assert {"validation", "golden"} <= set(sets) and "train" not in sets
+    for name in ("train", "validation", "urgent_heldout"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.jsonl").write_text(
+            '{"id": "1", "text": "x", "category": "noise"}\n')
+    assert set(guarded_sets(tmp_path)) == {"validation", "urgent_heldout"}
+
+
+def test_regressions_flag_each_worse_figure_beyond_tolerance():
+    base = {"v": {"accuracy": 0.95, "macro_f1": 0.94, "urgent_recall": 0.9,
+                  "auto_route_precision": 0.98, "urgent_n": 10}}
+    same = {"v": dict(base["v"], accuracy=0.948)}  # within the tolerance
+    assert regressions(same, base) == []
+    worse = {"v": dict(base["v"], urgent_recall=0.8, auto_route_precision=None)}
+    assert [w.split(":")[0] for w in regressions(worse, base)] == [
+        "v.urgent_recall", "v.auto_route_precision"]
+    no_urgent = {"v": dict(base["v"], urgent_n=0)}
+    assert regressions({"v": dict(no_urgent["v"], urgent_recall=0.0)}, no_urgent) == []
+
+
+def test_corrupted_corrections_are_refused(db, classifier):
+    rows = load_split("train")
+    labels = sorted({r.category for r in rows})
+    shuffled = random.Random(15).sample(rows, 900)
+    for row in shuffled:  # a handler's mass re-routing into the wrong departments
+        wrong = labels[(labels.index(row.category) + 1) % len(labels)]
+        store_correction(db=db, event=correction(row.text, wrong, old=row.category))
+
+    decision = retrain(db=db, baseline=classifier, now=NOW)
+
+    assert decision.outcome == "refused" and decision.corrections_n == 900
+    assert any(r.startswith("validation.accuracy") for r in decision.regressions)
+    assert registry.current_version(db=db) is None  # nothing promoted
+    recorded = db[registry.DECISIONS].find_one({"candidate_version": decision.candidate_version})
+    assert recorded["outcome"] == "refused" and recorded["regressions"] == decision.regressions
+
+
+def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings, db,
+                                                                        classifier):
+    fast = dataclasses.replace(settings, classifier_model_check_seconds=0.2)
+    api = create_app(fast, classifier=classifier).test_client()
+    probe = PROBE
+    before = api.post("/api/v1/classify", json={"text": probe}).get_json()
+    assert before["model_version"] == classifier.version
+
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    first, second = submitted(probe), submitted(probe)
+    with running(new_worker(fast, classifier, db).run):
+        producer.send(REPORTS_SUBMITTED, key=first.report_id.encode(), value=encode_event(first))
+        producer.flush()
+        old = collect(settings.kafka_bootstrap, REPORTS_CLASSIFIED, until={first.report_id})
+        assert old[0]["model_version"] == classifier.version
+
+        for text in FIXES:
+            store_correction(db=db, event=correction(text, "trees_lighting", old="commerce"))
+        decision = retrain(db=db, baseline=classifier, now=NOW)
+        assert decision.outcome == "promoted", decision.regressions
+        assert decision.candidate_version != classifier.version
+
+        producer.send(REPORTS_SUBMITTED, key=second.report_id.encode(),
+                      value=encode_event(second))
+        producer.flush()
+        new = collect(settings.kafka_bootstrap, REPORTS_CLASSIFIED, until={second.report_id})
+    producer.close()
+    assert new[0]["model_version"] == decision.candidate_version  # no restart
+    after = api.post("/api/v1/classify", json={"text": probe}).get_json()
+    assert after["model_version"] == decision.candidate_version
+    assert before["category"] == "commerce" and after["category"] == "trees_lighting"
+    assert new[0]["category"] == "trees_lighting"
+    assert registry.current_version(db=db)["version"] == decision.candidate_version
+
+    metrics = api.get("/metrics").get_data(as_text=True)
+    assert 'classifier_retrain_decisions{outcome="promoted"} 1.0' in metrics
+    assert f'classifier_promoted_model_info{{version="{decision.candidate_version}"}} 1.0' \
+        in metrics
+
