@@ -61,9 +61,13 @@ def test_guarded_sets_hold_validation_golden_and_any_heldout_slice(tmp_path):
 
 def test_regressions_flag_each_worse_figure_beyond_tolerance():
     base = {"v": {"accuracy": 0.95, "macro_f1": 0.94, "urgent_recall": 0.9,
-                  "auto_route_precision": 0.98, "urgent_n": 10}}
-    same = {"v": dict(base["v"], accuracy=0.948)}  # within the tolerance
+                  "auto_route_precision": 0.98, "urgent_n": 100, "auto_n": 900, "n": 1000}}
+    same = {"v": dict(base["v"], accuracy=0.948, urgent_recall=0.88)}  # within the noise
     assert regressions(same, base) == []
+    assert regressions({"v": dict(base["v"], accuracy=0.944)}, base) == [
+        "v.accuracy: 0.9500 -> 0.9440"]
+    golden = {"golden": dict(base["v"], n=34)}
+    assert regressions({"golden": dict(golden["golden"], accuracy=0.95 - 1 / 34)}, golden)
     worse = {"v": dict(base["v"], urgent_recall=0.8, auto_route_precision=None)}
     assert [w.split(":")[0] for w in regressions(worse, base)] == [
         "v.urgent_recall", "v.auto_route_precision"]
