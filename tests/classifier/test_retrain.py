@@ -131,3 +131,27 @@ def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings
     assert f'classifier_promoted_model_info{{version="{decision.candidate_version}"}} 1.0' \
         in metrics
 
+
+
+GOLDEN_V1_SHA256 = "31573fb0faa82b3ea84644e6bbf50a814483c47c47fd2be63f8ccdde8bce0df0"
+
+
+def test_golden_set_is_frozen_labelled_and_not_in_training():
+    import hashlib
+    from pathlib import Path
+
+    from services.classifier.corpus import CORPUS_DIR
+    from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+    from tests.classifier.test_corpus import STYLES, shingles
+
+    path = Path(CORPUS_DIR) / "golden" / "golden.v1.jsonl"
+    # a version is never edited: a new golden set is a new file (golden.v2.jsonl)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == GOLDEN_V1_SHA256
+    golden = load_split("golden")
+    assert {r.category for r in golden} == set(CATEGORY_CODES)
+    assert all(r.district is None or r.district in DISTRICT_CODES for r in golden)
+    assert all(r.style in STYLES for r in golden) and len({r.id for r in golden}) == len(golden)
+    train = [shingles(r.text) for r in load_split("train")]
+    for row in golden:
+        mine = shingles(row.text)
+        assert max(len(mine & t) / len(mine | t) for t in train) < 0.5, row.id
