@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *,
     @app.post("/api/v1/classify")
     def classify() -> Response:
         body = parse_model(ClassifyIn, json_body())
-        model = models.current()
+        model = models.current(wait=False)
         prediction = model.predict([body.text])[0]
         return jsonify({"id": body.id, **prediction.as_dict(),
                         "model_version": model.version})

@@ -96,13 +96,21 @@ class ModelHolder:
         self.model = model
         return True
 
-    def current(self) -> ReportClassifier:
+    def current(self, *, wait: bool = True) -> ReportClassifier:
+        """With `wait=False` (HTTP requests) the look happens in a background thread and this
+        answer uses the model already loaded: a slow store never delays a request."""
         now = self.monotonic()
         if self.checked_at is None or now - self.checked_at >= self.interval:
             with self.lock:
-                if self.checked_at is None or now - self.checked_at >= self.interval:
+                due = self.checked_at is None or now - self.checked_at >= self.interval
+                if due:
                     self.checked_at = now
+            if due:
+                if wait:
                     self.refresh()
+                else:
+                    threading.Thread(target=self.refresh, daemon=True,
+                                     name="model-refresh").start()
         return self.model
 
 

@@ -18,7 +18,7 @@ from services.classifier.retrain import guarded_sets, regressions, retrain
 from shared.events import ReportSubmittedV1, TicketCorrectedV1, encode_event
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED
 from tests.classifier.conftest import new_worker
-from tests.helpers import collect, running
+from tests.helpers import collect, running, wait_until
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
 
@@ -120,8 +120,13 @@ def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings
         new = collect(settings.kafka_bootstrap, REPORTS_CLASSIFIED, until={second.report_id})
     producer.close()
     assert new[0]["model_version"] == decision.candidate_version  # no restart
-    after = api.post("/api/v1/classify", json={"text": probe}).get_json()
-    assert after["model_version"] == decision.candidate_version
+
+    def answer() -> dict:
+        return api.post("/api/v1/classify", json={"text": probe}).get_json()
+
+    # the API looks in the background and answers with the model it has meanwhile
+    assert wait_until(lambda: answer()["model_version"] == decision.candidate_version, 30)
+    after = answer()
     assert before["category"] == "commerce" and after["category"] == "trees_lighting"
     assert new[0]["category"] == "trees_lighting"
     assert registry.current_version(db=db)["version"] == decision.candidate_version
