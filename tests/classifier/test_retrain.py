@@ -160,3 +160,23 @@ def test_golden_set_is_frozen_labelled_and_not_in_training():
     for row in golden:
         mine = shingles(row.text)
         assert max(len(mine & t) / len(mine | t) for t in train) < 0.5, row.id
+
+
+def test_cli_with_no_new_corrections_refuses_and_records(env, db, model_path):
+    """What the CronJob runs: with nothing new the candidate is the model in service."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "-m", "services.classifier", "retrain"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300,
+        env={**os.environ, **env, "CLASSIFIER_MODEL": str(model_path)})
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["outcome"] == "refused" and summary["corrections"] == 0
+    assert summary["regressions"] == ["candidate is the model in service"]
+    assert db[registry.DECISIONS].count_documents({"outcome": "refused"}) == 1
+    assert registry.current_version(db=db) is None
