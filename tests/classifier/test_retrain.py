@@ -180,3 +180,20 @@ def test_cli_with_no_new_corrections_refuses_and_records(env, db, model_path):
     assert summary["regressions"] == ["candidate is the model in service"]
     assert db[registry.DECISIONS].count_documents({"outcome": "refused"}) == 1
     assert registry.current_version(db=db) is None
+
+
+def test_model_holder_looks_at_most_once_per_interval_and_survives_a_missing_store(classifier):
+    opened = []
+
+    def store():
+        opened.append(1)
+        raise ConnectionError("store away")
+
+    now = [0.0]
+    holder = registry.ModelHolder(db=store, fallback=classifier, interval=30,
+                                  monotonic=lambda: now[0])
+    assert holder.current() is classifier and len(opened) == 1
+    now[0] = 29.0
+    assert holder.current() is classifier and len(opened) == 1
+    now[0] = 30.0
+    assert holder.current() is classifier and len(opened) == 2
