@@ -80,6 +80,7 @@ class Settings:
     replay_window_hours: int = 72
     public_base_url: str = "http://127.0.0.1:8000"
     classifier_batch_size: int = 500
+    classifier_model_check_seconds: float = 30.0  # how often a process looks for a promotion
     worker_metrics_port: int = 0
     group_commit: bool = True
     classifier_model_path: Path = (
@@ -159,6 +160,8 @@ class Settings:
             group_commit=env.get("GROUP_COMMIT", "1") not in {"0", "false", "no"},
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", cls.worker_metrics_port),
             classifier_batch_size=_int(env, "CLASSIFIER_BATCH_SIZE", cls.classifier_batch_size),
+            classifier_model_check_seconds=_float(
+                env, "CLASSIFIER_MODEL_CHECK_SECONDS", cls.classifier_model_check_seconds),
             classifier_model_path=Path(env.get("CLASSIFIER_MODEL", str(cls.classifier_model_path))),
             tracker_config_dir=Path(env.get("TRACKER_CONFIG_DIR", str(cls.tracker_config_dir))),
             staff_users_file=Path(staff_file) if staff_file else None,

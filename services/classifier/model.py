@@ -4,6 +4,7 @@ urgency, rules for the district, routing from configuration."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from sklearn.svm import LinearSVC
 
 from services.classifier.districts import extract_district
 from services.classifier.routing import Routing
-from services.classifier.text import Views, views
+from services.classifier.text import Views, fold, views
 from shared.danger import detect
 
 SEED = 1022
@@ -46,8 +47,23 @@ def segmented(items: list[Views]) -> list[str]:
     return [word_tokenize(v.marked, format="text") for v in items]
 
 
-def build_features(*, segment: bool = False) -> FeatureUnion:
-    marked_view = segmented if segment else marked
+@lru_cache(maxsize=200_000)
+def _tone_normalized_word(word: str) -> str:
+    from underthesea import text_normalize
+
+    fixed = text_normalize(word)
+    # text_normalize also splits tokens ("9h40" -> "9 h40"); keep only its tone placement
+    return fixed if len(fixed) == len(word) and fold(fixed) == fold(word) else word
+
+
+def tone_normalized(items: list[Views]) -> list[str]:
+    """The marked view with underthesea's tone placement ("hoà" -> "hòa", "thuý" -> "thúy"),
+    word by word, cached: see bench/classifier_features.py for what it measures."""
+    return [" ".join(_tone_normalized_word(w) for w in v.marked.split()) for v in items]
+
+
+def build_features(*, segment: bool = False, normalize_tones: bool = False) -> FeatureUnion:
+    marked_view = segmented if segment else tone_normalized if normalize_tones else marked
     return FeatureUnion([
         ("folded_words", Pipeline([
             ("view", FunctionTransformer(folded)),

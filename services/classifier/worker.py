@@ -23,6 +23,7 @@ from pymongo.database import Database
 from services.classifier.corrections import store_correction
 from services.classifier.districts import extract_district
 from services.classifier.model import ReportClassifier
+from services.classifier.registry import ModelHolder
 from shared.clock import Clock, system_clock
 from shared.events import (
     ReportClassifiedV1,
@@ -50,6 +51,9 @@ DEAD_LETTERS = Counter("classifier_dead_letters_total", "Messages sent to the de
 CONFIDENCE = Histogram("classifier_confidence", "Confidence of the top category",
                        buckets=(0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0))
 BATCH_SECONDS = Histogram("classifier_batch_seconds", "Time to classify and publish a batch")
+MODEL_PREDICTIONS = Counter("classifier_model_predictions_total",
+                            "Reports classified, by the model version that classified them",
+                            ["model_version"])
 GROUP = "classifier"
 
 
@@ -103,9 +107,14 @@ def split_records(records: list[Any]) -> tuple[list[ReportSubmittedV1],
 
 class ClassifierWorker:
     def __init__(self, *, settings: Settings, classifier: ReportClassifier, db: Database,
-                 clock: Clock = system_clock, group_id: str = GROUP) -> None:
+                 clock: Clock = system_clock, group_id: str = GROUP,
+                 model_check_seconds: float | None = None) -> None:
         self.settings = settings
-        self.classifier = classifier
+        # `classifier` serves until a promoted model appears in the store (see registry)
+        self.models = ModelHolder(
+            db=db, fallback=classifier,
+            interval=(settings.classifier_model_check_seconds if model_check_seconds is None
+                      else model_check_seconds))
         self.db = db
         self.clock = clock
         self.group_id = group_id
@@ -127,13 +136,15 @@ class ClassifierWorker:
     def process(self, records: list[Any]) -> None:
         started = time.perf_counter()
         reports, corrections, dead = split_records(records)
-        classified = classify_batch(self.classifier, reports, self.clock()) if reports else []
+        classified = (classify_batch(self.models.current(), reports, self.clock())
+                      if reports else [])
         self._publish(classified, dead)
         for correction in corrections:
             store_correction(db=self.db, event=correction)
         for c in classified:
             CLASSIFIED.labels("not_a_report" if c.outcome == "not_a_report" else
                               "triage" if c.needs_triage else "auto").inc()
+            MODEL_PREDICTIONS.labels(c.model_version).inc()
             CONFIDENCE.observe(c.confidence)
         DEAD_LETTERS.inc(len(dead))
         BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -480,7 +480,7 @@ def test_network_policies_default_deny_and_cover_every_workload(overlay):
     for resource in rendered(overlay):
         if resource["kind"] not in support.WORKLOAD_KINDS:
             continue
-        labels = resource["spec"]["template"]["metadata"]["labels"]
+        labels = support.pod_template(resource)["metadata"]["labels"]
         mine = [p for p in specific if _selects(p, labels)]
         assert mine, f"{key(resource)}: no NetworkPolicy beyond the default deny"
         everyone = [p for p in policies if not p["spec"]["podSelector"]]
@@ -497,6 +497,25 @@ def test_network_policies_default_deny_and_cover_every_workload(overlay):
     assert not allowed("classifier-worker", "Egress", 8002)
     mongo_labels = find(overlay, "StatefulSet", "mongo")["spec"]["template"]["metadata"]["labels"]
     assert any(_allows(p, "Ingress", 27017) for p in specific if _selects(p, mongo_labels))
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_retrain_cronjob_runs_retrain_alone_and_reaches_the_store(overlay):
+    job = find(overlay, "CronJob", "classifier-retrain")
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    container = pod_spec(job)["containers"][0]
+    assert container["command"] == ["python", "-m", "services.classifier", "retrain"]
+    assert "hotline1022/classifier:" in container["image"]
+    labels = support.pod_template(job)["metadata"]["labels"]
+    specific = [p for p in by_kind(overlay, "NetworkPolicy") if p["spec"]["podSelector"]]
+    mine = [p for p in specific if _selects(p, labels)]
+    assert any(_allows(p, "Egress", 27017) for p in mine)
+    assert not any(_allows(p, "Egress", 9092) for p in mine)  # the store only
+    from services.classifier.__main__ import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["retrain", "--help"])
+    assert done.value.code == 0
 
 
 # -------------------------------------------------------------------------- generated files
