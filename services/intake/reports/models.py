@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
 CategoryCode = Literal[CATEGORY_CODES]  # type: ignore[valid-type]
@@ -25,8 +26,8 @@ Channel = Literal["web", "app", "call_center"]
 
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
-_PHONE = re.compile(r"^(?:\+84|84|0)(\d{9,10})$")
+_PHONE_SEPARATORS = PHONE_SEPARATORS
+_PHONE = PHONE_DIGITS
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _IDENT = r"^[A-Za-z0-9._:-]{1,64}$"
 
