@@ -112,3 +112,34 @@ def test_attack_known_leaking_spellings_are_masked(text):
 ])
 def test_dates_prices_house_numbers_and_tracking_codes_are_kept(text):
     assert redact_contacts(text) == text
+
+
+LEAK = "Gọi lại (+84) 901 234 567 hoặc (028) 3829 1234, email a.b@gmail.com"
+
+
+def _assert_masked(text: str) -> None:
+    assert "901234567" not in digits(text) and "38291234" not in digits(text), text
+    assert "@" not in text
+
+
+def test_attack_phone_in_rating_comment_is_masked_before_it_is_forwarded():
+    from services.intake.reports.models import CitizenRatingIn
+    body = CitizenRatingIn.model_validate({"citizen_key": "k", "score": 2, "comment": LEAK})
+    _assert_masked(body.comment)
+
+
+def test_attack_phone_in_reopen_reason_is_masked_before_it_is_forwarded():
+    from services.intake.reports.models import CitizenReopenIn
+    body = CitizenReopenIn.model_validate({"citizen_key": "k", "reason": LEAK})
+    _assert_masked(body.reason)
+
+
+def test_attack_phone_in_staff_public_note_is_masked_before_it_is_stored():
+    from datetime import UTC, datetime
+
+    from services.tracker.staff import Principal
+    from services.tracker.tickets.service import _entry
+    entry = _entry(seq=1, at=datetime(2026, 12, 5, tzinfo=UTC),
+                   by=Principal(user="h1", role="handler", department="d"),
+                   from_state="assigned", to_state="in_progress", note=LEAK, public=True)
+    _assert_masked(entry["note"])

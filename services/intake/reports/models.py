@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS
+from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS, redact_contacts
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
 CategoryCode = Literal[CATEGORY_CODES]  # type: ignore[valid-type]
@@ -201,12 +201,22 @@ class CitizenRatingIn(BaseModel):
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None \
         = None
 
+    @field_validator("comment")
+    @classmethod
+    def _masked(cls, v: str | None) -> str | None:
+        return redact_contacts(clean_text(v)) or None if v is not None else None
+
 
 class CitizenReopenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     citizen_key: CitizenKey
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
                                              max_length=2000)]
+
+    @field_validator("reason")
+    @classmethod
+    def _masked(cls, v: str) -> str:
+        return redact_contacts(clean_text(v))
 
 
 class CitizenActionOut(BaseModel):
