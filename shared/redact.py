@@ -132,3 +132,32 @@ def mask_email(email: str) -> str:
 
 def mask_name(name: str) -> str:
     return " ".join(part[:1] + "." for part in name.split() if part)
+
+
+# --- location: what the public may see of where a report is ---------------------------------
+
+PUBLIC_COORDINATE_DECIMALS = 3  # 0.001° is 111 m of latitude, 109 m of longitude at 10.8° N
+_LEADING_HOUSE_NUMBER = re.compile(
+    r"^\s*(?:số nhà|so nha|số|so|sn|nhà|nha)?\s*\d+[a-zA-Z]?(?:[/\-]\d+[a-zA-Z]?)*\s*(?=\w)",
+    re.IGNORECASE)
+_ALLEY_NUMBER = re.compile(
+    r"\b(hẻm|hem|ngõ|ngo|ngách|ngach|kiệt|kiet)\s+\d+[a-zA-Z]?(?:[/\-]\d+[a-zA-Z]?)*",
+    re.IGNORECASE)
+
+
+def round_coordinate(value: float | None) -> float | None:
+    """A coordinate rounded to about 100 m for anyone outside the city's staff."""
+    return None if value is None else round(value, PUBLIC_COORDINATE_DECIMALS)
+
+
+def public_address(address: str | None) -> str | None:
+    """The street, ward and district of an address without the house or alley number:
+    '12/3 Lê Lợi, Phường Bến Nghé, Quận 1' -> 'Lê Lợi, Phường Bến Nghé, Quận 1'."""
+    if not address:
+        return address
+    parts = []
+    for part in address.split(","):
+        part = _ALLEY_NUMBER.sub(r"\1", _LEADING_HOUSE_NUMBER.sub("", part)).strip()
+        if part:
+            parts.append(part)
+    return redact_contacts(", ".join(parts)) or None
