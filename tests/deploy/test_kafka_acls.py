@@ -85,3 +85,20 @@ def test_every_kafka_client_pod_logs_in_as_its_own_service(overlay):
                 "name": service, "key": "password"}
             mounts = {m["mountPath"] for m in container["volumeMounts"]}
             assert "/etc/kafka-ca" in mounts
+
+
+def test_the_clients_authenticate_with_the_settings_kubernetes_gives_them():
+    from shared.kafka import security
+    from shared.settings import Settings
+    from tests.deploy.support import find
+
+    config = find("base", "ConfigMap", "hotline-config")["data"]
+    env = {k: v for k, v in config.items() if k.startswith("KAFKA_")}
+    env |= {"KAFKA_USERNAME": "tracker", "KAFKA_PASSWORD": "from-the-kafkauser-secret"}
+    settings = Settings.from_env(env)
+    assert settings.kafka_create_topics is False
+    assert security(settings) == {
+        "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "tracker", "sasl_plain_password": "from-the-kafkauser-secret",
+        "ssl_cafile": "/etc/kafka-ca/ca.crt"}
+    assert security(Settings.from_env({})) == {}  # the embedded broker: plaintext, as before
