@@ -28,6 +28,8 @@ _TOKENS = re.compile(
 _LONGEST_PHONE = 12  # '84' or '+84' followed by ten digits
 _ID_LENGTHS = (9, 12)  # CMND, CCCD
 _ID_GROUPED = re.compile(r"^\d{3}(?: \d{3}){2,3}$")
+# the number of a tracking code (HCM-2026-000123) is not an ID card number, however long
+_TRACKING_PREFIX = re.compile(r"[A-Za-z]{2,10}-\d{4}-$")
 _MONEY_AFTER = re.compile(
     r"\s*(?:đ|₫|vnd|vnđ|đồng|dong|k|nghìn|ngàn|triệu|tỷ)(?!\w)", re.IGNORECASE
 )
@@ -66,6 +68,8 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
                 spans.append((start, end, PHONE_MASK))
     for index, (kind, start, _stop) in enumerate(tokens):
         if kind != "digits" or any(s <= start < e for s, e, _ in spans):
+            continue
+        if _TRACKING_PREFIX.search(text, max(0, start - 16), start):
             continue
         # an identity card number: 9 or 12 digits, one run or in groups of three (the longest)
         found = None

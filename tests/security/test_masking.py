@@ -108,6 +108,7 @@ def test_attack_known_leaking_spellings_are_masked(text):
     "số 12A hẻm 84 đường 3 tháng 2",
     "mã HCM-2026-000123",
     "mã hồ sơ HCM-2026-084123 đã nộp",
+    "Phản ánh trùng với TST-2026-805204163",
     "cao 2.5 m, dài 30 m",
 ])
 def test_dates_prices_house_numbers_and_tracking_codes_are_kept(text):
