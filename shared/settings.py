@@ -55,6 +55,13 @@ class Settings:
     tracker_port: int = 8002
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str = "1022"
+    # SASL_SSL + SCRAM-SHA-512 in Kubernetes (Strimzi KafkaUser per service); PLAINTEXT locally
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: str | None = None
+    kafka_ca_file: str | None = None
+    kafka_create_topics: bool = True
     mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
     mongo_db: str = "hotline1022"
     # every store operation gives up after this (pymongo timeoutMS): a store outage is
@@ -136,6 +143,13 @@ class Settings:
             tracker_port=_int(env, "TRACKER_PORT", cls.tracker_port),
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             kafka_client_id=env.get("KAFKA_CLIENT_ID", cls.kafka_client_id),
+            kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL",
+                                            cls.kafka_security_protocol),
+            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", cls.kafka_sasl_mechanism),
+            kafka_username=env.get("KAFKA_USERNAME") or None,
+            kafka_password=env.get("KAFKA_PASSWORD") or None,
+            kafka_ca_file=env.get("KAFKA_CA_FILE") or None,
+            kafka_create_topics=env.get("KAFKA_CREATE_TOPICS", "true").lower() != "false",
             mongo_uri=env.get("MONGO_URI", cls.mongo_uri),
             mongo_db=env.get("MONGO_DB", cls.mongo_db),
             mongo_timeout_ms=_int(env, "MONGO_TIMEOUT_MS", cls.mongo_timeout_ms),

@@ -22,6 +22,7 @@ CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"),
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
@@ -118,6 +119,7 @@ REQUIRED_SPEC = {
     "Kafka": {"kafka", "entityOperator"},
     "KafkaNodePool": {"replicas", "roles", "storage"},
     "KafkaTopic": {"partitions", "replicas"},
+    "KafkaUser": {"authentication", "authorization"},
     "ServiceMonitor": {"selector", "endpoints"},
     "PodMonitor": {"selector", "podMetricsEndpoints"},
     "PrometheusRule": {"groups"},
@@ -151,8 +153,12 @@ def test_kafka_is_three_kraft_nodes_with_replicated_defaults(overlay):
     assert config["auto.create.topics.enable"] is False
     assert config["unclean.leader.election.enable"] is False
     assert "topicOperator" in kafka["spec"]["entityOperator"]
-    listeners = {lst["name"]: lst for lst in kafka["spec"]["kafka"]["listeners"]}
-    assert listeners["plain"]["port"] == 9092
+    # one listener, TLS with SCRAM-SHA-512 for every client, and ACLs enforced
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert [(lst["port"], lst["tls"], lst["authentication"]["type"]) for lst in listeners] == [
+        (9093, True, "scram-sha-512")]
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert "userOperator" in kafka["spec"]["entityOperator"]
     pools = by_kind(overlay, "KafkaNodePool")
     controllers = sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"])
     brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
@@ -163,7 +169,7 @@ def test_kafka_is_three_kraft_nodes_with_replicated_defaults(overlay):
                    and c["whenUnsatisfiable"] == "DoNotSchedule" for c in spread)
         assert all(v["deleteClaim"] is False for v in pool["spec"]["storage"]["volumes"])
     bootstrap = find(overlay, "ConfigMap", "hotline-config")["data"]["KAFKA_BOOTSTRAP"]
-    assert bootstrap == f"{kafka['metadata']['name']}-kafka-bootstrap:9092"
+    assert bootstrap == f"{kafka['metadata']['name']}-kafka-bootstrap:9093"
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))
@@ -234,8 +240,14 @@ def test_prod_never_applies_placeholder_secrets():
                          if "secretRef" in s}
                 refs |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
                          if "secretKeyRef" in e.get("valueFrom", {})}
-            for name in refs:
+            for name in refs - strimzi_secrets(overlay):
                 assert secret(overlay, name)
+
+
+def strimzi_secrets(overlay):
+    """Secrets Strimzi writes itself: each KafkaUser's password, and the cluster CA."""
+    users = {u["metadata"]["name"] for u in by_kind(overlay, "KafkaUser")}
+    return users | {f"{k['metadata']['name']}-cluster-ca-cert" for k in by_kind(overlay, "Kafka")}
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -490,7 +502,7 @@ def test_network_policies_default_deny_and_cover_every_workload(overlay):
         labels = find(overlay, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
         return any(_allows(p, direction, port) for p in specific if _selects(p, labels))
     for name in APP_DEPLOYMENTS:
-        assert allowed(name, "Egress", 9092) and allowed(name, "Egress", 27017), name
+        assert allowed(name, "Egress", 9093) and allowed(name, "Egress", 27017), name
         port = WEB.get(name, 9100)
         assert allowed(name, "Ingress", port), name
     assert allowed("intake-relay", "Egress", 8002)  # intake's processes call TRACKER_URL

@@ -134,16 +134,16 @@ def _csv(name: str) -> list[str] | None:
 
 def _date(name: str):
     raw = request.args.get(name)
-    if not raw:
+    if raw is None:
         return None
     try:
-        parsed = parse_iso(raw)
+        parsed = parse_iso(raw) if raw.strip() else None
     except ValueError:
         parsed = None
     if parsed is None or not 2000 <= parsed.year <= 2999:
         raise validation_problem([{"field": name, "message": "expected a W3C datetime between "
                                    "the years 2000 and 2999, e.g. 2026-01-01T00:00:00+07:00"}],
-                                 status=400)
+                                 status=422)
     return parsed
 
 
@@ -162,7 +162,7 @@ def list_requests(fmt: str) -> Response:
     start, end = _date("start_date"), _date("end_date")
     if start and end and (end < start or end - start > timedelta(days=90)):
         raise validation_problem([{"field": "end_date", "message": "after start_date and at "
-                                   "most 90 days from it"}], status=400)
+                                   "most 90 days from it"}], status=422)
     docs = query_requests(db=d.db, now=d.clock(), ids=_csv("service_request_id"),
                           service_codes=codes, start=start, end=end, statuses=statuses)
     taxonomy = load_taxonomy()

@@ -6,7 +6,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Response, flash, get_flashed_messages, jsonify, redirect, request, url_for
+from flask import (
+    Response,
+    flash,
+    get_flashed_messages,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 
 from services.tracker.deps import deps
 from services.tracker.pages import clients, forms
@@ -26,11 +35,13 @@ TRIAGE_PAGE = 25
 
 
 def _console(values: dict[str, Any], errors: dict[str, str], *, status: int = 200,
-             suggestion: dict[str, Any] | None = None) -> tuple[str, int]:
-    nonce = request.form.get("call_nonce") if request.method == "POST" else None
+             suggestion: dict[str, Any] | None = None,
+             once: str | None = None) -> tuple[str, int]:
+    nonce = request.form.get("call_nonce") if request.method == "POST" and not once else None
     return render("operator.html", status, values=values, errors=errors,
                   suggestion=suggestion, nonce=nonce or secrets.token_urlsafe(16),
-                  notices=get_flashed_messages(), triage_count=_triage_count())
+                  notices=[*get_flashed_messages(), *([once] if once else [])],
+                  triage_count=_triage_count())
 
 
 def _triage_count() -> int:
@@ -145,10 +156,14 @@ def submit_call() -> Response | tuple[str, int]:
         return _console(values, {"form": translate("err.intake_unavailable")}, status=503)
     if not answer.created:
         return _console(values, forms.intake_errors(answer.field_errors()), status=422)
-    flash(translate("notice.call_created", code=answer.body["tracking_code"],
-                    secret=answer.body.get("citizen_key") or "—",
-                    phone=values["caller_phone"].strip()))
-    return redirect(url_for("staff.operator"), 303)
+    # Shown once, in this answer only: the caller's phone and the citizen's key never go into
+    # the session cookie (signed, not encrypted) nor into any cache.
+    body, status = _console(dict.fromkeys(CALL_FIELDS, ""), {}, once=translate(
+        "notice.call_created", code=answer.body["tracking_code"],
+        secret=answer.body.get("citizen_key") or "—", phone=values["caller_phone"].strip()))
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _triage_page(errors: dict[str, dict[str, str]] | None = None,

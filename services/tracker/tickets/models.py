@@ -14,6 +14,9 @@ State = Literal["new", "triage", "assigned", "in_progress", "waiting_citizen", "
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 TicketId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 
+# Staff list paging: deep pages cost the store offset+limit reads, so at most 10,000 deep.
+MAX_LIMIT, MAX_OFFSET = 500, 10_000
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)

@@ -25,6 +25,7 @@ from services.tracker.store import OPEN_STATES, TICKETS
 from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
 from shared.events import ReportClassifiedV1
 from shared.mongo import insert_new
+from shared.redact import redact_contacts
 
 log = logging.getLogger(__name__)
 SYSTEM = Principal(user="system", role="admin")
@@ -51,7 +52,8 @@ class NotAllowed(Exception):
 def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_state: str,
            note: str | None = None, public: bool = False, **extra: Any) -> dict[str, Any]:
     entry = {"seq": seq, "at": at, "by": by.user, "role": by.role, "from": from_state,
-             "to": to_state, "note": note, "public": bool(public and note)}
+             "to": to_state, "note": redact_contacts(note) if public and note else note,
+             "public": bool(public and note)}
     entry.update({k: v for k, v in extra.items() if v is not None})
     return entry
 
