@@ -22,8 +22,8 @@ from tests.helpers import collect, running, wait_until
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
 
-# A confusion of the shipped model: English reports about street lights land in commerce
-# (issue 15). Written here as handlers' corrections, not copied from any evaluation set.
+# A confusion of the shipped model: English reports about street lights land in another
+# category (commerce before issue 15's English slice, traffic after it). Written here as handlers' corrections, not copied from any evaluation set.
 FIXES = [
     "the street lamp at the end of our alley has been dark for a week",
     "street lights on le van sy are all off at night, the road is pitch black",
@@ -127,7 +127,7 @@ def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings
     # the API looks in the background and answers with the model it has meanwhile
     assert wait_until(lambda: answer()["model_version"] == decision.candidate_version, 30)
     after = answer()
-    assert before["category"] == "commerce" and after["category"] == "trees_lighting"
+    assert before["category"] != "trees_lighting" and after["category"] == "trees_lighting"
     assert new[0]["category"] == "trees_lighting"
     assert registry.current_version(db=db)["version"] == decision.candidate_version
 
