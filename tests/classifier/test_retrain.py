@@ -23,7 +23,8 @@ from tests.helpers import collect, running, wait_until
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
 
 # A confusion of the shipped model: English reports about street lights land in another
-# category (commerce before issue 15's English slice, traffic after it). Written here as handlers' corrections, not copied from any evaluation set.
+# category (commerce before issue 15's English slice, traffic after it). Written here as
+# handlers' corrections, not copied from any evaluation set.
 FIXES = [
     "the street lamp at the end of our alley has been dark for a week",
     "street lights on le van sy are all off at night, the road is pitch black",
