@@ -7,7 +7,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.settings import Settings
 from shared.topics import TOPICS
@@ -95,6 +95,20 @@ def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> list[st
         return [t.name for t in missing]
     finally:
         admin.close()
+
+
+def rewind_or_close(consumer: KafkaConsumer | None,
+                    records: list[Any]) -> KafkaConsumer | None:
+    """After a failed batch: rewind to it, or close a consumer that can no longer seek (its
+    group moved on) and return None so that the loop makes a new one."""
+    if consumer is None or not records:
+        return consumer
+    try:
+        rewind(consumer, records)
+    except (KafkaError, AssertionError, ValueError):
+        consumer.close(autocommit=False)
+        return None
+    return consumer
 
 
 def rewind(consumer: KafkaConsumer, records: list[Any]) -> None:

@@ -25,7 +25,7 @@ from shared.events import (
     UndecodableEvent,
     decode_event,
 )
-from shared.kafka import ensure_topics, make_consumer, rewind
+from shared.kafka import ensure_topics, make_consumer, rewind_or_close
 from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, TICKETS_STATUS
@@ -113,12 +113,7 @@ def run_projector(settings: Settings, db: Database, stop: threading.Event,
                 records = [r for batch in polled.values() for r in batch]
                 project_records(db=db, records=records)
             except TRANSIENT as exc:
-                if consumer is not None and records:
-                    try:
-                        rewind(consumer, records)
-                    except (KafkaError, AssertionError, ValueError):
-                        consumer.close(autocommit=False)
-                        consumer = None
+                consumer = rewind_or_close(consumer, records)
                 stop.wait(outage.failed(exc))
                 continue
             outage.recovered()

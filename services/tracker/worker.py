@@ -16,7 +16,6 @@ import uuid
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
 from prometheus_client import Counter
 from pymongo.database import Database
 
@@ -24,7 +23,7 @@ from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.tickets.service import create_many
 from shared.clock import Clock
 from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
-from shared.kafka import ensure_topics, make_consumer, make_producer, rewind
+from shared.kafka import ensure_topics, make_consumer, make_producer, rewind_or_close
 from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_CLASSIFIED_DLQ
@@ -133,12 +132,7 @@ def run_worker(stop: threading.Event, *, settings: Settings, db: Database,
                         send_dead_letters(producer, dead)
                     consumer.commit()
             except TRANSIENT as exc:
-                if records and consumer is not None:
-                    try:
-                        rewind(consumer, records)
-                    except (KafkaError, AssertionError, ValueError):
-                        consumer.close(autocommit=False)
-                        consumer = None
+                consumer = rewind_or_close(consumer, records)
                 stop.wait(outage.failed(exc))
                 continue
             outage.recovered()
