@@ -1,4 +1,4 @@
-"""python -m services.tracker serve | worker | monitor | calendar --year YYYY"""
+"""python -m services.tracker serve | worker | monitor | calendar --year YYYY | rebuild-figures"""
 
 from __future__ import annotations
 
@@ -23,11 +23,17 @@ def main(argv: list[str] | None = None) -> int:
                                           "as the SLA clocks count them")
     cal.add_argument("--year", type=int, required=True)
     cal.add_argument("--format", choices=("text", "json"), default="text")
+    rebuild = sub.add_parser("rebuild-figures", help="recompute the supervisor's counters "
+                                                     "from the tickets (idempotent)")
+    rebuild.add_argument("--check", action="store_true",
+                         help="only compare; exit 1 when the counters differ")
     args = parser.parse_args(argv)
     configure_logging()
     settings = Settings.from_env()
     if args.command == "calendar":
         return print_calendar(settings, year=args.year, fmt=args.format)
+    if args.command == "rebuild-figures":
+        return rebuild_figures(settings, check=args.check)
     if args.command == "serve":
         exec_gunicorn("services.tracker.app:create_app", port=settings.tracker_port,
                       settings=settings)
@@ -60,6 +66,25 @@ def main(argv: list[str] | None = None) -> int:
                     interval_s=settings.monitor_interval_seconds)
         thread.join(30)
     return 0
+
+
+def rebuild_figures(settings: Settings, *, check: bool) -> int:
+    import time
+
+    from services.tracker.config import load_config
+    from services.tracker.stats.counters import rebuild
+
+    config = load_config(settings)
+    db = database(connect(settings, timeoutMS=None), settings)
+    started = time.monotonic()
+    result = rebuild(db, tz=config.business.tz, dry_run=check)
+    verb = "differ" if check else "rewritten"
+    print(f"figures: {result.documents} counter documents from the tickets, "
+          f"{result.rewritten} {verb}, {result.removed} stale, "
+          f"{result.hashes_set} ticket hashes {'stale' if check else 'set'} "
+          f"({time.monotonic() - started:.1f} s)")
+    drift = result.rewritten or result.removed or result.hashes_set
+    return 1 if check and drift else 0
 
 
 def print_calendar(settings: Settings, *, year: int, fmt: str) -> int:

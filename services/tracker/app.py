@@ -14,8 +14,8 @@ from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.deps import TrackerDeps
 from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
-from services.tracker.stats.service import all_time_rates
-from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
+from services.tracker.stats.counters import gauges
+from services.tracker.store import ensure_indexes
 from services.tracker.tickets.api import bp as tickets_bp
 from shared.clock import Clock, system_clock
 from shared.mongo import connect, database, reachable
@@ -36,21 +36,16 @@ def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
     first = GaugeMetricFamily("tracker_first_response_on_time_ratio",
                               "First responses within the target, per receiving department",
                               labels=["department"])
-    try:
-        for row in db[TICKETS].aggregate([
-            {"$match": {"state": {"$in": list(OPEN_STATES)}}},
-            {"$group": {"_id": {"d": "$department", "s": "$state"}, "n": {"$sum": 1},
-                        "b": {"$sum": {"$cond": ["$sla.breached", 1, 0]}}}}]):
-            department = row["_id"].get("d") or "unassigned"
-            open_tickets.add_metric([department, row["_id"]["s"]], row["n"])
-        for row in db[TICKETS].aggregate([
-            {"$match": {"state": {"$in": list(OPEN_STATES)}, "sla.breached": True}},
-            {"$group": {"_id": "$department", "n": {"$sum": 1}}}]):
-            breaches.add_metric([row["_id"] or "unassigned"], row["n"])
-        rates, first_rates = all_time_rates(db)  # the figures' definition, all time
-        for department, rate in sorted(rates.items()):
+    try:  # the counters (`stats/counters.py`): two small reads, whatever the ticket count
+        now = gauges(db)
+        for (department, state), n in sorted(now.open_tickets.items(),
+                                             key=lambda pair: (pair[0][0] or "", pair[0][1])):
+            open_tickets.add_metric([department or "unassigned", state], n)
+        for department, n in sorted(now.open_breaches.items(), key=lambda p: p[0] or ""):
+            breaches.add_metric([department or "unassigned"], n)
+        for department, rate in sorted(now.on_time.items()):
             on_time.add_metric([department], rate)
-        for department, rate in sorted(first_rates.items()):
+        for department, rate in sorted(now.first_response_on_time.items()):
             first.add_metric([department], rate)
     except PyMongoError:
         pass

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from pymongo import UpdateOne
 from pymongo.database import Database
 
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
+from services.tracker.stats import counters
 from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
 from shared.events import SlaAlertV1
@@ -76,7 +76,7 @@ def sweep(*, db: Database, config: TrackerConfig, now: datetime,
     due = list(db[TICKETS].find({"sla.next_check_at": {"$lte": now}})
                .sort("sla.next_check_at", 1).limit(limit))
     alerts: list[dict[str, Any]] = []
-    updates: list[UpdateOne] = []
+    updates: list[counters.Change] = []
     for ticket in due:
         clocks = ticket_clocks(ticket, config=config, now=now)
         alerted = set(ticket.get("alerted", []))
@@ -89,11 +89,13 @@ def sweep(*, db: Database, config: TrackerConfig, now: datetime,
         fields = sla_fields(ticket, config=config, now=now, alerted=alerted)
         # conditional on seq: a ticket changed meanwhile already has fresh SLA fields, and
         # what it reached is claimed again harmlessly on the next sweep
-        updates.append(UpdateOne({"_id": ticket["_id"], "seq": ticket["seq"]},
-                                 {"$set": {**fields, "alerted": sorted(alerted)}}))
+        fields["alerted"] = sorted(alerted)
+        updates.append(counters.Change(ticket=ticket, updated={**ticket, **fields},
+                                       filter={"_id": ticket["_id"], "seq": ticket["seq"]},
+                                       update={"$set": fields}))
     claimed = claim_alerts(db=db, alerts=alerts)
-    if updates:
-        db[TICKETS].bulk_write(updates, ordered=False)
+    if updates:  # a ticket that became an open breach moves the counters
+        counters.save_many(db, updates, tz=config.business.tz)
     return SweepResult(examined=len(due), claimed=claimed)
 
 
@@ -125,8 +127,14 @@ def _recompute(db: Database, config: TrackerConfig, now: datetime, query: dict[s
         if not tickets:
             return count
         for ticket in tickets:
-            db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
-                                   {"$set": sla_fields(ticket, config=config, now=now)})
+            fields = sla_fields(ticket, config=config, now=now)
+            try:
+                counters.save(db, counters.Change(
+                    ticket=ticket, updated={**ticket, **fields},
+                    filter={"_id": ticket["_id"], "seq": ticket["seq"]},
+                    update={"$set": fields}), tz=config.business.tz)
+            except counters.Lost:
+                pass  # changed meanwhile: the change recomputed its fields
         count += len(tickets)
         last_id = tickets[-1]["_id"]
 

@@ -33,6 +33,9 @@ def ensure_indexes(db: Database) -> None:
     db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])
     db[LOGIN_FAILURES].create_index("expires_at", expireAfterSeconds=0)  # old counts go
+    from services.tracker.stats.counters import ensure_indexes as figures_indexes
+
+    figures_indexes(db)
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

@@ -37,6 +37,7 @@ from services.tracker.app import ticket_gauges
 from services.tracker.monitor import sweep
 from services.tracker.pages.queries import live_breaches
 from services.tracker.staff import Principal
+from services.tracker.stats import counters
 from services.tracker.stats.service import department_stats, open_breaches
 from services.tracker.store import ALERTS, TICKETS
 from services.tracker.tickets import service
@@ -223,6 +224,7 @@ class FiguresAudit(RuleBasedStateMachine):
         self.db, self.config = ENV["db"], ENV["config"]
         self.db[TICKETS].delete_many({})
         self.db[ALERTS].delete_many({})
+        self.db[counters.COUNTERS].delete_many({})
         self.clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
         self.filed: dict[str, Filed] = {}
         self.codes: dict[str, str] = {}
@@ -358,10 +360,45 @@ class FiguresAudit(RuleBasedStateMachine):
         for since in (None, now - timedelta(days=2)):
             assert department_stats(db=self.db, since=since) == \
                 expected_figures(replays, since), f"figures since {since}"
+        self._counters_match(replays, docs)
         breaching = {self.codes[c] for c, r in replays.items() if r.open_breach}
         assert {t["_id"] for t in open_breaches(db=self.db)} == breaching
         assert {t["_id"] for t in live_breaches(db=self.db, now=now, limit=10**6)} == breaching
         self._metrics_match(replays)
+
+    def _counters_match(self, replays: dict[str, Replayed], docs: list[dict[str, Any]]
+                        ) -> None:
+        """The counters equal their recomputation from the tickets (what rebuild-figures
+        writes), and the figures they serve (all time, and the 2 city days ending today)
+        equal the recomputation from the histories; the median within its histogram's
+        resolution (2^(1/8) - 1 of the exact value, and a minute)."""
+        tz = self.config.business.tz
+        now = self.clock()
+        expected, hashes = counters.recompute(self.db, tz=tz)
+        assert counters.stored(self.db) == expected
+        assert {d["_id"]: d.get("figures_hash") for d in docs} == hashes
+        first, last = counters.window(now, 2, tz)
+        for days, since in ((None, None), (2, counters.window_start(now, 2, tz))):
+            served = counters.department_figures(
+                db=self.db, first=None if days is None else first,
+                last=None if days is None else last)
+            wanted = expected_figures(replays, since)
+            assert [r["department"] for r in served] == [r["department"] for r in wanted]
+            for got, want in zip(served, wanted, strict=True):
+                got, want = dict(got), dict(want)
+                median, exact = got.pop("median_resolution_hours"), \
+                    want.pop("median_resolution_hours")
+                assert got == want, f"counted figures over {days} days"
+                assert (median is None) == (exact is None)
+                if exact is not None:
+                    assert abs(median - exact) <= exact * (2 ** (1 / 8) - 1) + 1 / 60 + 0.01
+        per_day: Counter[tuple[int, str]] = Counter(
+            (d["created_at"].astimezone(tz).date().toordinal(), d["category"]) for d in docs)
+        got_days, got_categories = counters.volume(db=self.db, first=first - 30, last=last)
+        assert got_days == {day: sum(n for (x, _), n in per_day.items() if x == day)
+                            for day, _ in per_day if day >= first - 30}
+        assert got_categories == Counter(
+            c for (day, c), n in per_day.items() if day >= first - 30 for _ in range(n))
 
     def _metrics_match(self, replays: dict[str, Replayed]) -> None:
         samples: dict[tuple[str, tuple[str, ...]], float] = {}

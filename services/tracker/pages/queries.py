@@ -1,5 +1,5 @@
-"""Read-only queries of the staff pages: reports per day and per category over a window (two
-`$group` aggregations, only counts leave the store) and the live breach list."""
+"""Read-only queries of the staff pages: reports per day and per category over a window (from
+the figures' counters) and the live breach list."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pymongo import ASCENDING
 from pymongo.database import Database
 
+from services.tracker.stats import counters
 from services.tracker.store import OPEN_STATES, TICKETS
 
 
@@ -24,25 +25,19 @@ class Volume:
         return sum(n for _, n in self.days)
 
 
-def window_days(now: datetime, days: int, tz: str) -> list[date]:
-    today = now.astimezone(ZoneInfo(tz)).date()
+def window_days(now: datetime, days: int, tz: ZoneInfo) -> list[date]:
+    today = now.astimezone(tz).date()
     return [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
 
 
-def volume(*, db: Database, now: datetime, days: int, tz: str) -> Volume:
+def volume(*, db: Database, now: datetime, days: int, tz: ZoneInfo) -> Volume:
+    """From the per-day counters (`stats/counters.py`): one small document per day."""
     calendar = window_days(now, days, tz)
-    first = datetime.combine(calendar[0], datetime.min.time(), ZoneInfo(tz))
-    match: dict[str, Any] = {"$match": {"created_at": {"$gte": first}}}
-    per_day = {row["_id"]: row["n"] for row in db[TICKETS].aggregate([
-        match,
-        {"$group": {"_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$created_at",
-                                              "timezone": tz}},
-                    "n": {"$sum": 1}}}])}
-    per_category = [(row["_id"], row["n"]) for row in db[TICKETS].aggregate([
-        match, {"$group": {"_id": "$category", "n": {"$sum": 1}}}])]
-    per_category.sort(key=lambda pair: (-pair[1], pair[0] or ""))
-    return Volume(days=[(d, per_day.get(d.isoformat(), 0)) for d in calendar],
-                  categories=per_category)
+    per_day, per_category = counters.volume(db=db, first=calendar[0].toordinal(),
+                                            last=calendar[-1].toordinal())
+    categories = sorted(per_category.items(), key=lambda pair: (-pair[1], pair[0] or ""))
+    return Volume(days=[(d, per_day.get(d.toordinal(), 0)) for d in calendar],
+                  categories=categories)
 
 
 def ensure_indexes(db: Database) -> None:

@@ -15,7 +15,7 @@ from services.tracker.pages.common import render
 from services.tracker.pages.figures import Figures, FiguresCache
 from services.tracker.pages.session import requires_staff
 from services.tracker.stats.api import CSV_COLUMNS
-from services.tracker.stats.service import department_stats, window_start
+from services.tracker.stats.counters import figures_for_days
 from services.tracker.tickets.views import ticket_out
 from shared.web.i18n import department_label, label
 
@@ -55,11 +55,11 @@ def _figures(days: int) -> Figures:
     """This window's figures: from the snapshot of this worker, recomputed in the background
     when older than 30 s."""
     d = deps()
-    db, clock, tz = d.db, d.clock, d.settings.timezone
+    db, clock, tz = d.db, d.clock, d.config.business.tz
 
     def compute() -> Figures:
         now = clock()
-        rows = department_stats(db=db, since=window_start(now, days))
+        rows = figures_for_days(db=db, now=now, days=days, tz=tz)
         return Figures(days=days, rows=rows, totals=_totals(rows),
                        volume=queries.volume(db=db, now=now, days=days, tz=tz),
                        computed_at=now)

@@ -9,7 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from services.tracker.auth import requires
 from services.tracker.deps import deps
-from services.tracker.stats.service import department_stats, open_breaches, window_start
+from services.tracker.stats.counters import figures_for_days
+from services.tracker.stats.service import open_breaches
 from services.tracker.tickets.views import ticket_out
 from shared.web.problems import validation_problem
 
@@ -33,7 +34,7 @@ def _days() -> int | None:
 @requires("supervisor", "admin")
 def departments() -> Response:
     d = deps()
-    rows = department_stats(db=d.db, since=window_start(d.clock(), _days()))
+    rows = figures_for_days(db=d.db, now=d.clock(), days=_days(), tz=d.config.business.tz)
     return jsonify(on_time_target=0.99, satisfaction_target=0.9, departments=rows)
 
 
@@ -41,7 +42,7 @@ def departments() -> Response:
 @requires("supervisor", "admin")
 def departments_csv() -> Response:
     d = deps()
-    rows = department_stats(db=d.db, since=window_start(d.clock(), _days()))
+    rows = figures_for_days(db=d.db, now=d.clock(), days=_days(), tz=d.config.business.tz)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
     writer.writeheader()

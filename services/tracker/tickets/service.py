@@ -21,10 +21,10 @@ from services.tracker.duplicates import band_keys, shingles, suggest_many
 from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import sla_fields
 from services.tracker.staff import Principal
+from services.tracker.stats import counters
 from services.tracker.store import OPEN_STATES, TICKETS
 from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
 from shared.events import ReportClassifiedV1
-from shared.mongo import insert_new
 from shared.redact import redact_contacts
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClass
     suggest_many(db=db, tickets=tickets, now=now,
                  window=timedelta(days=config.duplicate_window_days),
                  threshold=config.duplicate_similarity)
-    replayed = insert_new(db[TICKETS], tickets)
+    replayed = counters.insert(db, tickets, tz=config.business.tz)
     results = []
     for i, ticket in enumerate(tickets):
         if i in replayed:
@@ -176,11 +176,13 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
     changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
                and ticket.get(k, _MISSING) != v}
     changes["unpublished"] = True
-    result = db[TICKETS].update_one(
-        {"_id": ticket["_id"], "seq": ticket["seq"]},
-        {"$set": changes, "$push": {"history": {"$each": entries}}})
-    if result.matched_count == 0:
-        raise Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it")
+    try:  # the supervisor's counters move in the same transaction
+        counters.save(db, counters.Change(
+            ticket=ticket, updated=updated, filter={"_id": ticket["_id"], "seq": ticket["seq"]},
+            update={"$set": changes, "$push": {"history": {"$each": entries}}}),
+            tz=config.business.tz)
+    except counters.Lost:
+        raise Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it") from None
     return updated
 
 

@@ -1,0 +1,645 @@
+"""The supervisor's figures kept as counters, moved in the same transaction as the ticket
+change that moves them, so that reading a window costs a few dozen small documents whatever
+the number of tickets.
+
+What a ticket adds to the figures (its *contribution*) is a pure function of the stored
+ticket (and, for a duplicate, of its originals), with the definitions of `stats/service.py`:
+open now (by department and state) and open breach (stored `sla.breached`); finished (the
+outcome through the originals, on the city day of its `finished_at`, with its duration in
+a histogram); each department's answered first response (on the day of the answer); the
+standing rating (on the day it was given); and the ticket's arrival (day of `created_at`, by
+category: the volume charts). Every write computes the contribution before and after and
+`$inc`s the difference, in one transaction with the ticket's own update.
+
+Documents of the `figure_counters` collection:
+- `now`: `open.<department>.<state>` and `breached.<department>` (gauges, no window);
+- `L<level>:<first day>`: blocks of 4**level city days (level 0 to 5: 1 to 1,024 days,
+  aligned on the proleptic Gregorian ordinal), `d.<department>.<counter>` and the duration
+  histogram `d.<department>.h.<bucket>`. A window of days is covered by at most three blocks
+  of each size on each side: 30 days read at most 13 documents, 365 days at most 25;
+- `v:<day>`: `created.<category>`, one per day (the chart shows every day).
+
+Concurrency: each ticket stores `figures_hash`, a digest of the contribution that is
+counted for it. Every write that may change a contribution is conditional on the hash it
+read, so two writers (the API and the monitor's sweep, or two monitors) cannot count the
+same change twice; the ticket's own `seq` condition stays as it was.
+
+The median resolution time is the one figure a counter cannot hold exactly: it comes from a
+histogram of 8 buckets per doubling (Prometheus' native histogram schema 3), interpolated
+by rank inside the bucket, so it lies within 9.05% (and 60 s) of the exact median.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from services.tracker.stats.service import outcome
+from services.tracker.store import OPEN_STATES, TICKETS
+
+log = logging.getLogger(__name__)
+
+COUNTERS = "figure_counters"
+NOW = "now"
+LEVELS = 6  # blocks of 1, 4, 16, 64, 256 and 1,024 days
+TOP = LEVELS - 1
+UNASSIGNED = "_unassigned"  # the department key of open tickets waiting for triage
+BUCKETS_PER_DOUBLING = 8
+BUCKET_BASE_S = 60.0  # bucket 0 holds durations under a minute
+# what a contribution reads from a ticket (and a duplicate from its originals)
+FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
+          "finished_on_time": 1, "started_at": 1, "created_at": 1, "rating": 1,
+          "duplicate_of": 1, "first_responses": 1, "category": 1, "figures_hash": 1}
+OUTCOME_INPUTS = ("state", "duplicate_of", "finished_at", "finished_on_time")
+
+Scope = tuple[str, int]  # ("now", 0), ("day", ordinal) or ("vol", ordinal)
+Contribution = Counter[tuple[Scope, str]]
+NOW_SCOPE: Scope = ("now", 0)
+
+
+# --- names and days ------------------------------------------------------------------------
+
+
+def key(name: str | None) -> str:
+    """A department or category as a field name (no dots, no leading $)."""
+    if not name:
+        return UNASSIGNED
+    return name.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def unkey(field_name: str) -> str | None:
+    if field_name == UNASSIGNED:
+        return None
+    return field_name.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+
+
+def day_of(at: datetime, tz: ZoneInfo) -> int:
+    return at.astimezone(tz).date().toordinal()
+
+
+def window(now: datetime, days: int, tz: ZoneInfo) -> tuple[int, int]:
+    """The `days` city days ending today (today included), as ordinals: the days the
+    volume chart shows."""
+    today = day_of(now, tz)
+    return today - days + 1, today
+
+
+def window_start(now: datetime, days: int, tz: ZoneInfo) -> datetime:
+    """The first instant of a window: midnight in the city of its first day."""
+    first, _ = window(now, days, tz)
+    return datetime.combine(date.fromordinal(first), datetime.min.time(), tz)
+
+
+def cover(first: int, last: int) -> list[tuple[int, int]]:
+    """The fewest aligned blocks (level, first day) covering days first..last exactly."""
+    blocks = []
+    day = first
+    while day <= last:
+        level = TOP
+        while level and (day % 4 ** level or day + 4 ** level - 1 > last):
+            level -= 1
+        blocks.append((level, day))
+        day += 4 ** level
+    return blocks
+
+
+def block_id(level: int, start: int) -> str:
+    return f"L{level}:{start}"
+
+
+# --- the duration histogram ----------------------------------------------------------------
+
+
+def _edge(b: int) -> float:
+    return BUCKET_BASE_S * 2 ** ((b - 1) / BUCKETS_PER_DOUBLING)
+
+
+def bucket(seconds: float) -> int:
+    if seconds < BUCKET_BASE_S:
+        return 0
+    b = 1 + math.floor(BUCKETS_PER_DOUBLING * math.log2(seconds / BUCKET_BASE_S))
+    while b > 1 and seconds < _edge(b):  # floating point at an edge: the edges decide
+        b -= 1
+    while seconds >= _edge(b + 1):
+        b += 1
+    return b
+
+
+def bucket_bounds(b: int) -> tuple[float, float]:
+    return (0.0, BUCKET_BASE_S) if b == 0 else (_edge(b), _edge(b + 1))
+
+
+def histogram_median(histogram: dict[int, int]) -> float | None:
+    """The median of the durations counted, in seconds: the value of the middle rank (the
+    mean of the two middle ones), placed by rank inside its bucket."""
+    total = sum(histogram.values())
+    if total <= 0:
+        return None
+    ranks = [(total - 1) // 2, total // 2]
+    values = []
+    for rank in ranks:
+        seen = 0
+        for b in sorted(histogram):
+            n = histogram[b]
+            if n > 0 and rank < seen + n:
+                lo, hi = bucket_bounds(b)
+                values.append(lo + (hi - lo) * (rank - seen + 0.5) / n)
+                break
+            seen += n
+    return sum(values) / 2
+
+
+# --- a ticket's contribution ---------------------------------------------------------------
+
+
+class Tickets(dict):
+    """Tickets by id for `outcome`: the given ones, and originals read from the store on
+    first use (in the caller's session)."""
+
+    def __init__(self, db: Database, given: Iterable[dict[str, Any]] = (),
+                 session: ClientSession | None = None,
+                 cache: dict[str, dict[str, Any] | None] | None = None) -> None:
+        super().__init__((t["_id"], t) for t in given)
+        self._db, self._session = db, session
+        self._cache = {} if cache is None else cache
+
+    def get(self, ticket_id: Any, default: Any = None) -> Any:
+        if ticket_id is None:
+            return default
+        if ticket_id not in self:
+            if ticket_id not in self._cache:
+                self._cache[ticket_id] = self._db[TICKETS].find_one(
+                    {"_id": ticket_id}, FIELDS, session=self._session)
+            found = self._cache[ticket_id]
+            return default if found is None else found
+        return dict.get(self, ticket_id, default)
+
+
+def contribution(ticket: dict[str, Any], tickets: Any, tz: ZoneInfo) -> Contribution:
+    """What this ticket adds to the counters now (see the module's docstring)."""
+    out: Contribution = Counter()
+    department = ticket.get("department")
+    if ticket["state"] in OPEN_STATES:
+        out[(NOW_SCOPE, f"open.{key(department)}.{ticket['state']}")] += 1
+        if (ticket.get("sla") or {}).get("breached"):
+            out[(NOW_SCOPE, f"breached.{key(department)}")] += 1
+    if ticket.get("created_at") is not None:
+        out[(("vol", day_of(ticket["created_at"], tz)),
+             f"created.{key(ticket.get('category'))}")] += 1
+    for episode in ticket.get("first_responses") or ():
+        answered = episode.get("responded_at")
+        if episode.get("department") and answered is not None:
+            scope = ("day", day_of(answered, tz))
+            out[(scope, f"d.{key(episode['department'])}.fr")] += 1
+            out[(scope, f"d.{key(episode['department'])}.fr_ok")] += int(
+                bool(episode.get("on_time")))
+    if not department:
+        return _nonzero(out)
+    prefix = f"d.{key(department)}"
+    done = outcome(ticket, tickets)
+    if done is not None:
+        scope = ("day", day_of(done[0], tz))
+        out[(scope, f"{prefix}.fin")] += 1
+        out[(scope, f"{prefix}.ok")] += int(done[1])
+        seconds = (done[0] - ticket["started_at"]).total_seconds()
+        out[(scope, f"{prefix}.h.{bucket(seconds)}")] += 1
+    rating = ticket.get("rating") or {}
+    if rating.get("score") is not None:
+        scope = ("day", day_of(rating["at"], tz))
+        out[(scope, f"{prefix}.rated")] += 1
+        out[(scope, f"{prefix}.stars")] += int(rating["score"])
+        out[(scope, f"{prefix}.happy")] += int(rating["score"] >= 4)
+    return _nonzero(out)
+
+
+def _nonzero(counts: Contribution) -> Contribution:
+    return Counter({k: n for k, n in counts.items() if n})
+
+
+def digest(counts: Contribution) -> str:
+    text = repr(sorted(counts.items()))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def difference(new: Contribution, old: Contribution) -> Contribution:
+    delta: Contribution = Counter(new)
+    delta.subtract(old)
+    return _nonzero(delta)
+
+
+def by_document(counts: Contribution) -> dict[str, dict[str, int]]:
+    """The `$inc` of each counter document a set of counts touches."""
+    docs: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (scope, name), n in counts.items():
+        kind, day = scope
+        if kind == "now":
+            docs[NOW][name] += n
+        elif kind == "vol":
+            docs[f"v:{day}"][name] += n
+        else:
+            for level in range(LEVELS):
+                docs[block_id(level, day - day % 4 ** level)][name] += n
+    return {doc_id: {k: n for k, n in incs.items() if n} for doc_id, incs in docs.items()}
+
+
+def _kind(doc_id: str) -> tuple[str, int]:
+    if doc_id == NOW:
+        return NOW, 0
+    kind, start = doc_id.split(":")
+    return kind, int(start)
+
+
+def _counter_writes(counts: Contribution) -> list[UpdateOne]:
+    writes = []
+    for doc_id, incs in sorted(by_document(counts).items()):
+        if incs:
+            kind, start = _kind(doc_id)
+            writes.append(UpdateOne({"_id": doc_id}, {
+                "$inc": incs, "$setOnInsert": {"kind": kind, "start": start}}, upsert=True))
+    return writes
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+class Lost(Exception):
+    """A conditional write matched nothing: someone changed the ticket meanwhile."""
+
+
+@dataclass
+class Change:
+    """One ticket write: the stored ticket as read, the ticket after the change, and the
+    update (its filter gets the figures hash; its `$set` the new one)."""
+    ticket: dict[str, Any]
+    updated: dict[str, Any]
+    filter: dict[str, Any]
+    update: dict[str, Any]
+    delta: Contribution = field(default_factory=Counter)
+    new_hash: str = ""
+
+    def conditional(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        update = {op: dict(args) for op, args in self.update.items()}
+        update.setdefault("$set", {})["figures_hash"] = self.new_hash
+        return {**self.filter, "figures_hash": self.ticket.get("figures_hash")}, update
+
+
+def _prepare(db: Database, change: Change, tz: ZoneInfo,
+             session: ClientSession | None = None) -> list[tuple[dict[str, Any], str]]:
+    """Fill the change's delta and new hash; the duplicates whose outcome goes through this
+    ticket and moves with it are returned as (stored duplicate, its new hash), their
+    difference added to the delta."""
+    cache: dict[str, dict[str, Any] | None] = {}
+    old_view = Tickets(db, [change.ticket], session, cache)
+    new_view = Tickets(db, [change.updated], session, cache)
+    new = contribution(change.updated, new_view, tz)
+    change.new_hash = digest(new)
+    change.delta = difference(new, contribution(change.ticket, old_view, tz))
+    if all(change.ticket.get(k) == change.updated.get(k) for k in OUTCOME_INPUTS):
+        return []
+    moved: list[tuple[dict[str, Any], str]] = []
+    seen = {change.ticket["_id"]}
+    frontier = [change.ticket["_id"]]
+    while frontier:
+        found = [d for d in db[TICKETS].find(
+            {"duplicate_of": {"$in": frontier}, "state": "duplicate"}, FIELDS, session=session)
+            if d["_id"] not in seen]
+        seen.update(d["_id"] for d in found)
+        frontier = [d["_id"] for d in found]
+        for dup in found:
+            before = contribution(dup, old_view, tz)
+            after = contribution(dup, new_view, tz)
+            if before != after:
+                change.delta.update(difference(after, before))
+                moved.append((dup, digest(after)))
+    change.delta = _nonzero(change.delta)
+    return moved
+
+
+def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
+    """Write one ticket change and move the counters with it, atomically. Raises `Lost`
+    when the ticket (or a duplicate whose figures move with it) changed meanwhile."""
+    moved = _prepare(db, change, tz)
+    filter_, update = change.conditional()
+    if not change.delta and not moved:
+        if db[TICKETS].update_one(filter_, update).matched_count == 0:
+            raise Lost(change.ticket["_id"])
+        return
+
+    def write(session: ClientSession) -> None:
+        if db[TICKETS].update_one(filter_, update, session=session).matched_count == 0:
+            raise Lost(change.ticket["_id"])
+        for dup, new_hash in moved:
+            if db[TICKETS].update_one(
+                    {"_id": dup["_id"], "figures_hash": dup.get("figures_hash")},
+                    {"$set": {"figures_hash": new_hash}}, session=session).matched_count == 0:
+                raise Lost(dup["_id"])
+        db[COUNTERS].bulk_write(_counter_writes(change.delta), ordered=True, session=session)
+
+    with db.client.start_session() as session:
+        session.with_transaction(write)
+
+
+def save_many(db: Database, changes: list[Change], *, tz: ZoneInfo) -> int:
+    """Write a batch of ticket changes (the monitor's sweep): those that leave the figures
+    alone in one unordered bulk write, those that move them in one transaction, each
+    counted only if its condition held. Returns how many were written."""
+    plain: list[Change] = []
+    moving: list[Change] = []
+    for change in changes:
+        if any(change.ticket.get(k) != change.updated.get(k) for k in OUTCOME_INPUTS):
+            try:  # duplicates may move with it: one at a time
+                save(db, change, tz=tz)
+            except Lost:
+                pass
+            continue
+        _prepare(db, change, tz)
+        (moving if change.delta else plain).append(change)
+    written = 0
+    if plain:
+        result = db[TICKETS].bulk_write(
+            [UpdateOne(*c.conditional()) for c in plain], ordered=False)
+        written += result.matched_count
+    if moving:
+        counted: list[int] = []
+
+        def write(session: ClientSession) -> None:
+            counted.clear()
+            total: Contribution = Counter()
+            for change in moving:
+                if db[TICKETS].update_one(*change.conditional(),
+                                          session=session).matched_count:
+                    total.update(change.delta)
+                    counted.append(1)
+            if total := _nonzero(total):
+                db[COUNTERS].bulk_write(_counter_writes(total), ordered=True, session=session)
+
+        with db.client.start_session() as session:
+            session.with_transaction(write)
+        written += len(counted)
+    return written
+
+
+def insert(db: Database, tickets: list[dict[str, Any]], *, tz: ZoneInfo) -> set[int]:
+    """Insert new tickets and count them, in one transaction; like `shared.mongo.insert_new`
+    it returns the indexes of the tickets whose key was taken (a replay, another process
+    first, a tracking code already held), which are neither inserted nor counted."""
+    ids = [t["_id"] for t in tickets]
+    taken = {d["_id"] for d in db[TICKETS].find({"_id": {"$in": ids}}, {"_id": 1})}
+    fresh = [t for t in tickets if t["_id"] not in taken]
+    for ticket in fresh:
+        ticket["figures_hash"] = digest(contribution(ticket, Tickets(db), tz))
+    try:
+        _insert_counted(db, fresh, tz)
+    except (BulkWriteError, DuplicateKeyError):
+        for ticket in fresh:  # someone was first with one of them: find which, one by one
+            try:
+                _insert_counted(db, [ticket], tz)
+            except (BulkWriteError, DuplicateKeyError):
+                taken.add(ticket["_id"])
+    return {i for i, t in enumerate(tickets) if t["_id"] in taken}
+
+
+def _insert_counted(db: Database, tickets: list[dict[str, Any]], tz: ZoneInfo) -> None:
+    if not tickets:
+        return
+    total: Contribution = Counter()
+    for ticket in tickets:
+        total.update(contribution(ticket, Tickets(db), tz))
+
+    def write(session: ClientSession) -> None:
+        db[TICKETS].insert_many(tickets, ordered=True, session=session)
+        db[COUNTERS].bulk_write(_counter_writes(_nonzero(total)), ordered=True,
+                                session=session)
+
+    with db.client.start_session() as session:
+        session.with_transaction(write)
+
+
+def ensure_indexes(db: Database) -> None:
+    db[COUNTERS].create_index([("kind", ASCENDING), ("start", ASCENDING)])
+    # the duplicates whose figures move with their original
+    db[TICKETS].create_index([("duplicate_of", ASCENDING), ("state", ASCENDING)])
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Department:
+    backlog: int = 0
+    open_breaches: int = 0
+    fin: int = 0
+    ok: int = 0
+    fr: int = 0
+    fr_ok: int = 0
+    rated: int = 0
+    stars: int = 0
+    happy: int = 0
+    h: Counter[int] = field(default_factory=Counter)
+
+    def shown(self) -> bool:
+        return bool(self.backlog or self.fin or self.fr or self.rated)
+
+
+def _blocks(db: Database, first: int | None, last: int | None) -> list[dict[str, Any]]:
+    if first is None or last is None:
+        return list(db[COUNTERS].find({"kind": f"L{TOP}"}))
+    ids = [block_id(level, start) for level, start in cover(first, last)]
+    return list(db[COUNTERS].find({"_id": {"$in": ids}}))
+
+
+def department_figures(*, db: Database, first: int | None = None,
+                       last: int | None = None) -> list[dict[str, Any]]:
+    """The rows of `stats.service.department_stats` from the counters, for the city days
+    first..last (None: all time): open tickets now, and what was finished, answered and
+    rated in those days."""
+    rows: dict[str, _Department] = defaultdict(_Department)
+    now = db[COUNTERS].find_one({"_id": NOW}) or {}
+    for name, states in (now.get("open") or {}).items():
+        if name != UNASSIGNED:
+            rows[name].backlog += sum(states.values())
+    for name, n in (now.get("breached") or {}).items():
+        if name != UNASSIGNED:
+            rows[name].open_breaches += n
+    for doc in _blocks(db, first, last):
+        for name, counts in (doc.get("d") or {}).items():
+            row = rows[name]
+            for counter in ("fin", "ok", "fr", "fr_ok", "rated", "stars", "happy"):
+                setattr(row, counter, getattr(row, counter) + counts.get(counter, 0))
+            row.h.update({int(b): n for b, n in (counts.get("h") or {}).items()})
+    return [_row(unkey(name) or "", row) for name, row in sorted(
+        rows.items(), key=lambda pair: unkey(pair[0]) or "") if row.shown()]
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _row(department: str, row: _Department) -> dict[str, Any]:
+    median = histogram_median(row.h)
+    return {
+        "department": department,
+        "backlog": row.backlog,
+        "open_breaches": row.open_breaches,
+        "resolved": row.fin,
+        "on_time_rate": _ratio(row.ok, row.fin),
+        "median_resolution_hours": None if median is None else round(median / 3600, 2),
+        "first_responses": row.fr,
+        "first_response_on_time_rate": _ratio(row.fr_ok, row.fr),
+        "ratings": row.rated,
+        "satisfaction": _ratio(row.happy, row.rated),
+        "mean_rating": round(row.stars / row.rated, 2) if row.rated else None,
+    }
+
+
+def figures_for_days(*, db: Database, now: datetime, days: int | None,
+                     tz: ZoneInfo) -> list[dict[str, Any]]:
+    if days is None:
+        return department_figures(db=db)
+    first, last = window(now, days, tz)
+    return department_figures(db=db, first=first, last=last)
+
+
+def volume(*, db: Database, first: int, last: int) -> tuple[dict[int, int],
+                                                             dict[str | None, int]]:
+    """Tickets created per city day and per (current) category, days first..last."""
+    per_day: dict[int, int] = {}
+    per_category: Counter[str | None] = Counter()
+    for doc in db[COUNTERS].find({"kind": "v", "start": {"$gte": first, "$lte": last}}):
+        created = {unkey(k): n for k, n in (doc.get("created") or {}).items() if n}
+        per_day[doc["start"]] = sum(created.values())
+        per_category.update(created)
+    return per_day, {c: n for c, n in per_category.items() if n}
+
+
+@dataclass(frozen=True)
+class Gauges:
+    open_tickets: dict[tuple[str | None, str], int]
+    open_breaches: dict[str | None, int]
+    on_time: dict[str, float]
+    first_response_on_time: dict[str, float]
+
+
+def gauges(db: Database) -> Gauges:
+    """The metrics' figures: open tickets and breaches now, all-time on-time rates."""
+    now = db[COUNTERS].find_one({"_id": NOW}) or {}
+    open_tickets = {(unkey(d), s): n for d, states in (now.get("open") or {}).items()
+                    for s, n in states.items() if n}
+    breaches = {unkey(d): n for d, n in (now.get("breached") or {}).items() if n}
+    totals: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in _blocks(db, None, None):
+        for name, counts in (doc.get("d") or {}).items():
+            totals[unkey(name) or ""].update(
+                {k: v for k, v in counts.items() if k in {"fin", "ok", "fr", "fr_ok"}})
+    return Gauges(
+        open_tickets=open_tickets, open_breaches=breaches,
+        on_time={d: c["ok"] / c["fin"] for d, c in totals.items() if c["fin"]},
+        first_response_on_time={d: c["fr_ok"] / c["fr"] for d, c in totals.items()
+                                if c["fr"]})
+
+
+# --- recomputation from the tickets (rebuild-figures) --------------------------------------
+
+
+def recompute(db: Database, *, tz: ZoneInfo, batch: int = 5000
+              ) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """The counters recomputed from every ticket, as flat documents {id: {path: n}}, and
+    each ticket's figures hash (by id)."""
+    total: Contribution = Counter()
+    hashes: dict[str, str] = {}
+    cache: dict[str, dict[str, Any] | None] = {}
+    for ticket in _all_tickets(db, batch):
+        counts = contribution(ticket, Tickets(db, cache=cache), tz)
+        total.update(counts)
+        hashes[ticket["_id"]] = digest(counts)
+    return by_document(_nonzero(total)), hashes
+
+
+def _all_tickets(db: Database, batch: int) -> Iterator[dict[str, Any]]:
+    last = None
+    while True:
+        query = {} if last is None else {"_id": {"$gt": last}}
+        page = list(db[TICKETS].find(query, FIELDS).sort("_id", 1).limit(batch))
+        yield from page
+        if len(page) < batch:
+            return
+        last = page[-1]["_id"]
+
+
+def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, int]:
+    """A counter document's counters as {path: n}, zeros left out."""
+    out: dict[str, int] = {}
+    for k, v in doc.items():
+        if not prefix and k in {"_id", "kind", "start"}:
+            continue
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        elif v:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def stored(db: Database) -> dict[str, dict[str, int]]:
+    found = {doc["_id"]: flatten(doc) for doc in db[COUNTERS].find({})}
+    return {doc_id: counts for doc_id, counts in found.items() if counts}
+
+
+def _nest(counts: dict[str, int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, n in counts.items():
+        node = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = n
+    return out
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    documents: int      # counter documents the tickets give
+    rewritten: int      # of them, those that differed from the stored ones (or were missing)
+    removed: int        # stored documents no ticket gives any more
+    hashes_set: int     # tickets whose figures hash was missing or stale
+
+
+def rebuild(db: Database, *, tz: ZoneInfo, dry_run: bool = False) -> Rebuilt:
+    """Recompute the counters from the tickets and write the documents that differ (run
+    twice, the second run changes nothing). Changes made while it reads the tickets may be
+    counted twice or not at all: run it while the tracker is stopped, or run it again."""
+    expected, hashes = recompute(db, tz=tz)
+    current = stored(db)
+    writes: list[Any] = []
+    for doc_id, counts in expected.items():
+        if current.get(doc_id) != counts:
+            kind, start = _kind(doc_id)
+            writes.append(ReplaceOne({"_id": doc_id},
+                                     {"kind": kind, "start": start, **_nest(counts)},
+                                     upsert=True))
+    rewritten = len(writes)
+    gone = [doc_id for doc_id in current if doc_id not in expected]
+    writes.extend(DeleteOne({"_id": doc_id}) for doc_id in gone)
+    stale = [UpdateOne({"_id": t["_id"]}, {"$set": {"figures_hash": hashes[t["_id"]]}})
+             for t in db[TICKETS].find({}, {"figures_hash": 1})
+             if t.get("figures_hash") != hashes.get(t["_id"], t.get("figures_hash"))]
+    if not dry_run:
+        for i in range(0, len(writes), 500):
+            db[COUNTERS].bulk_write(writes[i:i + 500], ordered=False)
+        for i in range(0, len(stale), 1000):
+            db[TICKETS].bulk_write(stale[i:i + 1000], ordered=False)
+        ensure_indexes(db)
+    return Rebuilt(documents=len(expected), rewritten=rewritten, removed=len(gone),
+                   hashes_set=len(stale))
+
