@@ -1,0 +1,201 @@
+"""The supervisor's counters (`stats/counters.py`): moved with every ticket change, equal to
+their recomputation, cheap to read, rebuilt idempotently. The audit
+(`test_figures_audit.py`) checks the same after every random step; these name the paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.tracker.monitor import sweep
+from services.tracker.stats import counters
+from services.tracker.stats.service import department_stats
+from services.tracker.store import TICKETS
+from services.tracker.tickets import service
+from tests.tracker.test_honest_figures import handler_of, move
+
+
+def served(tdb, **window) -> list[dict]:
+    return counters.department_figures(db=tdb, **window)
+
+
+def consistent(tdb, config) -> None:
+    expected, hashes = counters.recompute(tdb, tz=config.business.tz)
+    assert counters.stored(tdb) == expected
+    assert {t["_id"]: t.get("figures_hash") for t in tdb[TICKETS].find({})} == hashes
+
+
+def without_median(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "median_resolution_hours"} for r in rows]
+
+
+def test_a_duplicate_finishes_in_the_counters_when_its_original_does(tdb, config, clock,
+                                                                     make_ticket):
+    original = make_ticket(category="traffic")
+    copy = make_ticket(category="flooding", district=None)
+    service.mark_duplicate(db=tdb, config=config, principal=handler_of(copy),
+                           ticket_id=copy["_id"], original_id=original["_id"], note=None,
+                           now=clock())
+    assert [r["resolved"] for r in served(tdb)] == [0, 0]
+    clock.advance(days=14)
+    move(tdb, config, clock, original, "resolved")
+    rows = {r["department"]: r for r in served(tdb)}
+    assert rows[copy["department"]]["resolved"] == 1  # the duplicate, through its original
+    assert rows[copy["department"]]["on_time_rate"] == 0.0
+    consistent(tdb, config)
+    move(tdb, config, clock, original, "reopened",
+         principal=service.Principal(user="s", role="supervisor"))
+    assert [r["resolved"] for r in served(tdb)] == [0, 0]  # the reopen takes both back
+    consistent(tdb, config)
+
+
+def test_the_sweep_counts_a_new_breach_once_even_with_two_monitors(tdb, config, clock,
+                                                                   make_ticket):
+    ticket = make_ticket(category="fire_safety", district=None, urgent=True)
+    clock.advance(hours=2)
+    stale = tdb[TICKETS].find_one({"_id": ticket["_id"]})
+    sweep(db=tdb, config=config, now=clock())
+    assert counters.gauges(tdb).open_breaches == {ticket["department"]: 1}
+    # a second monitor that read the ticket before the first one wrote it
+    change = counters.Change(ticket=stale, updated={**stale, "sla": {
+        **stale["sla"], "breached": True}}, filter={"_id": stale["_id"]},
+        update={"$set": {"sla.breached": True}})
+    assert counters.save_many(tdb, [change], tz=config.business.tz) == 0
+    assert counters.gauges(tdb).open_breaches == {ticket["department"]: 1}
+    consistent(tdb, config)
+
+
+def test_a_change_that_loses_the_race_moves_no_counter(tdb, config, clock, make_ticket):
+    ticket = make_ticket(category="traffic")
+    tdb[TICKETS].update_one({"_id": ticket["_id"]}, {"$set": {"figures_hash": "other"}})
+    before = counters.stored(tdb)
+    try:  # the ticket as read before the other writer's change
+        service.transition(db=tdb, config=config, principal=handler_of(ticket),
+                           ticket_id=ticket["_id"], to_state="resolved", note=None,
+                           public=False, now=clock(), ticket=ticket)
+    except service.Conflict:
+        pass
+    else:
+        raise AssertionError("the write should have lost")
+    assert counters.stored(tdb) == before
+    assert tdb[TICKETS].find_one({"_id": ticket["_id"]})["state"] == "assigned"
+
+
+def test_a_replayed_event_is_counted_once(tdb, config, clock):
+    from tests.tracker.conftest import classified
+
+    event = classified(at=clock())
+    service.create_many(db=tdb, config=config, events=[event], now=clock())
+    results = service.create_many(db=tdb, config=config, events=[event, classified(
+        at=clock())], now=clock())
+    assert [created for _, created in results] == [False, True]
+    assert sum(counters.gauges(tdb).open_tickets.values()) == 2
+    consistent(tdb, config)
+
+
+def test_windows_are_city_days_and_read_few_documents(tdb, config, clock, make_ticket):
+    tz = config.business.tz
+    target = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # 23:30 on the 30th in the city
+    clock.advance(seconds=(target - clock()).total_seconds())
+    ticket = make_ticket(category="traffic")
+    move(tdb, config, clock, ticket, "resolved")
+    clock.advance(hours=1)  # 00:30 on 1 December in the city
+    assert counters.window(clock(), 1, tz) == (date(2026, 12, 1).toordinal(),) * 2
+    assert counters.figures_for_days(db=tdb, now=clock(), days=1, tz=tz) == []
+    assert counters.figures_for_days(db=tdb, now=clock(), days=2, tz=tz)[0]["resolved"] == 1
+    assert counters.figures_for_days(db=tdb, now=clock(), days=None, tz=tz)[0][
+        "resolved"] == 1
+    assert without_median(served(tdb)) == without_median(department_stats(db=tdb))
+
+
+@given(first=st.integers(730_000, 740_000), length=st.integers(1, 3660))
+def test_the_blocks_cover_a_window_exactly_and_few_of_them(first, length):
+    last = first + length - 1
+    blocks = counters.cover(first, last)
+    days = [d for level, start in blocks for d in range(start, start + 4 ** level)]
+    assert days == list(range(first, last + 1))
+    assert all(start % 4 ** level == 0 for level, start in blocks)
+    assert len(blocks) <= 6 * counters.LEVELS + length // 4 ** counters.TOP
+
+
+@given(st.lists(st.floats(0, 3e7, allow_nan=False), min_size=1, max_size=200))
+def test_the_histogram_median_is_within_its_resolution(durations):
+    histogram: dict[int, int] = {}
+    for seconds in durations:
+        b = counters.bucket(seconds)
+        lo, hi = counters.bucket_bounds(b)
+        assert lo <= seconds < hi
+        histogram[b] = histogram.get(b, 0) + 1
+    ordered = sorted(durations)
+    middle = len(ordered) // 2
+    exact = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    got = counters.histogram_median(histogram)
+    assert abs(got - exact) <= exact * (2 ** (1 / 8) - 1) + 60
+
+
+def test_rebuild_is_idempotent_and_repairs_lost_counters(tdb, config, clock, make_ticket,
+                                                         settings):
+    tickets = [make_ticket(category=c) for c in ("traffic", "flooding", "noise")]
+    move(tdb, config, clock, tickets[0], "resolved")
+    clock.advance(days=1)
+    service.rate(db=tdb, config=config, principal=service.Principal(user="i", role="service"),
+                 tracking_code=tickets[0]["tracking_code"], score=5, comment=None, now=clock())
+    good = counters.stored(tdb)
+    tdb[counters.COUNTERS].delete_many({"kind": "L0"})
+    tdb[counters.COUNTERS].insert_one({"_id": "L0:1", "kind": "L0", "start": 1,
+                                       "d": {"x": {"fin": 3}}})
+    env = _env(settings)
+    command = [sys.executable, "-m", "services.tracker", "rebuild-figures"]
+    run = subprocess.run([*command, "--check"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert subprocess.run(command, capture_output=True, text=True, env=env,
+                          timeout=120).returncode == 0
+    assert counters.stored(tdb) == good
+    again = subprocess.run([*command, "--check"], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 differ, 0 stale, 0 ticket hashes stale" in again.stdout
+
+
+def _env(settings) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "APP_ENV": "test", "MONGO_URI": settings.mongo_uri,
+            "MONGO_DB": settings.mongo_db}
+
+
+def test_legacy_tickets_without_a_hash_are_counted_by_a_rebuild(tdb, config, clock,
+                                                                make_ticket):
+    ticket = make_ticket(category="traffic")
+    tdb[TICKETS].update_one({"_id": ticket["_id"]}, {"$unset": {"figures_hash": ""}})
+    tdb[counters.COUNTERS].delete_many({})
+    assert served(tdb) == []
+    result = counters.rebuild(tdb, tz=config.business.tz)
+    assert result.hashes_set == 1 and result.rewritten > 0
+    assert served(tdb)[0]["backlog"] == 1
+    move(tdb, config, clock, ticket, "in_progress")
+    consistent(tdb, config)
+    again = counters.rebuild(tdb, tz=config.business.tz)
+    assert (again.rewritten, again.removed, again.hashes_set) == (0, 0, 0)
+
+
+def test_the_metrics_read_two_documents(tdb, config, clock, make_ticket, monkeypatch):
+    from services.tracker.app import ticket_gauges
+
+    make_ticket(category="traffic")
+    reads: list[str] = []
+    original = tdb[counters.COUNTERS].__class__.find
+
+    def counted(self, *args, **kwargs):
+        reads.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(tdb[counters.COUNTERS].__class__, "find", counted)
+    names = {s.name for family in ticket_gauges(tdb) for s in family.samples}
+    assert "tracker_open_tickets" in names
+    assert TICKETS not in reads  # no ticket is read for a scrape
