@@ -39,6 +39,7 @@ from services.intake.store import REPORTS
 from services.tracker.app import create_app as create_tracker
 from services.tracker.config import TrackerConfig, load_config
 from services.tracker.sla.summary import sla_fields
+from services.tracker.stats import counters
 from services.tracker.store import TICKETS, ensure_indexes
 from services.tracker.tickets.service import SYSTEM, _entry
 from shared.clock import ManualClock
@@ -158,6 +159,7 @@ def build_site(name: str, count: int, client: MongoClient, settings: Settings,
     client.drop_database(db.name)
     started = time.perf_counter()
     tickets = fill(db, config, count)
+    counters.rebuild(db, tz=config.business.tz)  # tickets inserted directly: count them
     print(f"  {name}: {count:,} tickets and reports in {time.perf_counter() - started:.1f} s",
           flush=True)
     site_settings = dataclasses.replace(settings, mongo_db=db.name)

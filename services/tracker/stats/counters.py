@@ -620,7 +620,28 @@ def rebuild(db: Database, *, tz: ZoneInfo, dry_run: bool = False) -> Rebuilt:
     twice, the second run changes nothing). Changes made while it reads the tickets may be
     counted twice or not at all: run it while the tracker is stopped, or run it again."""
     expected, hashes = recompute(db, tz=tz)
+    stale = [UpdateOne({"_id": t["_id"]}, {"$set": {"figures_hash": hashes[t["_id"]]}})
+             for t in db[TICKETS].find({}, {"figures_hash": 1})
+             if t.get("figures_hash") != hashes.get(t["_id"], t.get("figures_hash"))]
+    rewritten, removed = replace(db, expected, dry_run=dry_run)
+    if not dry_run:
+        for i in range(0, len(stale), 1000):
+            db[TICKETS].bulk_write(stale[i:i + 1000], ordered=False)
+    return Rebuilt(documents=len(expected), rewritten=rewritten, removed=removed,
+                   hashes_set=len(stale))
+
+
+def replace(db: Database, expected: dict[str, dict[str, int]], *,
+            dry_run: bool = False) -> tuple[int, int]:
+    """Make the counter documents these flat ones: (documents rewritten, removed)."""
     current = stored(db)
+    if not current and not dry_run and expected:  # a first build: plain inserts
+        db[COUNTERS].delete_many({})
+        docs = [{"_id": doc_id, "kind": _kind(doc_id)[0], "start": _kind(doc_id)[1],
+                 **_nest(counts)} for doc_id, counts in expected.items()]
+        for i in range(0, len(docs), 500):
+            db[COUNTERS].insert_many(docs[i:i + 500], ordered=False)
+        return len(docs), 0
     writes: list[Any] = []
     for doc_id, counts in expected.items():
         if current.get(doc_id) != counts:
@@ -631,15 +652,9 @@ def rebuild(db: Database, *, tz: ZoneInfo, dry_run: bool = False) -> Rebuilt:
     rewritten = len(writes)
     gone = [doc_id for doc_id in current if doc_id not in expected]
     writes.extend(DeleteOne({"_id": doc_id}) for doc_id in gone)
-    stale = [UpdateOne({"_id": t["_id"]}, {"$set": {"figures_hash": hashes[t["_id"]]}})
-             for t in db[TICKETS].find({}, {"figures_hash": 1})
-             if t.get("figures_hash") != hashes.get(t["_id"], t.get("figures_hash"))]
     if not dry_run:
         for i in range(0, len(writes), 500):
             db[COUNTERS].bulk_write(writes[i:i + 500], ordered=False)
-        for i in range(0, len(stale), 1000):
-            db[TICKETS].bulk_write(stale[i:i + 1000], ordered=False)
         ensure_indexes(db)
-    return Rebuilt(documents=len(expected), rewritten=rewritten, removed=len(gone),
-                   hashes_set=len(stale))
+    return rewritten, len(gone)
 
