@@ -46,11 +46,12 @@ test: install model tools ## run the whole suite (tests start their own broker a
 lint: install ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: install model ## benchmarks: intake vs raw store writes, classifier speed, tracker, pages
+bench: install model ## benchmarks: intake vs raw store writes, classifier speed, tracker, pages, figures
 	$(PY) -m bench.intake_bench
 	$(PY) -m bench.classifier_bench
 	$(PY) -m bench.tracker_bench
 	$(PY) -m bench.pages_bench
+	$(PY) -m bench.figures_bench
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .run .pytest_cache

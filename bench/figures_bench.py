@@ -20,6 +20,7 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -288,6 +289,7 @@ def main() -> int:
             print(f"  round {round_no + 1}/{ROUNDS} done", flush=True)
     finally:
         store.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     return report(small, large)
 
 
