@@ -12,6 +12,8 @@ dashboard with its figures recomputed (7, 30 and 90 days), the stats API over 36
 all time, /metrics, and a handler's move that finishes a ticket (a write moving the counters).
 
     python -m bench.figures_bench     (BENCH_FIGURES_LARGE=1000000 BENCH_SAMPLES=30 BENCH_ROUNDS=3)
+    python -m bench.figures_bench counters-only    (the counters of 1,000,000 tickets without
+                                                    the tickets: the read cost alone)
 """
 
 from __future__ import annotations
@@ -317,5 +319,77 @@ def report(small: Site, large: Site) -> int:
     return 0
 
 
+def counters_only() -> int:
+    """The read cost alone at 1,000,000 tickets when inserting them does not fit in the time:
+    the counters of 10,000 and of 1,000,000 generated tickets (computed in memory with the
+    same `contribution`, written without the tickets), and the reads the dashboard, the API
+    and /metrics make of them, alternating. The figures read nothing else (the dashboard's
+    breach list is an indexed query of open tickets, limit 50)."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-figures-"))
+    store = Store(free_port(), workdir=workdir)
+    store.start()
+    try:
+        store.wait_ready()
+        config = load_config(Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri}))
+        tz = config.business.tz
+        client = MongoClient(store.uri, tz_aware=True)
+        dbs = {}
+        for count in (SMALL, LARGE):
+            started = time.perf_counter()
+            total: Counter = Counter()
+            generator = Generator(config, count)
+            originals: dict[str, dict[str, Any]] = {}
+            for ticket in generator.tickets():
+                originals.update((t["_id"], t) for t in generator.pool[-1:])
+                total.update(counters.contribution(ticket, originals, tz))
+                if len(originals) > 5000:
+                    originals = {t["_id"]: t for t in generator.pool}
+            db = client[f"bench_counters_{count}"]
+            client.drop_database(db.name)
+            counters.ensure_indexes(db)
+            counters.replace(db, counters.by_document(counters._nonzero(total)))
+            size = sum(len(json.dumps(d, default=str)) for d in db[counters.COUNTERS].find())
+            print(f"  counters of {count:,} tickets: {time.perf_counter() - started:.0f} s, "
+                  f"{db[counters.COUNTERS].estimated_document_count():,} documents, "
+                  f"{size / 1e6:.1f} MB as JSON", flush=True)
+            dbs[count] = db
+
+        def reads(db: Database) -> dict[str, Callable[[], Any]]:
+            def days(n: int | None) -> Callable[[], Any]:
+                def read() -> Any:
+                    counters.figures_for_days(db=db, now=NOW, days=n, tz=tz)
+                    if n:
+                        first, last = counters.window(NOW, n, tz)
+                        counters.volume(db=db, first=first, last=last)
+                return read
+            return {"figures + volume, 7 days": days(7), "figures + volume, 30 days": days(30),
+                    "figures + volume, 90 days": days(90),
+                    "figures + volume, 365 days": days(365), "figures, all time": days(None),
+                    "metrics' gauges": lambda: counters.gauges(db)}
+
+        sites = {count: Site(f"{count}", count, db, reads(db)) for count, db in dbs.items()}
+        for round_no in range(ROUNDS):
+            order = (SMALL, LARGE) if round_no % 2 == 0 else (LARGE, SMALL)
+            for count in order:
+                site = sites[count]
+                for name, request in site.requests.items():
+                    for _ in range(SAMPLES // ROUNDS or 1):
+                        started = time.perf_counter()
+                        request()
+                        site.times.setdefault(name, []).append(
+                            (time.perf_counter() - started) * 1000)
+    finally:
+        store.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    small, large = sites[SMALL], sites[LARGE]
+    print(f"\n| counters read | median, {SMALL:,} | median, {LARGE:,} | p95, {LARGE:,} "
+          "| ratio (median) |\n|---|---:|---:|---:|---:|")
+    for name in large.times:
+        s_med, l_med = statistics.median(small.times[name]), statistics.median(large.times[name])
+        print(f"| {name} | {s_med:.1f} ms | {l_med:.1f} ms | {p95(large.times[name]):.1f} ms "
+              f"| {l_med / s_med:.2f} |")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(counters_only() if sys.argv[1:] == ["counters-only"] else main())
