@@ -19,6 +19,22 @@ class SettingsError(ValueError):
     """A setting is missing or malformed."""
 
 
+# Credentials of the embedded and test stacks; production refuses each, naming the setting.
+DEMO_CREDENTIALS: dict[str, frozenset[str]] = {
+    "OPEN311_API_KEYS": frozenset({"demo"}),
+    "STAFF_API_KEYS": frozenset({"demo-operator"}),
+    "TRACKER_SERVICE_TOKEN": frozenset({"demo-intake-service"}),
+}
+DEMO_STAFF_FILE = "staff.demo.json"
+
+
+def _refuse_demo(setting: str, values: tuple[str, ...]) -> None:
+    used = sorted(set(values) & DEMO_CREDENTIALS[setting])
+    if used:
+        raise SettingsError(f"{setting} holds a development credential ({', '.join(used)}); "
+                            "production needs its own secret")
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -98,7 +114,8 @@ class Settings:
         if not pii_keys:
             raise SettingsError("PII_KEYS must name at least one Fernet key in production")
         if app_env == "production" and DEV_PII_KEY in pii_keys:
-            raise SettingsError("the development PII key must not be used in production")
+            raise SettingsError("PII_KEYS holds the development PII key; it must not be used "
+                                "in production")
         open311_keys = _list(
             env, "OPEN311_API_KEYS", ("demo",) if app_env != "production" else ()
         )
@@ -110,6 +127,13 @@ class Settings:
             raise SettingsError("STAFF_USERS_FILE must name the staff directory in production")
         service_token = env.get("TRACKER_SERVICE_TOKEN",
                                 cls.tracker_service_token if app_env != "production" else "")
+        if app_env == "production":
+            _refuse_demo("OPEN311_API_KEYS", open311_keys)
+            _refuse_demo("STAFF_API_KEYS", staff_keys)
+            _refuse_demo("TRACKER_SERVICE_TOKEN", (service_token,))
+            if staff_file and Path(staff_file).name == DEMO_STAFF_FILE:
+                raise SettingsError("STAFF_USERS_FILE names the demo staff directory "
+                                    f"({DEMO_STAFF_FILE}); production needs its own")
         secret_key = env.get("SECRET_KEY") or (DEV_SECRET_KEY if app_env != "production"
                                                 else "")
         if app_env == "production" and (len(secret_key) < 32 or secret_key == DEV_SECRET_KEY):

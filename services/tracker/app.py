@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
             return {"store": False}
 
     app = base_app(__name__, service="tracker", openapi=openapi.document,
-                   readiness=readiness, collectors=[lambda: ticket_gauges(db)])
+                   proxy_hops=settings.proxy_hops, readiness=readiness,
+                   collectors=[lambda: ticket_gauges(db)])
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.extensions["tracker"] = TrackerDeps(settings=settings, client=client, db=db,
                                             config=config, clock=clock)

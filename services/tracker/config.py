@@ -17,8 +17,8 @@ from services.tracker.sla.calendar import (
     calendar_from_config,
 )
 from services.tracker.sla.policy import SlaPolicies, policies_from_config
-from services.tracker.staff import StaffDirectory, load_directory
-from shared.settings import Settings
+from services.tracker.staff import PlainSecretError, StaffDirectory, load_directory
+from shared.settings import Settings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,20 @@ def load_config(settings: Settings) -> TrackerConfig:
     folder = settings.tracker_config_dir
     calendar_data, sla_data = _read(folder / "calendar.json"), _read(folder / "sla.json")
     business = calendar_from_config(calendar_data)
-    staff_file = settings.staff_users_file or folder / "staff.demo.json"
+    demo_file = folder / "staff.demo.json"
+    staff_file = settings.staff_users_file or demo_file
+    # plain-text demo rows only from the bundled demo file, never in production
+    allow_plain = settings.env != "production" and staff_file.resolve() == demo_file.resolve()
+    try:
+        staff = load_directory(staff_file, allow_plain=allow_plain)
+    except PlainSecretError as exc:
+        raise SettingsError(f"STAFF_USERS_FILE ({staff_file}): {exc}") from exc
     return TrackerConfig(
         routing=routing_from_config(_read(folder / "routing.json")),
         policies=policies_from_config(sla_data),
         business=business,
         continuous=ContinuousCalendar(),
-        staff=load_directory(staff_file),
+        staff=staff,
         fingerprint=hashlib.sha256(json.dumps([calendar_data, sla_data], sort_keys=True)
                                    .encode("utf-8")).hexdigest()[:16],
     )

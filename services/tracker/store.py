@@ -10,6 +10,7 @@ TICKETS = "tickets"
 ALERTS = "sla_alerts"
 LEASES = "tracker_leases"
 LOGIN_FAILURES = "staff_login_failures"
+STAFF_SESSIONS = "staff_sessions"
 
 OPEN_STATES = ("new", "triage", "assigned", "in_progress", "waiting_citizen", "reopened",
                "rejected")
@@ -32,6 +33,8 @@ def ensure_indexes(db: Database) -> None:
     db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])
     db[LOGIN_FAILURES].create_index("expires_at", expireAfterSeconds=0)  # old counts go
+    db[STAFF_SESSIONS].create_index("expires_at", expireAfterSeconds=0)
+    db[STAFF_SESSIONS].create_index("user")
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

@@ -41,7 +41,8 @@ def login() -> Response | tuple[str, int]:
     d = deps()
     address, now = request.remote_addr or "-", d.clock()
     if not errors:
-        until = login_throttle.refused_until(db=d.db, user=user, address=address, now=now)
+        # counted before the password is checked: concurrent guesses cannot pass the limit
+        until = login_throttle.begin_attempt(db=d.db, user=user, address=address, now=now)
         if until is not None:
             minutes = max(1, int((until - now).total_seconds() + 59) // 60)
             return render("login.html", 429, values={"user": user}, next=target or "",
@@ -50,11 +51,10 @@ def login() -> Response | tuple[str, int]:
         principal = d.config.staff.login(user, password)
         if principal is None or principal.role not in staff_session.STAFF_ROLES:
             errors["password"] = translate("err.login_failed")
-            login_throttle.record_failure(db=d.db, user=user, address=address, now=now)
     if errors or principal is None:
         return render("login.html", 422, values={"user": user}, errors=errors,
                       next=target or "")
-    login_throttle.forget(db=d.db, user=user, address=address)
+    login_throttle.succeeded(db=d.db, user=user, address=address)
     staff_session.log_in(principal)
     csrf.rotate()
     return redirect(target or staff_session.home_url(principal), 303)
