@@ -35,9 +35,17 @@ class RateLimiter:
         return max(0.0, reset_at - time.time())
 
 
+class _MongoStorage(MongoDBStorage):
+    def __del__(self) -> None:
+        # limits' own __del__ reads `self.storage`, which connects (and creates indexes) when
+        # nothing did yet: a worker or test that never counted a hit would block on it
+        if self._storage is not None:
+            self._storage.close()
+
+
 def shared_storage(*, mongo_uri: str, database: str, **client_options: object) -> MongoDBStorage:
     """The `limits` storage on the service's own MongoDB database. Its client connects at the
     first hit, so a gunicorn worker gets its own (pymongo is not fork-safe)."""
-    return MongoDBStorage(mongo_uri, database_name=database,
+    return _MongoStorage(mongo_uri, database_name=database,
                           counter_collection_name="rate_limit_counters",
                           window_collection_name=WINDOWS, **client_options)
