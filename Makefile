@@ -27,14 +27,18 @@ $(MODEL): $(STAMP) $(MODEL_INPUTS)
 
 model: install $(MODEL) ## train the classifier when it is missing or its corpus or code changed
 
-run: install model ## start broker, store and all services with demo data; Ctrl-C stops all
+run: install model tools ## start broker, store, all services and Prometheus with demo data; Ctrl-C stops all
 	$(PY) -m shared.devstack run
 
 # The browser tests drive Debian's chromium (a test tool's own browser download fails here);
-# the deployment tests check the replica-set script with node.
-tools: ## install Debian's chromium and nodejs for the tests when missing (needs root)
-	@command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
-	  apt-get update -q && apt-get install -y -q chromium nodejs; }
+# the deployment tests check the replica-set script with node and the alert rules and scrape
+# config with promtool; `make run` starts Prometheus itself (promtool and prometheus are both
+# in Debian's prometheus package).
+TOOLS := chromium node promtool prometheus
+tools: ## install Debian's chromium, nodejs and prometheus when missing (needs root)
+	@for tool in $(TOOLS); do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -q && apt-get install -y -q chromium nodejs prometheus; fi
 
 test: install model tools ## run the whole suite (tests start their own broker and store)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -156,7 +156,7 @@ Sweep = dict[int, dict[str, Side]]
 def sweep(uri: str, port: int, rounds: int, meter: Callable[[], CpuMeter]) -> Sweep:
     """Raw-store and intake rounds at every client count, turn and turn about, so both sides
     are measured at the same collection sizes and under the same machine noise."""
-    client = MongoClient(uri, w="majority")
+    client = MongoClient(uri, w="majority", journal=True)  # as durable as intake
     ensure_indexes(client["bench_raw"])  # the same collection, indexes and document
     coll = client["bench_raw"][REPORTS]
     cipher = FieldCipher([DEV_PII_KEY])
@@ -199,7 +199,11 @@ def main() -> int:
         env = {**os.environ, **stack.env(), "INTAKE_PORT": str(port), "MONGO_DB": "bench",
                "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_OUT_OF_REACH),
                "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
-               "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prom"), "LOG_LEVEL": "warning"}
+               "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prom"), "LOG_LEVEL": "warning",
+               # no classifier or projector runs here, so no report is ever confirmed
+               # downstream: with the default grace the relay would republish all of them
+               # each minute, which production (confirmed within seconds) never does
+               "RELAY_GRACE_SECONDS": "3600"}
         procs = [start("serve", env, workdir)]
         try:
             wait_for_port("127.0.0.1", port, 30)

@@ -98,10 +98,7 @@ def _ticket(i: int, example: Any, config: TrackerConfig, rng: random.Random) -> 
         "seq": len(history), "published_seq": len(history), "unpublished": False,
         "alerted": [], "duplicate_of": None, "rating": None, "duplicate_candidates": [],
     }
-    ticket.update(sla_fields(ticket, config=config, now=at))
-    if state in {"resolved", "closed"}:
-        ticket["resolved_at"] = history[-1 if state == "resolved" else -2]["at"]
-        ticket["resolved_on_time"] = not ticket["sla"]["clocks"]["resolution"]["breached"]
+    ticket.update(sla_fields(ticket, config=config, now=at))  # finished_at, on time: history
     if state == "closed":
         ticket["rating"] = {"score": rng.choice([5, 5, 5, 4, 4, 3, 2, 1]), "comment": None,
                             "at": at}
@@ -125,7 +122,7 @@ def fill(db: Database, config: TrackerConfig, count: int) -> list[dict[str, Any]
         doc.update(status=t["state"], service_code=t["category"],
                    agency_responsible=t["department"],
                    expected_datetime=t.get("expected_resolution_at"),
-                   resolved_at=t.get("resolved_at"),
+                   resolved_at=t.get("finished_at"),
                    public_notes=[{"at": h["at"], "text": h["note"], "seq": h["seq"]}
                                  for h in t["history"] if h.get("public")])
         reports.append(doc)

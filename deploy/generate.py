@@ -1,13 +1,14 @@
 """Write the Kubernetes manifests that copy a file kept elsewhere in the repository.
 
 Kustomize cannot load files from outside its folder into a custom resource or a ConfigMap,
-so these three are generated, committed, and checked by tests/deploy (a stale copy fails):
+so these are generated, committed, and checked by tests/deploy (a stale copy fails):
 
 - k8s/base/generated/prometheusrule.yaml  <- deploy/prometheus/rules/hotline.rules.yml
 - k8s/base/generated/tracker-config.yaml  <- services/tracker/config/*.json (not *.demo.json)
 - k8s/base/generated/mongo-init-script.yaml <- deploy/mongo/init-replica-set.js
+- k8s/base/generated/kafka-users.yaml    <- shared/topics.py (READS, WRITES, GROUPS)
 
-    python deploy/generate.py           # rewrite the three files
+    python deploy/generate.py           # rewrite the generated files
     python deploy/generate.py --check   # exit 1 if any is out of date
 """
 
@@ -21,6 +22,11 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from shared.topics import GROUPS, READS, TOPICS, WRITES  # noqa: E402
+
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "hotline.rules.yml"
 TRACKER_CONFIG = ROOT / "services" / "tracker" / "config"
 MONGO_INIT = ROOT / "deploy" / "mongo" / "init-replica-set.js"
@@ -88,10 +94,44 @@ def mongo_init_script() -> str:
     return _document(MONGO_INIT.relative_to(ROOT).as_posix(), resource)
 
 
+KAFKA_CLUSTER = "hotline"
+BOOTSTRAP_USER = "hotline-bootstrap"  # the bootstrap Job: creates a missing topic, nothing else
+
+
+def _acl(kind: str, name: str, operations: list[str]) -> dict:
+    return {"resource": {"type": kind, "name": name, "patternType": "literal"},
+            "operations": operations}
+
+
+def kafka_user(service: str) -> dict:
+    """One service's Kafka identity: SCRAM-SHA-512 (Strimzi writes the password into the
+    Secret of the same name) and ACLs on exactly the topics it reads and writes."""
+    if service == BOOTSTRAP_USER:
+        acls = [_acl("topic", topic, ["Describe", "Create"]) for topic in TOPICS]
+    else:
+        acls = [_acl("topic", topic, ["Describe", "Read"]) for topic in READS.get(service, ())]
+        acls += [_acl("topic", t, ["Describe", "Write"]) for t in WRITES.get(service, ())]
+        acls += [_acl("group", g, ["Describe", "Read"]) for g in GROUPS.get(service, ())]
+    return {
+        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "kind": "KafkaUser",
+        "metadata": {"name": service, "labels": {**PART_OF, "strimzi.io/cluster": KAFKA_CLUSTER,
+                                                 "app.kubernetes.io/name": service}},
+        "spec": {"authentication": {"type": "scram-sha-512"},
+                 "authorization": {"type": "simple", "acls": acls}},
+    }
+
+
+def kafka_users() -> str:
+    services = [*sorted(set(READS) | set(WRITES)), BOOTSTRAP_USER]
+    return "---\n".join(_document("shared/topics.py", kafka_user(name)) for name in services)
+
+
 GENERATED: dict[str, Callable[[], str]] = {
     "prometheusrule.yaml": prometheus_rule,
     "tracker-config.yaml": tracker_config,
     "mongo-init-script.yaml": mongo_init_script,
+    "kafka-users.yaml": kafka_users,
 }
 
 

@@ -37,6 +37,22 @@ class FieldCipher:
         except InvalidToken as exc:
             raise PiiDecryptionError("no configured key decrypts this field") from exc
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """For binary personal data (photos): the Fernet token, as ASCII bytes."""
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise PiiDecryptionError("no configured key decrypts this field") from exc
+
+    def rotate_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.rotate(token)
+        except InvalidToken as exc:
+            raise PiiDecryptionError("no configured key decrypts this field") from exc
+
     @staticmethod
     def generate_key() -> str:
         return Fernet.generate_key().decode("ascii")

@@ -79,6 +79,11 @@ class ReportClassifiedV1(ReportEvent):
     needs_triage: bool
     department: str
     model_version: str
+    # added by issue 15 (optional, so older producers and consumers still agree)
+    outcome: Literal["routed", "needs_triage", "not_a_report"] | None = None
+    triage_reason: Annotated[str, Field(max_length=40)] | None = None
+    danger: list[Annotated[str, Field(max_length=20)]] = Field(default_factory=list,
+                                                               max_length=20)
 
 
 class TicketCorrectedV1(Event):

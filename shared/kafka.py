@@ -7,7 +7,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.settings import Settings
 from shared.topics import TOPICS
@@ -22,8 +22,24 @@ CONSUMER_SESSION = {
 }
 
 
+def security(settings: Settings) -> dict[str, object]:
+    """The client's authentication: nothing on PLAINTEXT; SCRAM user, password and the cluster
+    CA for SASL_SSL (each service its own Kafka user, with ACLs on its own topics)."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    config: dict[str, object] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.startswith("SASL"):
+        config.update(sasl_mechanism=settings.kafka_sasl_mechanism,
+                      sasl_plain_username=settings.kafka_username,
+                      sasl_plain_password=settings.kafka_password)
+    if settings.kafka_ca_file:
+        config["ssl_cafile"] = settings.kafka_ca_file
+    return config
+
+
 def make_producer(settings: Settings, **overrides: object) -> KafkaProducer:
     config: dict[str, object] = {
+        **security(settings),
         "bootstrap_servers": settings.kafka_bootstrap,
         "client_id": f"{settings.kafka_client_id}-producer",
         "acks": "all",
@@ -41,6 +57,7 @@ def make_consumer(
     settings: Settings, *topics: str, group_id: str, **overrides: object
 ) -> KafkaConsumer:
     config: dict[str, object] = {
+        **security(settings),
         "bootstrap_servers": settings.kafka_bootstrap,
         "client_id": f"{settings.kafka_client_id}-{group_id}",
         "group_id": group_id,
@@ -53,8 +70,12 @@ def make_consumer(
 
 
 def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> list[str]:
-    """Create the system's topics that do not exist yet; return the ones created."""
+    """Create the system's topics that do not exist yet; return the ones created. Not where
+    topics are managed elsewhere (KAFKA_CREATE_TOPICS=false: Strimzi KafkaTopic resources)."""
+    if not settings.kafka_create_topics:
+        return []
     admin = KafkaAdminClient(
+        **security(settings),
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=f"{settings.kafka_client_id}-admin",
         request_timeout_ms=10000,
@@ -74,6 +95,20 @@ def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> list[st
         return [t.name for t in missing]
     finally:
         admin.close()
+
+
+def rewind_or_close(consumer: KafkaConsumer | None,
+                    records: list[Any]) -> KafkaConsumer | None:
+    """After a failed batch: rewind to it, or close a consumer that can no longer seek (its
+    group moved on) and return None so that the loop makes a new one."""
+    if consumer is None or not records:
+        return consumer
+    try:
+        rewind(consumer, records)
+    except (KafkaError, AssertionError, ValueError):
+        consumer.close(autocommit=False)
+        return None
+    return consumer
 
 
 def rewind(consumer: KafkaConsumer, records: list[Any]) -> None:

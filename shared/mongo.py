@@ -4,24 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+import pymongo
 from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from shared.settings import Settings
 
 
 def connect(settings: Settings, **overrides: object) -> MongoClient:
+    """A client whose every operation ends within `mongo_timeout_ms` (pymongo's timeoutMS)
+    and whose writes are acknowledged only once journaled: a 201 survives a store crash."""
     options: dict[str, object] = {
         "w": "majority",
-        "serverSelectionTimeoutMS": 5000,
-        "connectTimeoutMS": 5000,
+        "journal": True,
+        "timeoutMS": settings.mongo_timeout_ms,
+        "serverSelectionTimeoutMS": settings.mongo_server_selection_ms,
+        "connectTimeoutMS": settings.mongo_server_selection_ms,
         "tz_aware": True,
         "appname": settings.kafka_client_id,
     }
     options.update(overrides)
     return MongoClient(settings.mongo_uri, **options)
+
+
+def reachable(client: MongoClient, timeout_s: float = 0.8) -> bool:
+    """A ping bounded by `timeout_s` whatever the state of the store (paused, partitioned,
+    restarting): what readiness probes ask, answered within a second."""
+    try:
+        with pymongo.timeout(timeout_s):
+            client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
 
 
 def database(client: MongoClient, settings: Settings) -> Database:

@@ -71,8 +71,19 @@ class Settings:
     tracker_port: int = 8002
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str = "1022"
+    # SASL_SSL + SCRAM-SHA-512 in Kubernetes (Strimzi KafkaUser per service); PLAINTEXT locally
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: str | None = None
+    kafka_ca_file: str | None = None
+    kafka_create_topics: bool = True
     mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
     mongo_db: str = "hotline1022"
+    # every store operation gives up after this (pymongo timeoutMS): a store outage is
+    # answered with 503 in bounded time instead of a hang
+    mongo_timeout_ms: int = 3000
+    mongo_server_selection_ms: int = 2000
     pii_keys: tuple[str, ...] = (DEV_PII_KEY,)
     open311_api_keys: tuple[str, ...] = ("demo",)
     staff_api_keys: tuple[str, ...] = ("demo-operator",)
@@ -86,9 +97,13 @@ class Settings:
     service_area: tuple[float, float, float, float] = (10.3, 106.3, 11.2, 107.1)
     relay_batch_size: int = 500
     relay_idle_seconds: float = 0.25
+    # reports not confirmed downstream after this long are published again (a broker that
+    # lost its memory gets them back)
+    relay_grace_seconds: float = 60.0
     replay_window_hours: int = 72
     public_base_url: str = "http://127.0.0.1:8000"
     classifier_batch_size: int = 500
+    classifier_model_check_seconds: float = 30.0  # how often a process looks for a promotion
     worker_metrics_port: int = 0
     group_commit: bool = True
     classifier_model_path: Path = (
@@ -152,8 +167,18 @@ class Settings:
             tracker_port=_int(env, "TRACKER_PORT", cls.tracker_port),
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             kafka_client_id=env.get("KAFKA_CLIENT_ID", cls.kafka_client_id),
+            kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL",
+                                            cls.kafka_security_protocol),
+            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", cls.kafka_sasl_mechanism),
+            kafka_username=env.get("KAFKA_USERNAME") or None,
+            kafka_password=env.get("KAFKA_PASSWORD") or None,
+            kafka_ca_file=env.get("KAFKA_CA_FILE") or None,
+            kafka_create_topics=env.get("KAFKA_CREATE_TOPICS", "true").lower() != "false",
             mongo_uri=env.get("MONGO_URI", cls.mongo_uri),
             mongo_db=env.get("MONGO_DB", cls.mongo_db),
+            mongo_timeout_ms=_int(env, "MONGO_TIMEOUT_MS", cls.mongo_timeout_ms),
+            mongo_server_selection_ms=_int(env, "MONGO_SERVER_SELECTION_MS",
+                                           cls.mongo_server_selection_ms),
             pii_keys=pii_keys,
             open311_api_keys=open311_keys,
             staff_api_keys=staff_keys,
@@ -167,11 +192,14 @@ class Settings:
             service_area=tuple(float(x) for x in area) if area else cls.service_area,
             relay_batch_size=_int(env, "RELAY_BATCH_SIZE", cls.relay_batch_size),
             relay_idle_seconds=_float(env, "RELAY_IDLE_SECONDS", cls.relay_idle_seconds),
+            relay_grace_seconds=_float(env, "RELAY_GRACE_SECONDS", cls.relay_grace_seconds),
             replay_window_hours=_int(env, "REPLAY_WINDOW_HOURS", cls.replay_window_hours),
             public_base_url=env.get("PUBLIC_BASE_URL", f"http://{host}:{intake_port}"),
             group_commit=env.get("GROUP_COMMIT", "1") not in {"0", "false", "no"},
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", cls.worker_metrics_port),
             classifier_batch_size=_int(env, "CLASSIFIER_BATCH_SIZE", cls.classifier_batch_size),
+            classifier_model_check_seconds=_float(
+                env, "CLASSIFIER_MODEL_CHECK_SECONDS", cls.classifier_model_check_seconds),
             classifier_model_path=Path(env.get("CLASSIFIER_MODEL", str(cls.classifier_model_path))),
             tracker_config_dir=Path(env.get("TRACKER_CONFIG_DIR", str(cls.tracker_config_dir))),
             staff_users_file=Path(staff_file) if staff_file else None,

@@ -18,3 +18,22 @@ TOPICS: dict[str, int] = {
     TICKETS_CORRECTIONS: 1,
     SLA_ALERTS: 3,
 }
+
+# What each service reads and writes, and its consumer groups: the Kafka ACLs of its KafkaUser
+# (k8s/base/generated/kafka-users.yaml, written by deploy/generate.py) are exactly these, and
+# tests/deploy checks them against the topics each service's code consumes and sends to.
+READS: dict[str, tuple[str, ...]] = {
+    "intake": (REPORTS_CLASSIFIED, TICKETS_STATUS),
+    "classifier": (REPORTS_SUBMITTED, TICKETS_CORRECTIONS),
+    "tracker": (REPORTS_CLASSIFIED,),
+}
+WRITES: dict[str, tuple[str, ...]] = {
+    "intake": (REPORTS_SUBMITTED,),
+    "classifier": (REPORTS_CLASSIFIED, REPORTS_SUBMITTED_DLQ),
+    "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS),
+}
+GROUPS: dict[str, tuple[str, ...]] = {
+    "intake": ("intake-projector",),
+    "classifier": ("classifier",),
+    "tracker": ("tracker",),
+}

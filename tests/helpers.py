@@ -109,3 +109,23 @@ def group_at_end(bootstrap: str, *topics: str, prefix: str = "test") -> str:
     finally:
         consumer.close()
     return group
+
+
+def image_bytes(fmt: str = "JPEG", *, size: tuple[int, int] = (8, 6), exif_gps: bool = False
+                ) -> bytes:
+    """A real, tiny image made with Pillow; with exif_gps, a JPEG carrying a GPS position."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 30, 30))
+    options = {}
+    if exif_gps:
+        exif = Image.Exif()
+        exif[0x010F] = "PhoneMaker"  # Make
+        gps = exif.get_ifd(0x8825)
+        gps.update({1: "N", 2: (10.0, 46.0, 36.84), 3: "E", 4: (106.0, 42.0, 3.24)})
+        options["exif"] = exif
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()

@@ -47,7 +47,8 @@ def alive(pid: int) -> bool:
 
 def test_launcher_serves_and_ctrl_c_leaves_nothing(tmp_path):
     ports = {name: str(free_port()) for name in
-             ("BROKER_PORT", "STORE_PORT", "INTAKE_PORT", "CLASSIFIER_PORT", "TRACKER_PORT")}
+             ("BROKER_PORT", "STORE_PORT", "INTAKE_PORT", "CLASSIFIER_PORT", "TRACKER_PORT",
+              "PROMETHEUS_PORT")}
     env = {**os.environ, **ports, "RUN_DIR": str(tmp_path), "WEB_CONCURRENCY": "2",
            "RATE_LIMIT_PER_MINUTE": "100000"}
     proc = subprocess.Popen([sys.executable, "-m", "shared.devstack", "run"], cwd=REPO, env=env,
@@ -102,6 +103,22 @@ def test_launcher_serves_and_ctrl_c_leaves_nothing(tmp_path):
         assert 'tracker_tickets_created_total{route="assigned"}' in tracker_metrics or \
             'tracker_tickets_created_total{route="triage"}' in tracker_metrics
         assert "tracker_open_tickets{" in tracker_metrics
+
+        # a real Prometheus scrapes every process and evaluates the shipped rules
+        prometheus = f"http://127.0.0.1:{ports['PROMETHEUS_PORT']}"
+        assert f"prometheus  {prometheus}" in text
+        rules = requests.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]
+        assert len([r for g in rules["groups"] for r in g["rules"]]) >= 15
+        health = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            targets = requests.get(f"{prometheus}/api/v1/targets", timeout=10).json()
+            health = {t["labels"]["job"]: t["health"] for t in targets["data"]["activeTargets"]}
+            if set(health.values()) == {"up"}:
+                break
+            time.sleep(1)
+        assert set(health) >= {"intake", "intake-relay", "classifier-worker", "tracker-monitor"}
+        assert set(health.values()) == {"up"}, health
 
         family = descendants(proc.pid)
         assert len(family) >= 8

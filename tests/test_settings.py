@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from shared.settings import DEV_PII_KEY, Settings, SettingsError
@@ -37,14 +34,6 @@ def test_malformed_values_are_named():
         Settings.from_env({"INTAKE_PORT": "eighty"})
     with pytest.raises(SettingsError, match="APP_ENV"):
         Settings.from_env({"APP_ENV": "staging"})
-
-
-def test_vendored_taxonomy_is_the_shared_contract():
-    repo = Path(__file__).resolve().parents[1]
-    contract = repo.parent / "shared" / "spec" / "taxonomy.json"
-    assert contract.exists(), "the shared/ folder beside the repo holds the contract"
-    vendored = repo / "shared" / "taxonomy.json"
-    assert json.loads(vendored.read_text()) == json.loads(contract.read_text())
 
 
 def test_embedded_store_uris_turn_retryable_writes_off(tmp_path):

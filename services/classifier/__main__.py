@@ -1,4 +1,4 @@
-"""python -m services.classifier train | evaluate | predict | serve | worker"""
+"""python -m services.classifier train | retrain | evaluate | predict | serve | worker"""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     train_p.add_argument("--head", choices=["auto", "logreg", "svm"], default="auto")
     train_p.add_argument("--if-missing", action="store_true",
                          help="do nothing when a model artifact exists")
+    retrain_p = sub.add_parser(
+        "retrain", help="train a candidate on corpus + corrections; promote it to the store "
+                        "only if no guarded figure gets worse")
+    retrain_p.add_argument("--head", choices=["auto", "logreg", "svm"], default="auto")
     eval_p = sub.add_parser("evaluate", help="measure the model on labelled JSON Lines")
     eval_p.add_argument("--data", type=Path, required=True)
     sub.add_parser("predict", help="JSON Lines {id, text} on stdin -> predictions on stdout")
@@ -53,6 +57,22 @@ def main(argv: list[str] | None = None) -> int:
         print(render(result.report["validation"], f"validation split, model {version}"))
         print(f"\nauto-route threshold {result.report['threshold']:.3f}; model written to {path}")
         return 0
+    if args.command == "retrain":
+        import json
+
+        from services.classifier.retrain import retrain, serving_model
+        from shared.clock import system_clock
+        from shared.mongo import connect, database
+
+        configure_logging()
+        db = database(connect(settings), settings)
+        decision = retrain(db=db, baseline=serving_model(db=db, artifact=model_path),
+                           now=system_clock(), head=args.head, progress=True)
+        print(json.dumps({"outcome": decision.outcome, "candidate": decision.candidate_version,
+                          "baseline": decision.baseline_version,
+                          "corrections": decision.corrections_n,
+                          "regressions": decision.regressions}, ensure_ascii=False))
+        return 0  # a refusal is a decision taken, not a failed job
     if args.command == "evaluate":
         from services.classifier.corpus import load_file
         from services.classifier.evaluate import evaluate, render

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask import Flask, Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.classifier import train as training
 from services.classifier.model import ReportClassifier
+from services.classifier.registry import ModelHolder, decision_metrics
 from shared.settings import Settings
 from shared.web.app_base import base_app
 from shared.web.body import json_body, parse_model
@@ -20,8 +21,7 @@ MAX_TEXT = 50_000
 class ClassifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT,
-                               description="The report as typed; the first 4,000 characters "
-                                           "are read")]
+                               description="The report as typed; all of it is read")]
     id: Annotated[str, Field(max_length=100)] | None = None
 
 
@@ -35,6 +35,10 @@ class ClassifyOut(BaseModel):
     needs_triage: bool
     department: str
     model_version: str
+    outcome: Literal["routed", "needs_triage", "not_a_report"]
+    triage_reason: str | None
+    danger: list[str]
+    call_now: list[str]
 
 
 def document() -> dict[str, Any]:
@@ -53,16 +57,29 @@ def document() -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None, *,
                classifier: ReportClassifier | None = None) -> Flask:
+    from shared.mongo import connect, database
+
     settings = settings or Settings.from_env()
-    model = classifier or training.load(settings.classifier_model_path)
+    state: dict[str, Any] = {}
+
+    def store() -> Any:  # opened on first use, in the gunicorn worker, never before the fork
+        if "db" not in state:
+            state["db"] = database(connect(settings), settings)
+        return state["db"]
+
+    models = ModelHolder(db=store, fallback=classifier or training.load(
+        settings.classifier_model_path), interval=settings.classifier_model_check_seconds)
+    decisions = decision_metrics(store)
 
     app = base_app(__name__, service="classifier", openapi=document,
-                   readiness=lambda: {"model": model is not None})
+                   readiness=lambda: {"model": models.model is not None},
+                   collectors=[decisions])
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
     @app.post("/api/v1/classify")
     def classify() -> Response:
         body = parse_model(ClassifyIn, json_body())
+        model = models.current(wait=False)
         prediction = model.predict([body.text])[0]
         return jsonify({"id": body.id, **prediction.as_dict(),
                         "model_version": model.version})

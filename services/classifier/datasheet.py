@@ -7,11 +7,14 @@ from collections import Counter
 from services.classifier.corpus import load_split
 from shared.taxonomy import CATEGORY_CODES
 
-STYLES = ("diacritics", "no_diacritics", "teencode", "formal", "transcript")
+STYLES = ("diacritics", "no_diacritics", "teencode", "formal", "transcript", "english", "short")
+LABELS = (*CATEGORY_CODES, "not_a_report")
 
 
 def table(split: str) -> str:
     rows = load_split(split)
+    if not rows:
+        return ""
     by_cat = Counter(r.category for r in rows)
     by_cat_style = Counter((r.category, r.style) for r in rows)
     urgent = Counter(r.category for r in rows if r.urgent)
@@ -19,7 +22,9 @@ def table(split: str) -> str:
     head = "| category | total | " + " | ".join(STYLES) + " | urgent | district named |"
     lines = [f"### {split}: {len(rows)} reports", "", head,
              "|" + "---|" * (len(STYLES) + 4)]
-    for cat in CATEGORY_CODES:
+    for cat in LABELS:
+        if not by_cat[cat]:
+            continue
         cells = " | ".join(str(by_cat_style[(cat, s)]) for s in STYLES)
         lines.append(f"| {cat} | {by_cat[cat]} | {cells} | {urgent[cat]} | {named[cat]} |")
     totals = " | ".join(str(sum(1 for r in rows if r.style == s)) for s in STYLES)
@@ -29,4 +34,4 @@ def table(split: str) -> str:
 
 
 if __name__ == "__main__":
-    print(table("train") + "\n\n" + table("validation"))
+    print(table("train") + "\n\n" + table("validation") + "\n\n" + table("heldout"))

@@ -43,7 +43,8 @@ _NAMED_BY_KEY = {name.replace(" ", ""): code for name, code in NAMED.items()}
 # How the names are spelled with diacritics: "cư chị" folds to "cu chi" but is not Củ Chi.
 _MARKED = {"bình thạnh", "gò vấp", "phú nhuận", "tân bình", "tân phú", "bình tân", "thủ đức",
            "củ chi", "hóc môn", "bình chánh", "nhà bè", "cần giờ"}
-_SHORT_IN = re.compile(r"(?:(?<![\w])(?:o|ở)\s+(bt|gv|pn|tb|tp)(?![\w])|^\W*(bt|gv|pn|tb|tp)"
+# "tp" is left out: "ở tp HCM", "Ở TP mình" mean the city (thành phố), not Tân Phú.
+_SHORT_IN = re.compile(r"(?:(?<![\w])(?:o|ở)\s+(bt|gv|pn|tb)(?![\w])|^\W*(bt|gv|pn|tb)"
                        r"(?=\s*,?\s*(?:p\s*\.?\s*\d|phuong|phường)))")
 _STRONG_BEFORE = re.compile(_DISTRICT_WORDS + r"\s*\.?\s*$")
 _OTHER_BEFORE = re.compile(r"(?<![\w])" + _OTHER_WORDS + r"\s*\.?\s*$")

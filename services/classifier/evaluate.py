@@ -12,14 +12,14 @@ from sklearn.metrics import (
 )
 
 from services.classifier.corpus import Example
-from services.classifier.model import Prediction, ReportClassifier
+from services.classifier.model import NOT_A_REPORT, Prediction, ReportClassifier
 from services.classifier.text import has_diacritics
 
 
 def measure(predictions: list[Prediction], examples: list[Example],
             labels: list[str]) -> dict[str, Any]:
     truth = [e.category for e in examples]
-    guess = [p.category for p in predictions]
+    guess = [NOT_A_REPORT if p.outcome == NOT_A_REPORT else p.category for p in predictions]
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, guess, labels=labels, zero_division=0)
     plain = [i for i, e in enumerate(examples) if not has_diacritics(e.text)]
@@ -30,7 +30,9 @@ def measure(predictions: list[Prediction], examples: list[Example],
     return {
         "n": len(examples),
         "accuracy": accuracy_score(truth, guess),
-        "macro_f1": f1_score(truth, guess, labels=labels, average="macro", zero_division=0),
+        # over the labels the data has or the model said: no not_a_report in a file of reports
+        "macro_f1": f1_score(truth, guess, average="macro", zero_division=0,
+                             labels=[x for x in labels if x in set(truth) | set(guess)]),
         "no_diacritics_n": len(plain),
         "no_diacritics_accuracy": (sum(truth[i] == guess[i] for i in plain) / len(plain)
                                    if plain else None),
@@ -41,6 +43,8 @@ def measure(predictions: list[Prediction], examples: list[Example],
         "auto_route_precision": (sum(truth[i] == guess[i] for i in auto) / len(auto)
                                  if auto else None),
         "auto_route_coverage": len(auto) / len(examples),
+        "out_of_scope_n": truth.count(NOT_A_REPORT),
+        "out_of_scope_auto_routed": sum(truth[i] == NOT_A_REPORT for i in auto),
         "confusion": confusion_matrix(truth, guess, labels=labels).tolist(),
         "per_category": {
             label: {"precision": float(precision[k]), "recall": float(recall[k]),

@@ -4,6 +4,7 @@ urgency, rules for the district, routing from configuration."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,17 @@ from sklearn.svm import LinearSVC
 
 from services.classifier.districts import extract_district
 from services.classifier.routing import Routing
-from services.classifier.text import Views, views
+from services.classifier.text import Views, fold, views
+from shared.danger import detect
 
 SEED = 1022
 WORD_PATTERN = r"(?u)\b\w+\b"
 MIN_LETTERS = 8  # fewer letters than this cannot be classified: straight to triage
+MIN_WORDS = 2  # nor can a single word
+MIN_KNOWN = 0.34  # share of words the model has seen; below it the text is not read as a report
+NOT_A_REPORT = "not_a_report"  # greetings, thanks, tests, mashing, ads, hotline questions
+# Why a report waits for a person (Prediction.triage_reason)
+TOO_SHORT, UNKNOWN_WORDS, LOW_CONFIDENCE = "too_short", "unknown_words", "low_confidence"
 
 
 def folded(items: list[Views]) -> list[str]:
@@ -40,8 +47,23 @@ def segmented(items: list[Views]) -> list[str]:
     return [word_tokenize(v.marked, format="text") for v in items]
 
 
-def build_features(*, segment: bool = False) -> FeatureUnion:
-    marked_view = segmented if segment else marked
+@lru_cache(maxsize=200_000)
+def _tone_normalized_word(word: str) -> str:
+    from underthesea import text_normalize
+
+    fixed = text_normalize(word)
+    # text_normalize also splits tokens ("9h40" -> "9 h40"); keep only its tone placement
+    return fixed if len(fixed) == len(word) and fold(fixed) == fold(word) else word
+
+
+def tone_normalized(items: list[Views]) -> list[str]:
+    """The marked view with underthesea's tone placement ("hoà" -> "hòa", "thuý" -> "thúy"),
+    word by word, cached: see bench/classifier_features.py for what it measures."""
+    return [" ".join(_tone_normalized_word(w) for w in v.marked.split()) for v in items]
+
+
+def build_features(*, segment: bool = False, normalize_tones: bool = False) -> FeatureUnion:
+    marked_view = segmented if segment else tone_normalized if normalize_tones else marked
     return FeatureUnion([
         ("folded_words", Pipeline([
             ("view", FunctionTransformer(folded)),
@@ -74,19 +96,29 @@ def build_urgency_head() -> LogisticRegression:
 
 @dataclass
 class Prediction:
-    category: str
+    category: str  # always one of the 17 taxonomy codes: the best one, even for chatter
     confidence: float
     top3: list[tuple[str, float]]
     urgent: bool
     district: str | None
     needs_triage: bool
     department: str
+    outcome: str = "routed"  # routed | needs_triage | not_a_report
+    triage_reason: str | None = None  # not_a_report | too_short | unknown_words | ...
+    danger: tuple[str, ...] = ()  # danger cues found (fire, gas, injury...)
+    call_now: tuple[str, ...] = ()  # emergency numbers the resident should call
 
     def as_dict(self) -> dict[str, Any]:
         return {"category": self.category, "confidence": round(self.confidence, 4),
                 "top3": [[c, round(p, 4)] for c, p in self.top3], "urgent": self.urgent,
                 "district": self.district, "needs_triage": self.needs_triage,
-                "department": self.department}
+                "department": self.department, "outcome": self.outcome,
+                "triage_reason": self.triage_reason, "danger": list(self.danger),
+                "call_now": list(self.call_now)}
+
+
+def content_words(folded: str) -> list[str]:
+    return [w for w in folded.split() if sum(c.isalpha() for c in w) >= 2]
 
 
 @dataclass
@@ -107,26 +139,53 @@ class ReportClassifier:
     def vectorize(self, texts: list[str]) -> csr_matrix:
         return self.features.transform([views(t) for t in texts])
 
-    def predict_vectors(self, matrix: csr_matrix, texts: list[str]) -> list[Prediction]:
+    def _vocabulary(self) -> dict[str, int]:
+        return self.features.transformer_list[0][1].named_steps["tfidf"].vocabulary_
+
+    def predict_vectors(self, matrix: csr_matrix, texts: list[str],
+                        folded: list[str] | None = None) -> list[Prediction]:
         probabilities = self.category_head.predict_proba(matrix)
         urgent_p = self.urgency_head.predict_proba(matrix)[:, 1]
         labels = self.labels
+        real = [i for i, label in enumerate(labels) if label != NOT_A_REPORT]
+        chatter = labels.index(NOT_A_REPORT) if NOT_A_REPORT in labels else None
+        vocabulary = self._vocabulary()
+        folded = folded if folded is not None else [views(t).folded for t in texts]
         out = []
-        for text, probs, urgent in zip(texts, probabilities, urgent_p, strict=True):
-            order = np.argsort(probs)[::-1][:3]
+        for text, probs, urgent, flat in zip(texts, probabilities, urgent_p, folded,
+                                             strict=True):
+            order = sorted(real, key=lambda i: -probs[i])[:3]
             top3 = [(labels[i], float(probs[i])) for i in order]
             category, confidence = top3[0]
             district = extract_district(text)
-            letters = sum(ch.isalpha() for ch in text[:4000])
+            danger = detect(text)
+            words = content_words(flat)
+            known = sum(w in vocabulary for w in words) / max(1, len(words))
+            letters = sum(ch.isalpha() for ch in text)
+            is_chatter = chatter is not None and int(np.argmax(probs)) == chatter
+            reason = None
+            if is_chatter and not danger.urgent:
+                reason = NOT_A_REPORT
+            elif letters < MIN_LETTERS or len(words) < MIN_WORDS:
+                reason = TOO_SHORT
+            elif known < MIN_KNOWN and not danger.urgent:
+                reason = UNKNOWN_WORDS
+            elif confidence < self.threshold:
+                reason = LOW_CONFIDENCE
+            outcome = ("routed" if reason is None else
+                       NOT_A_REPORT if reason == NOT_A_REPORT else "needs_triage")
+            is_urgent = danger.urgent or (bool(urgent >= self.urgent_threshold)
+                                          and reason not in (NOT_A_REPORT, UNKNOWN_WORDS))
             out.append(Prediction(
                 category=category, confidence=confidence, top3=top3,
-                urgent=bool(urgent >= self.urgent_threshold),
-                district=district,
-                needs_triage=confidence < self.threshold or letters < MIN_LETTERS,
-                department=self.routing.department(category, district)))
+                urgent=is_urgent, district=district, needs_triage=reason is not None,
+                department=self.routing.department(category, district), outcome=outcome,
+                triage_reason=reason, danger=danger.kinds, call_now=danger.numbers))
         return out
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         if not texts:
             return []
-        return self.predict_vectors(self.vectorize(texts), texts)
+        seen = [views(t) for t in texts]
+        return self.predict_vectors(self.features.transform(seen), texts,
+                                    [v.folded for v in seen])

@@ -25,7 +25,7 @@ from services.classifier.text import views
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.joblib"
-AUTO_ROUTE_PRECISION = 0.975  # a margin above the 0.97 promised
+AUTO_ROUTE_PRECISION = 0.985  # a margin above the 0.98 promised (issue 15)
 URGENT_RECALL = 0.92
 
 
@@ -65,49 +65,67 @@ def choose_urgent_threshold(p_urgent: np.ndarray, truth: np.ndarray, recall: flo
     return 0.5
 
 
+TUNING_SHARE = 5  # one training report in five, chosen by a hash of its id
+
+
+def tuning_split(rows: list[Example]) -> tuple[list[Example], list[Example]]:
+    """Training rows split in two, the same way on every run: (fit, tune)."""
+    fit, tune = [], []
+    for row in rows:
+        digest = hashlib.sha256(row.id.encode()).digest()
+        (tune if digest[0] % TUNING_SHARE == 0 else fit).append(row)
+    return fit, tune
+
+
 def train(train_rows: list[Example], validation_rows: list[Example], *,
           head: str = "auto", progress: bool = True) -> TrainResult:
+    """The head and both thresholds are chosen on a tuning split carved from the training
+    rows (a model fitted on the rest); the final model is then fitted on all training rows.
+    The validation split only measures: it chooses nothing."""
     steps = tqdm(total=6, desc="training", disable=not progress, unit="step")
-    x_train = [views(r.text) for r in train_rows]
-    x_val = [views(r.text) for r in validation_rows]
-    y_train = [r.category for r in train_rows]
+    fit_rows, tune_rows = tuning_split(train_rows)
+    x_fit = [views(r.text) for r in fit_rows]
+    x_tune = [views(r.text) for r in tune_rows]
+    y_tune = np.array([r.category for r in tune_rows])
     steps.update()
-    features = build_features()
-    m_train = features.fit_transform(x_train)
-    m_val = features.transform(x_val)
-    steps.update()
+    tuning_features = build_features()
+    m_fit = tuning_features.fit_transform(x_fit)
+    m_tune = tuning_features.transform(x_tune)
     candidates = ["logreg", "svm"] if head == "auto" else [head]
     scores: dict[str, float] = {}
     heads: dict[str, Any] = {}
     for kind in candidates:
-        model = build_category_head(kind).fit(m_train, y_train)
+        model = build_category_head(kind).fit(m_fit, [r.category for r in fit_rows])
         heads[kind] = model
-        scores[kind] = float(np.mean(model.predict(m_val) == np.array(
-            [r.category for r in validation_rows])))
+        scores[kind] = float(np.mean(model.predict(m_tune) == y_tune))
     chosen = max(candidates, key=lambda k: (scores[k], k == "svm"))
-    category_head = heads[chosen]
+    steps.update()
+    probs = heads[chosen].predict_proba(m_tune)
+    labels = list(heads[chosen].classes_)
+    correct = np.array([labels[b] == truth for b, truth in zip(probs.argmax(axis=1), y_tune,
+                                                                strict=True)])
+    threshold = choose_threshold(probs.max(axis=1), correct, AUTO_ROUTE_PRECISION)
+    tuning_urgency = build_urgency_head().fit(m_fit, [r.urgent for r in fit_rows])
+    urgent_threshold = choose_urgent_threshold(
+        tuning_urgency.predict_proba(m_tune)[:, 1],
+        np.array([r.urgent for r in tune_rows]), URGENT_RECALL)
+    steps.update()
+    features = build_features()
+    m_train = features.fit_transform([views(r.text) for r in train_rows])
+    category_head = build_category_head(chosen).fit(m_train, [r.category for r in train_rows])
     steps.update()
     urgency_head = build_urgency_head().fit(m_train, [r.urgent for r in train_rows])
     steps.update()
-    probs = category_head.predict_proba(m_val)
-    labels = list(category_head.classes_)
-    best = probs.argmax(axis=1)
-    correct = np.array([labels[b] == r.category for b, r in zip(best, validation_rows,
-                                                                 strict=True)])
-    threshold = choose_threshold(probs.max(axis=1), correct, AUTO_ROUTE_PRECISION)
-    urgent_threshold = choose_urgent_threshold(
-        urgency_head.predict_proba(m_val)[:, 1],
-        np.array([r.urgent for r in validation_rows]), URGENT_RECALL)
-    steps.update()
-    version = f"m-{corpus_version(train_rows + validation_rows)}-{chosen}"
+    version = f"m-{corpus_version(train_rows)}-{chosen}"
     classifier = ReportClassifier(
         features=features, category_head=category_head, urgency_head=urgency_head,
         threshold=threshold, urgent_threshold=urgent_threshold, version=version,
         routing=Routing.load(),
         metadata={"head_scores": scores, "head": chosen, "train_n": len(train_rows),
-                  "validation_n": len(validation_rows)})
-    report = {"version": version, "head": chosen, "head_validation_accuracy": scores,
+                  "tuning_n": len(tune_rows), "validation_n": len(validation_rows)})
+    report = {"version": version, "head": chosen, "head_tuning_accuracy": scores,
               "threshold": threshold, "urgent_threshold": urgent_threshold,
+              "tuning_n": len(tune_rows),
               "validation": evaluate(classifier, validation_rows),
               "train_n": len(train_rows), "validation_n": len(validation_rows)}
     steps.update()

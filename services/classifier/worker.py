@@ -23,6 +23,7 @@ from pymongo.database import Database
 from services.classifier.corrections import store_correction
 from services.classifier.districts import extract_district
 from services.classifier.model import ReportClassifier
+from services.classifier.registry import ModelHolder
 from shared.clock import Clock, system_clock
 from shared.events import (
     ReportClassifiedV1,
@@ -34,6 +35,7 @@ from shared.events import (
 )
 from shared.kafka import ensure_topics, make_consumer, make_producer, rewind
 from shared.mongo import connect, database
+from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
 from shared.topics import (
     REPORTS_CLASSIFIED,
@@ -49,6 +51,9 @@ DEAD_LETTERS = Counter("classifier_dead_letters_total", "Messages sent to the de
 CONFIDENCE = Histogram("classifier_confidence", "Confidence of the top category",
                        buckets=(0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0))
 BATCH_SECONDS = Histogram("classifier_batch_seconds", "Time to classify and publish a batch")
+MODEL_PREDICTIONS = Counter("classifier_model_predictions_total",
+                            "Reports classified, by the model version that classified them",
+                            ["model_version"])
 GROUP = "classifier"
 
 
@@ -74,7 +79,8 @@ def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1]
             confidence=p.confidence, top3=p.top3, urgent=p.urgent,
             district=district, needs_triage=p.needs_triage,
             department=classifier.routing.department(p.category, district),
-            model_version=classifier.version)
+            model_version=classifier.version, outcome=p.outcome,
+            triage_reason=p.triage_reason, danger=list(p.danger))
         for e, p, district in zip(events, predictions, districts, strict=True)
     ]
 
@@ -101,9 +107,14 @@ def split_records(records: list[Any]) -> tuple[list[ReportSubmittedV1],
 
 class ClassifierWorker:
     def __init__(self, *, settings: Settings, classifier: ReportClassifier, db: Database,
-                 clock: Clock = system_clock, group_id: str = GROUP) -> None:
+                 clock: Clock = system_clock, group_id: str = GROUP,
+                 model_check_seconds: float | None = None) -> None:
         self.settings = settings
-        self.classifier = classifier
+        # `classifier` serves until a promoted model appears in the store (see registry)
+        self.models = ModelHolder(
+            db=db, fallback=classifier,
+            interval=(settings.classifier_model_check_seconds if model_check_seconds is None
+                      else model_check_seconds))
         self.db = db
         self.clock = clock
         self.group_id = group_id
@@ -125,40 +136,62 @@ class ClassifierWorker:
     def process(self, records: list[Any]) -> None:
         started = time.perf_counter()
         reports, corrections, dead = split_records(records)
-        classified = classify_batch(self.classifier, reports, self.clock()) if reports else []
+        classified = (classify_batch(self.models.current(), reports, self.clock())
+                      if reports else [])
         self._publish(classified, dead)
         for correction in corrections:
             store_correction(db=self.db, event=correction)
         for c in classified:
-            CLASSIFIED.labels("triage" if c.needs_triage else "auto").inc()
+            CLASSIFIED.labels("not_a_report" if c.outcome == "not_a_report" else
+                              "triage" if c.needs_triage else "auto").inc()
+            MODEL_PREDICTIONS.labels(c.model_version).inc()
             CONFIDENCE.observe(c.confidence)
         DEAD_LETTERS.inc(len(dead))
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    def run(self, stop: threading.Event) -> None:
+    def _open(self) -> None:
         ensure_topics(self.settings)
         self.consumer = make_consumer(self.settings, REPORTS_SUBMITTED, TICKETS_CORRECTIONS,
                                       group_id=self.group_id,
                                       client_id=f"classifier-{uuid.uuid4().hex[:6]}")
         self.producer = make_producer(self.settings)
+
+    def _close(self) -> None:
+        if self.consumer is not None:
+            self.consumer.close(autocommit=False)
+            self.consumer = None
+        if self.producer is not None:
+            self.producer.close(timeout=10)
+            self.producer = None
+
+    def run(self, stop: threading.Event) -> None:
+        """Runs until `stop`: a store or broker outage is waited out with the shared backoff
+        (the batch is read again once it is back), never a reason to exit."""
+        outage = Outage("classifier-worker", logger=log)
         try:
             while not stop.is_set():
-                polled = self.consumer.poll(timeout_ms=250,
-                                            max_records=self.settings.classifier_batch_size)
-                records = [r for batch in polled.values() for r in batch]
-                if not records:
-                    continue
+                records: list[Any] = []
                 try:
-                    self.process(records)
-                except KafkaError:
-                    log.warning("publishing failed; the batch will be read again", exc_info=True)
-                    rewind(self.consumer, records)
-                    stop.wait(1.0)
+                    if self.consumer is None:
+                        self._open()
+                    assert self.consumer is not None
+                    polled = self.consumer.poll(timeout_ms=250,
+                                                max_records=self.settings.classifier_batch_size)
+                    records = [r for batch in polled.values() for r in batch]
+                    if records:
+                        self.process(records)
+                        self.consumer.commit()
+                except TRANSIENT as exc:
+                    if records and self.consumer is not None:
+                        try:
+                            rewind(self.consumer, records)
+                        except (KafkaError, AssertionError, ValueError):
+                            self._close()
+                    stop.wait(outage.failed(exc))
                     continue
-                self.consumer.commit()
+                outage.recovered()
         finally:
-            self.consumer.close(autocommit=False)
-            self.producer.close(timeout=10)
+            self._close()
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:

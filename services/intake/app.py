@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Iterable
 
+import pymongo
 from flask import Flask
 from prometheus_client.core import GaugeMetricFamily
 from pymongo import MongoClient
@@ -23,10 +24,14 @@ from services.intake.store import REPORTS, ensure_indexes
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock, system_clock
 from shared.crypto import FieldCipher
-from shared.mongo import connect, database
+from shared.mongo import connect, database, reachable
+from shared.retry import CircuitBreaker
 from shared.settings import Settings
 from shared.web.app_base import base_app
 from shared.web.pages import configure_sessions
+from shared.web.problems import install_store_breaker
+
+READINESS_TIMEOUT_S = 0.8
 
 
 def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
@@ -46,11 +51,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     db = database(client, settings)
 
     def readiness() -> dict[str, bool]:
-        try:
-            client.admin.command("ping")
-            store = True
-        except PyMongoError:
-            store = False
+        # answers within a second even when the store hangs (SIGSTOP, a partition)
+        store = reachable(client, READINESS_TIMEOUT_S)
         # the broker is not required: with it down intake keeps accepting (the outbox holds
         # the reports), so a Kafka outage must not take intake out of the load balancer
         return {"store": store}
@@ -59,7 +61,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         gauge = GaugeMetricFamily("intake_outbox_backlog",
                                   "Reports stored but not yet acknowledged by Kafka")
         try:
-            gauge.add_metric([], outbox_backlog(db))
+            with pymongo.timeout(READINESS_TIMEOUT_S):
+                gauge.add_metric([], outbox_backlog(db))
         except PyMongoError:
             gauge.add_metric([], float("nan"))
         yield gauge
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                    readiness=readiness, collectors=[backlog])
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_body_bytes
     limits = shared_storage(mongo_uri=settings.mongo_uri, database=settings.mongo_db)
+    install_store_breaker(app, CircuitBreaker(open_s=1.0))
     app.extensions["intake"] = IntakeDeps(
         settings=settings, client=client, db=db,
         cipher=FieldCipher(settings.pii_keys),
@@ -81,8 +85,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         write_limiter=RateLimiter(settings.rate_limit_per_minute, storage=limits, scope="write"),
         read_limiter=RateLimiter(settings.rate_limit_per_minute * 10, storage=limits,
                                  scope="read"),
-        report_writer=(InsertBatcher(db[REPORTS]) if settings.group_commit
-                       else DirectInsert(db[REPORTS])),
+        report_writer=(InsertBatcher(db[REPORTS],
+                                     timeout_s=settings.mongo_timeout_ms / 1000 + 1.0)
+                       if settings.group_commit else DirectInsert(db[REPORTS])),
     )
     _ensure_indexes_with_retry(db)
     app.register_blueprint(reports_bp)

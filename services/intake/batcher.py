@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, NetworkTimeout, PyMongoError
 
 from shared.mongo import DUPLICATE_KEY, insert_unordered
 
@@ -69,7 +69,13 @@ class InsertBatcher:
                 self._expected -= 1
             self._queued.append((doc, future))
             self._changed.notify()
-        future.result(timeout=self._timeout_s)
+        try:
+            future.result(timeout=self._timeout_s)
+        except TimeoutError:
+            # the store did not answer in time: a store error for the caller (503); the
+            # write may still land, and a retry with the same Idempotency-Key finds it
+            raise NetworkTimeout(f"group commit not acknowledged in {self._timeout_s}s"
+                                 ) from None
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():

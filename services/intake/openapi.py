@@ -79,7 +79,7 @@ def document() -> dict[str, Any]:
                 body=Open311RequestIn, body_media="application/x-www-form-urlencoded",
                 parameters=[FMT]),
         open311("/open311/v2/requests.{fmt}", "get", "Open311: query service requests",
-                {200: _array(ServiceRequestOut), 400: None, 404: None, 429: None},
+                {200: _array(ServiceRequestOut), 400: None, 404: None, 422: None, 429: None},
                 parameters=[FMT, _q("service_request_id", "comma-separated ids"),
                             _q("service_code", "comma-separated codes"),
                             _q("start_date", "W3C datetime", "date-time"),

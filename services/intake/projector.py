@@ -25,7 +25,8 @@ from shared.events import (
     UndecodableEvent,
     decode_event,
 )
-from shared.kafka import ensure_topics, make_consumer
+from shared.kafka import ensure_topics, make_consumer, rewind_or_close
+from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, TICKETS_STATUS
 
@@ -76,34 +77,52 @@ def apply_status(*, db: Database, event: TicketStatusChangedV1) -> bool:
     return result.modified_count == 1
 
 
+def project_records(*, db: Database, records: list) -> None:
+    for record in records:
+        try:
+            event = decode_event(record.value)
+        except UndecodableEvent:
+            SKIPPED.inc()
+            continue
+        if isinstance(event, ReportClassifiedV1):
+            apply_classified(db=db, event=event)
+        elif isinstance(event, TicketStatusChangedV1):
+            apply_status(db=db, event=event)
+        else:
+            SKIPPED.inc()
+            continue
+        PROJECTED.labels(event.event_type).inc()
+
+
 def run_projector(settings: Settings, db: Database, stop: threading.Event,
                   group_id: str = "intake-projector") -> None:
-    ensure_topics(settings)
-    consumer = make_consumer(settings, REPORTS_CLASSIFIED, TICKETS_STATUS, group_id=group_id,
-                             client_id=f"intake-projector-{uuid.uuid4().hex[:6]}")
+    """Runs until `stop`: a store or broker outage is waited out (the batch is read again
+    once it is back; updates are idempotent), never a reason to exit."""
+    outage = Outage("intake-projector", logger=log)
+    consumer = None
     try:
         while not stop.is_set():
-            polled = consumer.poll(timeout_ms=250, max_records=500)
-            for records in polled.values():
-                for record in records:
-                    try:
-                        event = decode_event(record.value)
-                    except UndecodableEvent:
-                        SKIPPED.inc()
-                        continue
-                    if isinstance(event, ReportClassifiedV1):
-                        apply_classified(db=db, event=event)
-                    elif isinstance(event, TicketStatusChangedV1):
-                        apply_status(db=db, event=event)
-                    else:
-                        SKIPPED.inc()
-                        continue
-                    PROJECTED.labels(event.event_type).inc()
-            if polled:
+            records: list = []
+            try:
+                if consumer is None:
+                    ensure_topics(settings)
+                    consumer = make_consumer(
+                        settings, REPORTS_CLASSIFIED, TICKETS_STATUS, group_id=group_id,
+                        client_id=f"intake-projector-{uuid.uuid4().hex[:6]}")
+                polled = consumer.poll(timeout_ms=250, max_records=500)
+                records = [r for batch in polled.values() for r in batch]
+                project_records(db=db, records=records)
+            except TRANSIENT as exc:
+                consumer = rewind_or_close(consumer, records)
+                stop.wait(outage.failed(exc))
+                continue
+            outage.recovered()
+            if records:
                 try:
                     consumer.commit()
                 except KafkaError:
                     log.warning("offset commit failed; events will be applied again",
                                 exc_info=True)
     finally:
-        consumer.close(autocommit=False)
+        if consumer is not None:
+            consumer.close(autocommit=False)

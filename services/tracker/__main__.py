@@ -1,8 +1,9 @@
-"""python -m services.tracker serve | worker | monitor"""
+"""python -m services.tracker serve | worker | monitor | calendar --year YYYY"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import threading
 
@@ -18,18 +19,24 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("worker", help="create tickets from classified reports")
     sub.add_parser("monitor", help="SLA sweeps and the publisher of status events and alerts")
+    cal = sub.add_parser("calendar", help="the days off and working weekend days of a year, "
+                                          "as the SLA clocks count them")
+    cal.add_argument("--year", type=int, required=True)
+    cal.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
     configure_logging()
     settings = Settings.from_env()
+    if args.command == "calendar":
+        return print_calendar(settings, year=args.year, fmt=args.format)
     if args.command == "serve":
         exec_gunicorn("services.tracker.app:create_app", port=settings.tracker_port,
                       settings=settings)
         return 0
 
-    from services.tracker.config import load_config
+    from services.tracker.config import ConfigSource
     from services.tracker.store import ensure_indexes
 
-    config = load_config(settings)
+    config = ConfigSource(settings)  # read again every 30 s: edits apply without restart
     db = database(connect(settings), settings)
     ensure_indexes(db)
     stop = stop_on_signals()
@@ -52,6 +59,27 @@ def main(argv: list[str] | None = None) -> int:
         run_monitor(stop, db=db, config=config, clock=system_clock,
                     interval_s=settings.monitor_interval_seconds)
         thread.join(30)
+    return 0
+
+
+def print_calendar(settings: Settings, *, year: int, fmt: str) -> int:
+    from services.tracker.sla.calendar import holidays_version, load_calendar
+
+    if not 1900 <= year <= 2200:
+        print(f"--year: expected a year between 1900 and 2200, got {year}")
+        return 2
+    path = settings.tracker_config_dir / "calendar.json"
+    calendar = load_calendar(path)
+    days_off = [d.isoformat() for d in calendar.days_off(year)]
+    worked = [d.isoformat() for d in calendar.working_weekend_days(year)]
+    if fmt == "json":
+        print(json.dumps({"year": year, "calendar_file": str(path),
+                          "holidays_version": holidays_version(), "days_off": days_off,
+                          "working_weekend_days": worked}, indent=2))
+    else:
+        print(f"{year} business calendar ({path}, holidays {holidays_version()})")
+        print("days off (working weekdays not worked):", ", ".join(days_off) or "none")
+        print("working weekend days:", ", ".join(worked) or "none")
     return 0
 
 

@@ -1,10 +1,14 @@
-"""The tracker's configuration files (routing, SLA policies, business calendar, staff),
-loaded once at start from `Settings.tracker_config_dir`."""
+"""The tracker's configuration files (routing, SLA policies, business calendar, staff), read
+from `Settings.tracker_config_dir` at start and again by `ConfigSource` while running."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +19,13 @@ from services.tracker.sla.calendar import (
     Calendar,
     ContinuousCalendar,
     calendar_from_config,
+    holidays_version,
 )
 from services.tracker.sla.policy import SlaPolicies, policies_from_config
 from services.tracker.staff import PlainSecretError, StaffDirectory, load_directory
 from shared.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,8 @@ class TrackerConfig:
     business: BusinessCalendar
     continuous: ContinuousCalendar
     staff: StaffDirectory
-    fingerprint: str = ""  # of the files the deadlines depend on (SLA and calendar)
+    # of what the deadlines depend on: calendar.json, sla.json and the holidays package version
+    fingerprint: str = ""
     duplicate_window_days: int = 7
     duplicate_similarity: float = 0.5
     reopen_window_days: int = 7
@@ -62,6 +70,54 @@ def load_config(settings: Settings) -> TrackerConfig:
         business=business,
         continuous=ContinuousCalendar(),
         staff=staff,
-        fingerprint=hashlib.sha256(json.dumps([calendar_data, sla_data], sort_keys=True)
-                                   .encode("utf-8")).hexdigest()[:16],
+        fingerprint=rules_fingerprint(calendar_data, sla_data),
     )
+
+
+def rules_fingerprint(calendar_data: Any, sla_data: Any) -> str:
+    """Changes when a deadline may change: the two files' contents or the holidays package."""
+    return hashlib.sha256(json.dumps([calendar_data, sla_data, holidays_version()],
+                                     sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+class ConfigSource:
+    """The current configuration, read again from the files at most every `check_s` seconds
+    so that an edited calendar or SLA file reaches a running process without a restart. A
+    file that no longer reads or validates keeps the last good configuration (logged)."""
+
+    def __init__(self, settings: Settings | None, *, initial: TrackerConfig | None = None,
+                 check_s: float = 30.0, monotonic: Callable[[], float] = time.monotonic
+                 ) -> None:
+        if initial is None and settings is None:
+            raise ValueError("a ConfigSource needs settings or a configuration")
+        self._settings = settings
+        self._config = initial if initial is not None else load_config(settings)
+        self._check_s = check_s
+        self._monotonic = monotonic
+        self._checked = monotonic()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def fixed(cls, config: TrackerConfig) -> ConfigSource:
+        return cls(None, initial=config)
+
+    def current(self) -> TrackerConfig:
+        if self._settings is None or self._monotonic() - self._checked < self._check_s:
+            return self._config
+        with self._lock:
+            if self._monotonic() - self._checked >= self._check_s:
+                self._checked = self._monotonic()
+                self._reload()
+        return self._config
+
+    def _reload(self) -> None:
+        try:
+            fresh = load_config(self._settings)
+        except ValueError:
+            log.error("tracker configuration not reloaded; keeping the last good one",
+                      exc_info=True)
+            return
+        if fresh.fingerprint != self._config.fingerprint:
+            log.info("tracker SLA rules changed (%s -> %s)", self._config.fingerprint,
+                     fresh.fingerprint)
+        self._config = fresh

@@ -8,7 +8,7 @@ from flask import current_app
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from services.tracker.config import TrackerConfig
+from services.tracker.config import ConfigSource, TrackerConfig
 from shared.clock import Clock
 from shared.settings import Settings
 
@@ -18,8 +18,13 @@ class TrackerDeps:
     settings: Settings
     client: MongoClient
     db: Database
-    config: TrackerConfig
+    source: ConfigSource
     clock: Clock
+
+    @property
+    def config(self) -> TrackerConfig:
+        """Read again from the files every 30 s: an edited calendar applies without restart."""
+        return self.source.current()
 
 
 def deps() -> TrackerDeps:

@@ -17,14 +17,15 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
 
-from services.tracker.config import TrackerConfig
+from services.tracker.config import ConfigSource, TrackerConfig
+from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
 from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
 from shared.clock import Clock
 from shared.events import SlaAlertV1
 from shared.mongo import insert_new
+from shared.retry import TRANSIENT, Outage
 
 log = logging.getLogger(__name__)
 ALERTS_CLAIMED = Counter("tracker_sla_alerts_total", "SLA alerts raised", ["clock", "level"])
@@ -41,6 +42,9 @@ class SweepResult:
 def alert_document(*, ticket: dict[str, Any], clock: str, level: str, reached_at: datetime,
                    due_at: datetime | None, now: datetime) -> dict[str, Any]:
     alert_id = f"{ticket['_id']}:{clock}:{level}"
+    episode = len(ticket.get("first_responses") or ())
+    if clock == FIRST_RESPONSE and episode > 1:  # the clock of a department it was re-routed to
+        alert_id += f":{episode}"
     event = SlaAlertV1(event_id=alert_id, occurred_at=now, ticket_id=ticket["_id"],
                        tracking_code=ticket["tracking_code"],
                        department=ticket.get("department"), category=ticket["category"],
@@ -100,19 +104,10 @@ def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int 
     state = db[LEASES].find_one({"_id": "sla-rules"}) or {}
     if state.get("fingerprint") == config.fingerprint:
         return 0
-    count = 0
-    last_id = ""
-    while True:
-        tickets = list(db[TICKETS].find({"_id": {"$gt": last_id},
-                                         "state": {"$in": list(OPEN_STATES)}})
-                       .sort("_id", 1).limit(batch))
-        if not tickets:
-            break
-        for ticket in tickets:
-            db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
-                                   {"$set": sla_fields(ticket, config=config, now=now)})
-        count += len(tickets)
-        last_id = tickets[-1]["_id"]
+    count = _recompute(db, config, now, {"state": {"$in": list(OPEN_STATES)}}, batch)
+    # tickets stored before the outcome fields existed (finished_at, first_responses): the
+    # figures read those fields, so finished ones get them once, from their history
+    count += _recompute(db, config, now, {"first_responses": {"$exists": False}}, batch)
     db[LEASES].update_one({"_id": "sla-rules"},
                           {"$set": {"fingerprint": config.fingerprint, "applied_at": now}},
                           upsert=True)
@@ -120,16 +115,42 @@ def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int 
     return count
 
 
-def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig, clock: Clock,
-                interval_s: float) -> None:
-    reconcile(db=db, config=config, now=clock())
+def _recompute(db: Database, config: TrackerConfig, now: datetime, query: dict[str, Any],
+               batch: int) -> int:
+    count = 0
+    last_id = ""
+    while True:
+        tickets = list(db[TICKETS].find({**query, "_id": {"$gt": last_id}})
+                       .sort("_id", 1).limit(batch))
+        if not tickets:
+            return count
+        for ticket in tickets:
+            db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
+                                   {"$set": sla_fields(ticket, config=config, now=now)})
+        count += len(tickets)
+        last_id = tickets[-1]["_id"]
+
+
+def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig | ConfigSource,
+                clock: Clock, interval_s: float) -> None:
+    """Sweep until stopped. Given a ConfigSource, the rules are read again from the files
+    (every 30 s by default) and a change is applied to every open ticket at once. A store
+    outage is waited out with the shared backoff (claims are idempotent, so a sweep cut short
+    is simply done again), never a reason to exit."""
+    source = config if isinstance(config, ConfigSource) else ConfigSource.fixed(config)
+    outage = Outage("tracker-monitor", logger=log)
+    applied = ""
     while not stop.is_set():
         try:
-            result = sweep(db=db, config=config, now=clock())
+            current = source.current()
+            if current.fingerprint != applied:
+                reconcile(db=db, config=current, now=clock())
+                applied = current.fingerprint
+            result = sweep(db=db, config=current, now=clock())
             LAST_SWEEP.set(clock().timestamp())
-        except PyMongoError:
-            log.warning("sweep failed; will retry", exc_info=True)
-            stop.wait(1.0)
+        except TRANSIENT as exc:
+            stop.wait(outage.failed(exc))
             continue
+        outage.recovered()
         if result.examined < 1000:
             stop.wait(interval_s)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.tracker.tickets.models import (
+    MAX_LIMIT,
+    MAX_OFFSET,
     BulkOut,
     BulkTransitionIn,
     CitizenTicketOut,
@@ -36,8 +38,8 @@ def _q(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
-PAGING = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-          _q("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000})]
+PAGING = [_q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+          _q("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET})]
 STATS = {"type": "object"}
 CSV = {"type": "string"}
 

@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
 from prometheus_client import Counter
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -32,6 +31,7 @@ from shared.events import (
 )
 from shared.kafka import ensure_topics, make_producer
 from shared.lease import Lease
+from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
 from shared.topics import SLA_ALERTS, TICKETS_CORRECTIONS, TICKETS_STATUS
 
@@ -119,18 +119,26 @@ class Publisher:
         return done
 
     def run(self, stop: threading.Event) -> None:
-        ensure_topics(self.settings)
-        self.producer = make_producer(self.settings)
+        """Runs until `stop`: a store or broker outage is waited out with the shared backoff
+        (what was not acknowledged stays flagged and is sent again), never a reason to exit."""
+        outage = Outage("tracker-publisher", logger=log)
         try:
             while not stop.is_set():
                 try:
+                    if self.producer is None:
+                        ensure_topics(self.settings)
+                        self.producer = make_producer(self.settings)
                     published = self.publish_once()
-                except (KafkaError, PyMongoError):
-                    log.warning("publishing failed; will retry", exc_info=True)
-                    stop.wait(1.0)
+                except TRANSIENT as exc:
+                    stop.wait(outage.failed(exc))
                     continue
+                outage.recovered()
                 if not published:
                     stop.wait(self.settings.publisher_idle_seconds)
         finally:
-            self.lease.release()
-            self.producer.close(timeout=10)
+            try:
+                self.lease.release()
+            except PyMongoError:
+                log.info("lease not released (store unavailable); it expires by itself")
+            if self.producer is not None:
+                self.producer.close(timeout=10)

@@ -29,6 +29,7 @@ def ensure_indexes(db: Database) -> None:
     tickets.create_index([("category", ASCENDING), ("district", ASCENDING),
                           ("dup_keys", ASCENDING)])
     tickets.create_index([("state", ASCENDING), ("queue_key", ASCENDING)])
+    tickets.create_index([("state", ASCENDING), ("breach_at", ASCENDING)])
     tickets.create_index("unpublished")
     db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])

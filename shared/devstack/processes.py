@@ -9,8 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 PR_SET_PDEATHSIG = 1
 
@@ -83,6 +84,12 @@ class ManagedProcess:
             self._log.close()
             self._log = None
 
+    def restart(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.start()
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
@@ -93,6 +100,51 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class Supervisor:
+    """Keeps children running like a process manager: a child that exits is started again
+    after a backoff (1 s, doubling to 30 s while it keeps failing; back to 1 s once it has run
+    a minute), and each exit and restart is logged. `check` is called in a loop."""
+
+    def __init__(self, children: list[ManagedProcess], *, log: TextIO = sys.stderr,
+                 first_delay: float = 1.0, max_delay: float = 30.0, stable_after: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.children = children
+        self.log = log
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.stable_after = stable_after
+        self.monotonic = monotonic
+        self.restarts: dict[str, int] = {}
+        self._delay: dict[str, float] = {}
+        self._started_at: dict[str, float] = {c.name: monotonic() for c in children}
+        self._due: dict[str, float] = {}
+
+    def check(self) -> None:
+        now = self.monotonic()
+        for child in self.children:
+            if child.running:
+                continue
+            due = self._due.get(child.name)
+            if due is None:
+                ran = now - self._started_at.get(child.name, now)
+                if ran >= self.stable_after:
+                    self._delay[child.name] = self.first_delay
+                delay = self._delay.get(child.name, self.first_delay)
+                self._delay[child.name] = min(delay * 2, self.max_delay)
+                self._due[child.name] = now + delay
+                code = child.proc.returncode if child.proc is not None else None
+                print(f"{child.name} exited (code {code}) after {ran:.0f}s; restarting in "
+                      f"{delay:.0f}s. Last lines of its log:\n{child.tail(10)}",
+                      file=self.log, flush=True)
+            elif now >= due:
+                del self._due[child.name]
+                child.restart()
+                self._started_at[child.name] = now
+                self.restarts[child.name] = self.restarts.get(child.name, 0) + 1
+                print(f"{child.name} restarted (restart #{self.restarts[child.name]})",
+                      file=self.log, flush=True)
 
 
 class Broker(ManagedProcess):
@@ -140,6 +192,9 @@ class Store(ManagedProcess):
             "store",
             [sys.executable, "-m", "secantus", "--host", host, "--port", str(port),
              "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING",
+             # durable mode: a write is acknowledged only once it is on disk, so a SIGKILL
+             # of the store loses nothing that was answered 201
+             "--sync-on-commit",
              # the outbox relay resumes from the oplog after outages: keep a day of it
              "--oplog-retention-seconds", "86400", "--oplog-max-entries", "2000000"],
             log_path=workdir / "store.log",

@@ -1,5 +1,5 @@
 """Start the embedded broker and store, every service that exists, seed demo data, print the
-URLs, and stop everything on Ctrl-C (or SIGTERM)."""
+URLs, restart any child that exits, and stop everything on Ctrl-C (or SIGTERM)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.devstack.processes import Broker, ManagedProcess, Store, wait_for_port
+from shared.devstack.processes import (
+    Broker,
+    ManagedProcess,
+    Store,
+    Supervisor,
+    wait_for_port,
+)
+from shared.devstack.prometheus import Prometheus, devstack_jobs
 from shared.settings import REPO_ROOT, Settings
 
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
@@ -84,6 +91,22 @@ def print_pages(urls: dict[str, str], settings: Settings) -> None:
                 print(f"    {user:<20} {role:<34} {password}")
 
 
+def start_prometheus(run_dir: Path, settings: Settings, launched: list[ServiceProcess],
+                     started: list[ManagedProcess]) -> Prometheus | None:
+    """Prometheus scraping every launched process with the shipped rules (when installed)."""
+    if not Prometheus.installed():
+        print("  (prometheus: not installed; `make tools` installs Debian's package)")
+        return None
+    ports = {p.port_setting: getattr(settings, p.port_setting) for p in launched
+             if p.port_setting}
+    prometheus = Prometheus(int(os.environ.get("PROMETHEUS_PORT", "9099")), workdir=run_dir,
+                            jobs=devstack_jobs(launched, host=settings.host, ports=ports))
+    prometheus.start()
+    started.append(prometheus)
+    prometheus.wait_ready()
+    return prometheus
+
+
 def main() -> int:
     broker_port = int(os.environ.get("BROKER_PORT", "9092"))
     store_port = int(os.environ.get("STORE_PORT", "27017"))
@@ -117,6 +140,7 @@ def main() -> int:
 
         ensure_topics(settings)
         urls = {}
+        launched = []
         for proc in PROCESSES:
             if not available(proc):
                 print(f"  ({proc.name}: not built yet, skipped)")
@@ -130,10 +154,12 @@ def main() -> int:
                                  env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
             svc.start()
             started.append(svc)
+            launched.append(proc)
             if proc.port_setting:
                 port = getattr(settings, proc.port_setting)
                 wait_for_port(settings.host, port, 30)
                 urls[proc.name] = f"http://{settings.host}:{port}"
+        prometheus = start_prometheus(run_dir, settings, launched, started)
         codes = seed_demo(urls["intake"]) if "intake" in urls else []
         print("\n1022 is running. Open:")
         for name, url in urls.items():
@@ -142,6 +168,9 @@ def main() -> int:
             print(f"  Open311     {urls['intake']}/open311/v2/services.json")
         print(f"  broker      {broker.bootstrap} (Kafka protocol)")
         print(f"  store       {store.uri}")
+        if prometheus:
+            print(f"  prometheus  {prometheus.url}   (alerts: {prometheus.url}/alerts, "
+                  f"targets: {prometheus.url}/targets)")
         if codes:
             print(f"  demo reports: {', '.join(codes)}")
         if "tracker" in urls:
@@ -150,12 +179,12 @@ def main() -> int:
                   "staff.demo.json)")
         print_pages(urls, settings)
         print(f"Logs in {run_dir}/. Press Ctrl-C to stop everything.", flush=True)
-        while all(p.running for p in started):
+        # a child that exits (a crash, kill -9) is started again; only Ctrl-C or SIGTERM
+        # stops the stack
+        supervisor = Supervisor(started)
+        while True:
+            supervisor.check()
             time.sleep(0.5)
-        dead = [p for p in started if not p.running]
-        for proc in dead:
-            print(f"{proc.name} exited; last lines of its log:\n{proc.tail()}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 0
     except (RuntimeError, TimeoutError, urllib.error.URLError) as exc:

@@ -48,4 +48,5 @@ def parse_model(model: type[M], data: Any, *, context: dict[str, Any] | None = N
 
 def fingerprint(data: Any) -> str:
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # surrogatepass: a JSON "\\ud800" escape decodes to a lone surrogate (stripped later)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

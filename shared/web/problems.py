@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
 from pydantic import ValidationError
+from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
+
+from shared.retry import CircuitBreaker
 
 PROBLEM_MIME = "application/problem+json"
 log = logging.getLogger(__name__)
+STORE_RETRY_AFTER_S = 2
 
 
 class Problem(Exception):
@@ -51,6 +55,33 @@ class Problem(Exception):
         return resp
 
 
+def store_unavailable() -> Problem:
+    return Problem(503, "Service Unavailable",
+                   "The data store is unavailable; retry later with the same Idempotency-Key.",
+                   kind="store-unavailable", headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
+
+
+NO_STORE_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+
+
+def install_store_breaker(app: Flask, breaker: CircuitBreaker) -> None:
+    """While the store is known to be down, answer 503 at once instead of holding a request
+    thread for the whole store timeout; one request at a time probes whether it is back."""
+    app.extensions["store_breaker"] = breaker
+
+    @app.before_request
+    def _fail_fast() -> Response | None:
+        if request.path in NO_STORE_PATHS or breaker.allow():
+            return None
+        return store_unavailable().to_response()
+
+    @app.after_request
+    def _probe_passed(response: Response) -> Response:
+        if response.status_code < 500 and request.path not in NO_STORE_PATHS:
+            breaker.succeeded()
+        return response
+
+
 def field_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[str, str]]:
     """Pydantic errors as [{field, message}], the field as a dotted path."""
     out = []
@@ -80,6 +111,18 @@ def install_problem_handlers(app: Flask) -> None:
         if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return resp
+
+    @app.errorhandler(PyMongoError)
+    def _store_unavailable(exc: PyMongoError) -> Response:
+        # the store is down, slow or restarting: the client retries (with the same
+        # Idempotency-Key for a report, which then exists once). Logged without a traceback:
+        # an outage would otherwise write one per request.
+        log.warning("store unavailable on %s %s: %s", request.method, request.path,
+                    type(exc).__name__)
+        breaker = current_app.extensions.get("store_breaker")
+        if breaker is not None:
+            breaker.failed()
+        return store_unavailable().to_response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

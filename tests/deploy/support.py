@@ -21,7 +21,7 @@ DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 RULES = DEPLOY / "prometheus" / "rules" / "hotline.rules.yml"
 RUNBOOK = ROOT / "docs" / "runbook.md"
 APP_IMAGES = ("hotline1022/", "registry.example.org/hotline1022/")
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "CronJob"}
 
 # Metrics the rules and the dashboard may use without the code defining them.
 EXTERNAL_METRICS = {
@@ -46,8 +46,14 @@ def find(overlay: str, kind: str, name: str) -> dict[str, Any]:
     raise KeyError(f"{overlay}: no {kind}/{name}")
 
 
+def pod_template(resource: dict[str, Any]) -> dict[str, Any]:
+    if resource["kind"] == "CronJob":
+        return resource["spec"]["jobTemplate"]["spec"]["template"]
+    return resource["spec"]["template"]
+
+
 def pod_spec(resource: dict[str, Any]) -> dict[str, Any]:
-    return resource["spec"]["template"]["spec"]
+    return pod_template(resource)["spec"]
 
 
 def is_app_image(image: str) -> bool:

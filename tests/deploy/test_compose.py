@@ -96,7 +96,7 @@ def test_app_services_run_the_right_commands_from_the_built_images():
         assert service["read_only"] is True
         assert service["env_file"] == [".env"]
         assert service["stop_grace_period"] in {"40s", "60s"}
-    assert services()["bootstrap"]["command"] == ["python", "-m", "shared.bootstrap",
+    assert services()["bootstrap"]["command"] == ["python", "/app/deploy/docker/bootstrap.py",
                                                   "--replication-factor", "3"]
     assert services()["intake-relay"]["deploy"]["replicas"] == 2
 

@@ -142,7 +142,7 @@ def test_build_context_excludes_local_state_and_keeps_what_the_image_copies():
         for match in matches:
             relative = match.relative_to(support.ROOT).as_posix()
             assert not dockerignore_excludes(relative), relative
-    for script in ("run_with_metrics.py", "healthcheck.py", "replay_dlq.py"):
+    for script in ("run_with_metrics.py", "healthcheck.py", "replay_dlq.py", "bootstrap.py"):
         assert not dockerignore_excludes(f"deploy/docker/{script}")
 
 
@@ -287,8 +287,28 @@ def test_replay_dlq_needs_a_target():
     assert result.returncode == 2 and "--to" in result.stderr
 
 
-@pytest.mark.parametrize("script", ["run_with_metrics.py", "healthcheck.py", "replay_dlq.py"])
+@pytest.mark.parametrize("script", ["run_with_metrics.py", "healthcheck.py", "replay_dlq.py",
+                                    "bootstrap.py"])
 def test_scripts_read_only_known_environment(script):
     text = (SCRIPTS / script).read_text(encoding="utf-8")
     for name in re.findall(r"environ(?:\.get)?\(?\[?\s*\"([A-Z_]+)\"", text):
         assert name in support.known_env_vars() or name == "PROMETHEUS_MULTIPROC_DIR"
+
+
+def test_bootstrap_creates_topics_and_every_service_s_indexes_idempotently(env, db):
+    """The deploy bootstrap runs from the image layout (PYTHONPATH=/app) and twice in a row."""
+    from kafka import KafkaAdminClient
+
+    from shared.topics import TOPICS
+
+    run_env = dict(os.environ, PYTHONPATH=str(support.ROOT), **env)
+    for _ in range(2):
+        result = subprocess.run([sys.executable, str(SCRIPTS / "bootstrap.py")], env=run_env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "indexes ensured" in result.stdout
+    admin = KafkaAdminClient(bootstrap_servers=env["KAFKA_BOOTSTRAP"])
+    assert set(TOPICS) <= set(admin.list_topics())
+    admin.close()
+    assert "tracking_code_1" in db["reports"].index_information()  # intake's
+    assert len(db["tickets"].index_information()) > 1  # the tracker's, beside _id

@@ -22,6 +22,7 @@ CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "Kafka"),
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"),
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
@@ -118,6 +119,7 @@ REQUIRED_SPEC = {
     "Kafka": {"kafka", "entityOperator"},
     "KafkaNodePool": {"replicas", "roles", "storage"},
     "KafkaTopic": {"partitions", "replicas"},
+    "KafkaUser": {"authentication", "authorization"},
     "ServiceMonitor": {"selector", "endpoints"},
     "PodMonitor": {"selector", "podMetricsEndpoints"},
     "PrometheusRule": {"groups"},
@@ -151,8 +153,12 @@ def test_kafka_is_three_kraft_nodes_with_replicated_defaults(overlay):
     assert config["auto.create.topics.enable"] is False
     assert config["unclean.leader.election.enable"] is False
     assert "topicOperator" in kafka["spec"]["entityOperator"]
-    listeners = {lst["name"]: lst for lst in kafka["spec"]["kafka"]["listeners"]}
-    assert listeners["plain"]["port"] == 9092
+    # one listener, TLS with SCRAM-SHA-512 for every client, and ACLs enforced
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert [(lst["port"], lst["tls"], lst["authentication"]["type"]) for lst in listeners] == [
+        (9093, True, "scram-sha-512")]
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert "userOperator" in kafka["spec"]["entityOperator"]
     pools = by_kind(overlay, "KafkaNodePool")
     controllers = sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"])
     brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
@@ -163,7 +169,7 @@ def test_kafka_is_three_kraft_nodes_with_replicated_defaults(overlay):
                    and c["whenUnsatisfiable"] == "DoNotSchedule" for c in spread)
         assert all(v["deleteClaim"] is False for v in pool["spec"]["storage"]["volumes"])
     bootstrap = find(overlay, "ConfigMap", "hotline-config")["data"]["KAFKA_BOOTSTRAP"]
-    assert bootstrap == f"{kafka['metadata']['name']}-kafka-bootstrap:9092"
+    assert bootstrap == f"{kafka['metadata']['name']}-kafka-bootstrap:9093"
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))
@@ -198,14 +204,14 @@ def test_mongo_is_a_three_member_replica_set(overlay):
     assert find(overlay, "PodDisruptionBudget", "mongo")["spec"]["maxUnavailable"] == 1
 
 
-def test_bootstrap_job_runs_shared_bootstrap():
+def test_bootstrap_job_runs_the_deploy_bootstrap():
     job = find("base", "Job", "hotline-bootstrap")
     container = pod_spec(job)["containers"][0]
-    assert container["command"] == ["python", "-m", "shared.bootstrap",
+    assert container["command"] == ["python", "/app/deploy/docker/bootstrap.py",
                                     "--replication-factor", "3"]
     assert support.is_app_image(container["image"])
     assert job["spec"]["ttlSecondsAfterFinished"] > 0
-    source = (support.ROOT / "shared" / "bootstrap.py").read_text(encoding="utf-8")
+    source = (support.ROOT / "deploy" / "docker" / "bootstrap.py").read_text(encoding="utf-8")
     assert '"--replication-factor"' in source
 
 
@@ -234,8 +240,14 @@ def test_prod_never_applies_placeholder_secrets():
                          if "secretRef" in s}
                 refs |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
                          if "secretKeyRef" in e.get("valueFrom", {})}
-            for name in refs:
+            for name in refs - strimzi_secrets(overlay):
                 assert secret(overlay, name)
+
+
+def strimzi_secrets(overlay):
+    """Secrets Strimzi writes itself: each KafkaUser's password, and the cluster CA."""
+    users = {u["metadata"]["name"] for u in by_kind(overlay, "KafkaUser")}
+    return users | {f"{k['metadata']['name']}-cluster-ca-cert" for k in by_kind(overlay, "Kafka")}
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -480,7 +492,7 @@ def test_network_policies_default_deny_and_cover_every_workload(overlay):
     for resource in rendered(overlay):
         if resource["kind"] not in support.WORKLOAD_KINDS:
             continue
-        labels = resource["spec"]["template"]["metadata"]["labels"]
+        labels = support.pod_template(resource)["metadata"]["labels"]
         mine = [p for p in specific if _selects(p, labels)]
         assert mine, f"{key(resource)}: no NetworkPolicy beyond the default deny"
         everyone = [p for p in policies if not p["spec"]["podSelector"]]
@@ -490,13 +502,32 @@ def test_network_policies_default_deny_and_cover_every_workload(overlay):
         labels = find(overlay, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
         return any(_allows(p, direction, port) for p in specific if _selects(p, labels))
     for name in APP_DEPLOYMENTS:
-        assert allowed(name, "Egress", 9092) and allowed(name, "Egress", 27017), name
+        assert allowed(name, "Egress", 9093) and allowed(name, "Egress", 27017), name
         port = WEB.get(name, 9100)
         assert allowed(name, "Ingress", port), name
     assert allowed("intake-relay", "Egress", 8002)  # intake's processes call TRACKER_URL
     assert not allowed("classifier-worker", "Egress", 8002)
     mongo_labels = find(overlay, "StatefulSet", "mongo")["spec"]["template"]["metadata"]["labels"]
     assert any(_allows(p, "Ingress", 27017) for p in specific if _selects(p, mongo_labels))
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_retrain_cronjob_runs_retrain_alone_and_reaches_the_store(overlay):
+    job = find(overlay, "CronJob", "classifier-retrain")
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    container = pod_spec(job)["containers"][0]
+    assert container["command"] == ["python", "-m", "services.classifier", "retrain"]
+    assert "hotline1022/classifier:" in container["image"]
+    labels = support.pod_template(job)["metadata"]["labels"]
+    specific = [p for p in by_kind(overlay, "NetworkPolicy") if p["spec"]["podSelector"]]
+    mine = [p for p in specific if _selects(p, labels)]
+    assert any(_allows(p, "Egress", 27017) for p in mine)
+    assert not any(_allows(p, "Egress", 9092) for p in mine)  # the store only
+    from services.classifier.__main__ import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["retrain", "--help"])
+    assert done.value.code == 0
 
 
 # -------------------------------------------------------------------------- generated files
@@ -519,3 +550,16 @@ def _load_generate():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_probes_tell_the_truth_about_a_store_outage():
+    """Readiness leaves the load balancer within seconds of a store outage; liveness asks
+    nothing of the store, so a process waiting for it is not killed (issue 16)."""
+    for overlay, name in ((o, n) for o in OVERLAYS for n in WEB):
+        deployment = find(overlay, "Deployment", name)
+        container = pod_spec(deployment)["containers"][0]
+        ready, live = container["readinessProbe"], container["livenessProbe"]
+        assert ready["httpGet"]["path"] == "/readyz"
+        assert ready["periodSeconds"] * ready["failureThreshold"] <= 5
+        assert ready["timeoutSeconds"] >= 1
+        assert live["httpGet"]["path"] == "/healthz"

@@ -7,10 +7,11 @@ import re
 import unicodedata
 
 from services.intake.store import PHOTOS, REPORTS
+from tests.helpers import image_bytes
 from tests.intake.conftest import valid_report
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
 
 
 def photo(data: bytes, name: str = "a.jpg") -> dict:

@@ -26,6 +26,15 @@ TOKENS = {
 }
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The long figures audit runs only when asked for by its marker."""
+    if "audit_long" in (config.getoption("-m") or ""):
+        return
+    for item in items:
+        if "audit_long" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="long audit: run with -m audit_long"))
+
+
 @pytest.fixture
 def config(settings: Settings) -> TrackerConfig:
     return load_config(settings)

@@ -241,3 +241,23 @@ def test_operator_console_suggests_while_typing(env, db, classifier, browser, sh
         assert "0912" not in str(stored)  # the caller's number is stored encrypted
         page.screenshot(path=str(shots / "10-operator-created.png"), full_page=True)
         page.context.close()
+
+
+def test_operator_console_red_banner_while_typing(env, db, classifier, browser, shots):
+    """Issue 15: a caller describing a fire makes a red banner appear as the operator types,
+    telling them to send the caller to 114; it goes away for an ordinary report."""
+    with services(env, classifier) as (_, tracker_url, _settings, _tracker):
+        page = new_page(browser)
+        staff_login(page, tracker_url, "operator")
+        assert page.locator("#emergency-banner").is_hidden()
+        page.type("#description", "cháy lớn ở dãy phòng trọ hẻm 42, khói đen mù mịt, có "
+                                  "người mắc kẹt", delay=5)
+        banner = page.wait_for_selector("#emergency-banner", state="visible", timeout=10_000)
+        assert "114" in banner.inner_text()
+        assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(179, 18, 27)"
+        page.screenshot(path=str(shots / "11-operator-emergency-banner.png"), full_page=True)
+        page.fill("#description", "")
+        page.type("#description", "Cống thoát nước trước nhà số 10 đường Trần Hưng Đạo bị "
+                                  "nghẹt, nước tràn lên mặt đường", delay=5)
+        page.wait_for_selector("#emergency-banner", state="hidden", timeout=10_000)
+        page.context.close()

@@ -176,3 +176,19 @@ def test_every_user_in_the_demo_directory_can_log_in(config):
     assert config.staff.login("handler.xaydung", "wrong") is None
     assert config.staff.login("nobody", "demo1022") is None
     assert config.staff.login("intake", "") is None
+
+
+def test_dashboard_counts_a_ticket_closed_while_waiting_and_explains_its_figures(
+        staff, make_ticket, db, config, clock):
+    """Issue 13: assigned -> waiting_citizen -> closed is a finished ticket, and the page
+    says how each figure is counted."""
+    ticket = make_ticket()
+    for to in ("waiting_citizen", "closed"):
+        service.transition(db=db, config=config, principal=SYSTEM, ticket_id=ticket["_id"],
+                           to_state=to, note=None, public=False, now=clock())
+    client, _ = staff("supervisor")
+    page = client.get("/staff/dashboard").get_data(as_text=True)
+    assert 'id="figures-help"' in page and "Cách tính các số liệu" in page
+    assert "lần giải quyết sau cùng" in page  # a reopened ticket: its last resolution
+    csv = client.get("/staff/dashboard/departments.csv?days=7").get_data(as_text=True)
+    assert csv.lstrip("\ufeff").splitlines()[1].startswith("so_xay_dung,0,0,1,1.0")

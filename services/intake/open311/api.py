@@ -17,6 +17,7 @@ from services.intake.open311.service import query_requests, service_request, ser
 from services.intake.reports.api import submit
 from services.intake.reports.service import NewReport
 from services.intake.store import REPORTS, WITHOUT_SECRETS
+from shared.danger import detect
 from shared.taxonomy import CATEGORY_CODES, load_taxonomy
 from shared.timefmt import parse_iso
 from shared.web.body import fingerprint
@@ -110,6 +111,9 @@ def create_request(fmt: str) -> Response:
     submitted = submit(report, fingerprint(sanitized))
     doc = submitted.doc
     notice = f"Phản ánh đã được tiếp nhận; theo dõi bằng mã {doc['tracking_code']}."
+    emergency = detect(body.description).guidance()
+    if emergency is not None:
+        notice = f"{emergency['vi']} {emergency['en']} {notice}"
     if submitted.citizen_key:
         notice += f" Mã bí mật để đánh giá hoặc mở lại: {submitted.citizen_key}."
     created = {
@@ -130,16 +134,16 @@ def _csv(name: str) -> list[str] | None:
 
 def _date(name: str):
     raw = request.args.get(name)
-    if not raw:
+    if raw is None:
         return None
     try:
-        parsed = parse_iso(raw)
+        parsed = parse_iso(raw) if raw.strip() else None
     except ValueError:
         parsed = None
     if parsed is None or not 2000 <= parsed.year <= 2999:
         raise validation_problem([{"field": name, "message": "expected a W3C datetime between "
                                    "the years 2000 and 2999, e.g. 2026-01-01T00:00:00+07:00"}],
-                                 status=400)
+                                 status=422)
     return parsed
 
 
@@ -158,7 +162,7 @@ def list_requests(fmt: str) -> Response:
     start, end = _date("start_date"), _date("end_date")
     if start and end and (end < start or end - start > timedelta(days=90)):
         raise validation_problem([{"field": "end_date", "message": "after start_date and at "
-                                   "most 90 days from it"}], status=400)
+                                   "most 90 days from it"}], status=422)
     docs = query_requests(db=d.db, now=d.clock(), ids=_csv("service_request_id"),
                           service_codes=codes, start=start, end=end, statuses=statuses)
     taxonomy = load_taxonomy()

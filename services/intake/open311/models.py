@@ -10,6 +10,7 @@ from services.intake.reports.models import (
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
     CategoryCode,
+    TextInput,
     check_description,
     check_email,
     check_in_area,
@@ -20,7 +21,7 @@ from services.intake.reports.models import (
 Text = Annotated[str, Field(max_length=120)]
 
 
-class Open311RequestIn(BaseModel):
+class Open311RequestIn(TextInput):
     """POST requests.json|xml. Location: lat and long, or address_string, is required."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

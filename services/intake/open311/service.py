@@ -9,7 +9,7 @@ from pymongo.database import Database
 
 from services.intake.reports.service import CLOSED_STATUSES, STATUS_LABELS_VI
 from services.intake.store import REPORTS, WITHOUT_SECRETS
-from shared.redact import redact_contacts
+from shared.redact import public_address, redact_contacts, round_coordinate
 from shared.taxonomy import Taxonomy
 from shared.timefmt import iso_local
 
@@ -62,11 +62,12 @@ def service_request(doc: dict[str, Any], taxonomy: Taxonomy, tz: str) -> dict[st
         "requested_datetime": iso_local(doc["submitted_at"], tz),
         "updated_datetime": iso_local(doc.get("updated_at") or doc["submitted_at"], tz),
         "expected_datetime": iso_local(doc.get("expected_datetime"), tz),
-        "address": doc.get("address"),
+        # the privacy table (README, Security): the public sees the street, not the house
+        "address": public_address(doc.get("address")),
         "address_id": None,
         "zipcode": None,
-        "lat": location.get("lat"),
-        "long": location.get("long"),
+        "lat": round_coordinate(location.get("lat")),
+        "long": round_coordinate(location.get("long")),
         "media_url": doc.get("media_url"),
     }
 

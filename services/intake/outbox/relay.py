@@ -5,7 +5,9 @@ The report document is its own outbox entry, so accepting a report costs exactly
 insert; the relay adds no per-report write (one state write per batch). A crash or an
 outage can cause a second publication, never a lost one: consumers dedupe by report id.
 If the resume point is gone from the oplog, or the broker comes back without the report
-topic (the embedded broker keeps topics in memory), the relay republishes from the store.
+topic (the embedded broker keeps topics in memory), the relay republishes from the store;
+and every grace period (and after every reconnection) it republishes whatever no downstream
+event confirmed, so a report is never stranded by a broker that forgot it.
 One relay publishes at a time: replicas take turns through a lease in the state document.
 """
 
@@ -32,6 +34,7 @@ from shared.clock import Clock
 from shared.events import Location, ReportSubmittedV1, encode_event
 from shared.kafka import ensure_topics, make_producer
 from shared.redact import redact_contacts
+from shared.retry import TRANSIENT, Backoff, Outage
 from shared.settings import Settings
 from shared.topics import REPORTS_SUBMITTED
 
@@ -108,6 +111,12 @@ class OutboxRelay:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._producer: KafkaProducer | None = None
         self._last_save = 0.0
+        # the first full sweep comes one grace period after start (the reports of before
+        # are then of age); a reconnection brings it forward to the next round
+        grace = settings.relay_grace_seconds
+        self._swept_to: ObjectId | None = None
+        self._next_sweep = time.monotonic() + grace
+        self._next_full_sweep = time.monotonic() + grace
 
     # -- state and lease -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -141,12 +150,17 @@ class OutboxRelay:
             raise LeaseLost()
 
     # -- publishing --------------------------------------------------------------------
-    def _republish(self, query: dict[str, Any]) -> int:
-        """Publish every report matching `query` straight from the store, in id order."""
+    def _republish(self, ids: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
+        """Publish every report whose `_id` matches the range `ids` (and `extra`) straight
+        from the store, in id order. One cursor: the client's timeout bounds each of its
+        round trips, not its life (measured), while pages of `find().sort().limit()` made
+        the embedded store sort the collection once a page (20,000 reports: 0.4 s against
+        14 s)."""
         assert self._producer is not None
         count = 0
         batch: list[dict[str, Any]] = []
-        for doc in self.db[REPORTS].find(query, WITHOUT_SECRETS).sort("_id", 1):
+        cursor = self.db[REPORTS].find({"_id": ids, **(extra or {})}, WITHOUT_SECRETS)
+        for doc in cursor.sort("_id", 1).batch_size(self.settings.relay_batch_size):
             batch.append(doc)
             if len(batch) >= self.settings.relay_batch_size:
                 count += self._publish_and_record(batch)
@@ -155,6 +169,30 @@ class OutboxRelay:
             count += self._publish_and_record(batch)
         REPUBLISHED.inc(count)
         return count
+
+    def sweep_unconfirmed(self, *, full: bool = False) -> int:
+        """Publish again the reports that no downstream event has confirmed within the grace
+        period, whatever the broker says about its topics: a broker that lost its memory (the
+        embedded one on every restart) gets them back. Consumers drop repeats by report id.
+        An ordinary sweep looks at the reports that came of age since the last one; a full
+        sweep (every ten grace periods, and after every reconnection) at the whole replay
+        window, so a report is never stranded, at the price of a repeat per full sweep while
+        downstream is down."""
+        now = self.clock()
+        window = ObjectId.from_datetime(
+            now - timedelta(hours=self.settings.replay_window_hours))
+        before = ObjectId.from_datetime(
+            now - timedelta(seconds=self.settings.relay_grace_seconds))
+        start = window if full or self._swept_to is None else max(window, self._swept_to)
+        n = self._republish({"$gte": start, "$lt": before}, {"downstream_confirmed_at": None})
+        self._swept_to = before
+        grace = self.settings.relay_grace_seconds
+        self._next_sweep = time.monotonic() + grace
+        if full:
+            self._next_full_sweep = time.monotonic() + 10 * grace
+        if n:
+            log.warning("republished %d reports not confirmed downstream after %.0fs", n, grace)
+        return n
 
     def _publish_and_record(self, batch: list[dict[str, Any]]) -> int:
         assert self._producer is not None
@@ -168,7 +206,7 @@ class OutboxRelay:
         if REPORTS_SUBMITTED in created:
             since = ObjectId.from_datetime(
                 self.clock() - timedelta(hours=self.settings.replay_window_hours))
-            n = self._republish({"_id": {"$gte": since}, "downstream_confirmed_at": None})
+            n = self._republish({"$gte": since}, {"downstream_confirmed_at": None})
             if n:
                 log.warning("report topic was missing: republished %d recent reports", n)
 
@@ -185,7 +223,7 @@ class OutboxRelay:
         # twice (deduplicated downstream) rather than missed.
         stream = self.db[REPORTS].watch(_INSERTS, max_await_time_ms=10, batch_size=1000)
         last_id = state.get("last_id")
-        self._republish({"_id": {"$gt": last_id}} if last_id else {})
+        self._republish({"$gt": last_id} if last_id else {"$gte": ObjectId("0" * 24)})
         self._save(stream.resume_token, None)
         return stream
 
@@ -205,33 +243,39 @@ class OutboxRelay:
             elif time.monotonic() - self._last_save > self.lease.total_seconds() / 3:
                 self._save(stream.resume_token, None)
                 self._last_save = time.monotonic()
+            now = time.monotonic()
+            if now >= self._next_full_sweep:
+                self.sweep_unconfirmed(full=True)
+            elif now >= self._next_sweep:
+                self.sweep_unconfirmed()
             if len(batch) < self.settings.relay_batch_size:
                 # Polling the change stream is what costs the store; between polls the
                 # reports wait here, at most relay_idle_seconds.
                 stop.wait(self.settings.relay_idle_seconds)
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.2
+        """Runs until `stop`; store and broker outages are waited out with the shared
+        backoff (logged once per outage, state in `loop_dependency_up{loop="intake-relay"}`)."""
+        outage = Outage("intake-relay", logger=log,
+                        backoff=Backoff(first=0.2, cap=self.max_backoff_s))
         while not stop.is_set():
             try:
                 if not self._take_lease():
+                    outage.recovered()
                     stop.wait(self.lease.total_seconds() / 3)
                     continue
                 if self._producer is None:
                     self._connect()
                 with self._open_stream() as stream:
-                    backoff = 0.2
+                    outage.recovered()
                     self._pump(stream, stop)
             except LeaseLost:
                 log.info("another relay took the lease; standing by")
                 self.close()
-            except (KafkaError, PartialPublish, PyMongoError, OSError) as exc:
-                reason = type(exc).__name__
-                FAILURES.labels(reason).inc()
-                log.warning("relay round failed (%s); retrying in %.1fs", reason, backoff)
+            except (PartialPublish, *TRANSIENT) as exc:
+                FAILURES.labels(type(exc).__name__).inc()
                 self.close()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                stop.wait(outage.failed(exc))
         self.close()
         try:
             self.db[OUTBOX_STATE].update_one({"_id": STATE_ID, "owner": self.owner},
@@ -246,3 +290,5 @@ class OutboxRelay:
             except Exception:  # noqa: BLE001 - closing a broken producer must not raise
                 log.debug("producer close failed", exc_info=True)
             self._producer = None
+        # after any reconnection, check at once what the broker may have lost meanwhile
+        self._next_full_sweep = time.monotonic()

@@ -37,6 +37,7 @@ from services.intake.reports.service import (
     submit_report,
 )
 from services.intake.tracker_client import citizen_action
+from shared.danger import detect
 from shared.settings import Settings
 from shared.taxonomy import DISTRICT_CODES, load_taxonomy
 from shared.web import pages
@@ -137,7 +138,9 @@ def _held_key(doc: dict[str, Any]) -> str | None:
 def submitted(code: str) -> str:
     doc = _report(code)
     key = _held_key(doc)  # shown only to the browser that filed it
-    return render_template("resident/submitted.html", code=doc["tracking_code"], key=key)
+    emergency = detect(doc.get("description") or "").guidance()
+    return render_template("resident/submitted.html", code=doc["tracking_code"], key=key,
+                           emergency=emergency)
 
 
 def _report(code: str) -> dict[str, Any]:

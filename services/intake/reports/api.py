@@ -19,6 +19,7 @@ from services.intake.reports.service import (
     submit_report,
 )
 from services.intake.tracker_client import citizen_action
+from shared.danger import detect
 from shared.timefmt import iso_local
 from shared.web.body import fingerprint, json_body, parse_model
 from shared.web.problems import Problem, validation_problem
@@ -98,6 +99,8 @@ def _create_report() -> tuple[Response, int, dict[str, str]]:
         "status": doc.get("status", "received"),
         "submitted_at": iso_local(doc["submitted_at"], d.settings.timezone),
         "tracking_url": d.settings.public_base_url.rstrip("/") + location,
+        # decided here, at submit time, without waiting for the classifier
+        "emergency": detect(body.description).guidance(),
     }
     headers = {"Location": location}
     if not result.created:

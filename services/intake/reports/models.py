@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS, redact_contacts
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
 CategoryCode = Literal[CATEGORY_CODES]  # type: ignore[valid-type]
@@ -24,9 +25,11 @@ DistrictCode = Literal[DISTRICT_CODES]  # type: ignore[valid-type]
 Channel = Literal["web", "app", "call_center"]
 
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
-_PHONE = re.compile(r"^(?:\+84|84|0)(\d{9,10})$")
+# what XML 1.0 cannot carry (and no one types): C0 controls but tab/newline/CR, DEL, C1 controls,
+# lone surrogates (a JSON "\\ud800" escape) and the two non-characters U+FFFE/U+FFFF
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_PHONE_SEPARATORS = PHONE_SEPARATORS
+_PHONE = PHONE_DIGITS
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _IDENT = r"^[A-Za-z0-9._:-]{1,64}$"
 
@@ -36,6 +39,21 @@ STRICT = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 def clean_text(value: str) -> str:
     """NFC, no control characters, surrounding whitespace removed."""
     return _CONTROL.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
+def strip_control(value: object) -> object:
+    """Control characters removed from any text, before any other check sees it."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+class TextInput(BaseModel):
+    """Base of every input model: no field keeps a control character (they would break the
+    Open311 XML feed for every reader, and mean nothing in a report)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control(cls, v: object) -> object:
+        return strip_control(v)
 
 
 def normalise_phone(value: str) -> str:
@@ -72,7 +90,7 @@ def check_in_area(lat: float | None, long: float | None, info: ValidationInfo) -
         raise ValueError("the location is outside the city's service area")
 
 
-class Reporter(BaseModel):
+class Reporter(TextInput):
     """Who filed the report. Everything here is personal data: encrypted at rest."""
 
     model_config = STRICT
@@ -96,7 +114,7 @@ class Reporter(BaseModel):
         return check_email(v) if v is not None else None
 
 
-class CallDetails(BaseModel):
+class CallDetails(TextInput):
     """Added by the call-center console: who took the call and from which number."""
 
     model_config = STRICT
@@ -110,14 +128,14 @@ class CallDetails(BaseModel):
         return normalise_phone(v)
 
 
-class PhotoIn(BaseModel):
+class PhotoIn(TextInput):
     model_config = STRICT
     filename: Annotated[str, Field(max_length=200)] | None = None
     content_base64: Annotated[str, Field(min_length=4, max_length=7_000_000,
                                          description="JPEG or PNG, at most 5 MB decoded")]
 
 
-class ReportIn(BaseModel):
+class ReportIn(TextInput):
     """A citizen report as the web page, the app or the call-center console sends it."""
 
     model_config = STRICT
@@ -153,6 +171,15 @@ class ReportIn(BaseModel):
         return self
 
 
+class EmergencyGuidance(BaseModel):
+    """Shown when the text reads as danger to life: call the emergency service now."""
+    call_now: Annotated[list[str], Field(examples=[["114"]],
+                                         description="114 fire/rescue, 115 ambulance, 113 police")]
+    numbers: dict[str, dict[str, str]]
+    vi: str
+    en: str
+
+
 class ReportCreated(BaseModel):
     report_id: str
     tracking_code: Annotated[str, Field(examples=["HCM-2026-000123"])]
@@ -163,6 +190,7 @@ class ReportCreated(BaseModel):
     status: str
     submitted_at: datetime
     tracking_url: str
+    emergency: EmergencyGuidance | None = None
 
 
 class PublicNote(BaseModel):
@@ -193,19 +221,29 @@ CitizenKey = Annotated[str, StringConstraints(min_length=1, max_length=40), Fiel
     description="The citizen_key given when the report was filed")]
 
 
-class CitizenRatingIn(BaseModel):
+class CitizenRatingIn(TextInput):
     model_config = ConfigDict(extra="forbid", strict=True)
     citizen_key: CitizenKey
     score: Annotated[int, Field(ge=1, le=5)]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None \
         = None
 
+    @field_validator("comment")
+    @classmethod
+    def _masked(cls, v: str | None) -> str | None:
+        return redact_contacts(clean_text(v)) or None if v is not None else None
 
-class CitizenReopenIn(BaseModel):
+
+class CitizenReopenIn(TextInput):
     model_config = ConfigDict(extra="forbid", strict=True)
     citizen_key: CitizenKey
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
                                              max_length=2000)]
+
+    @field_validator("reason")
+    @classmethod
+    def _masked(cls, v: str) -> str:
+        return redact_contacts(clean_text(v))
 
 
 class CitizenActionOut(BaseModel):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 from dataclasses import dataclass
+
+from PIL import Image, ImageOps
 
 from services.intake.reports.models import PhotoIn
 
@@ -46,5 +49,30 @@ def decode_photos(photos: list[PhotoIn], *, max_bytes: int) -> list[Photo]:
         mime = sniff_image_type(data)
         if mime is None:
             raise PhotoError(index, "not a JPEG or PNG image")
-        out.append(Photo(mime, data, photo.filename))
+        try:
+            clean = strip_metadata(data, mime)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            raise PhotoError(index, "not a readable JPEG or PNG image") from None
+        out.append(Photo(mime, clean, photo.filename))
     return out
+
+
+def strip_metadata(data: bytes, mime: str) -> bytes:
+    """The image re-encoded from its pixels alone: no EXIF (GPS position, camera, owner), no
+    text chunks, no comments; a rotation recorded in EXIF is applied to the pixels first."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        upright = ImageOps.exif_transpose(image) or image
+        pixels = Image.new(upright.mode, upright.size)
+        pixels.paste(upright)
+        if mime == "image/png":
+            return _save(pixels, "PNG", optimize=True)
+        if pixels.mode not in ("RGB", "L", "CMYK"):
+            pixels = pixels.convert("RGB")
+        return _save(pixels, "JPEG", quality=90)
+
+
+def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()

@@ -131,7 +131,8 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
         photo_id = ObjectId()
         db[PHOTOS].insert_one({"_id": photo_id, "report_id": report_id,
                                "content_type": photo.content_type, "size": len(photo.data),
-                               "data": photo.data, "stored_at": now})
+                               "data": cipher.encrypt_bytes(photo.data), "encrypted": True,
+                               "stored_at": now})
         photo_ids.append(photo_id)
     key = citizen_keys.new_key()
     doc = build_document(report, report_id=report_id, tracking_code=codes.issue(now),

@@ -49,17 +49,19 @@ def ensure_indexes(db: Database) -> None:
     """The pages' own index: open tickets by state in deadline order (the triage queue and the
     breach list read it)."""
     db[TICKETS].create_index([("state", ASCENDING), ("queue_key", ASCENDING)])
+    db[TICKETS].create_index([("state", ASCENDING), ("breach_at", ASCENDING)])
 
 
 def live_breaches(*, db: Database, now: datetime, limit: int) -> list[dict[str, Any]]:
-    """Open tickets past a running deadline, most overdue first. `queue_key` is the nearest
-    running deadline, so this is live between the monitor's sweeps; one indexed query per
-    open state (the embedded store will not use an index for `$in` with a range)."""
+    """Open tickets past a deadline, most overdue first, paused ones included when their
+    deadline passed. `breach_at` is the instant the ticket is (or will be) an open breach,
+    so this is live between the monitor's sweeps; one indexed query per open state (the
+    embedded store will not use an index for `$in` with a range)."""
     found: list[dict[str, Any]] = []
     for state in OPEN_STATES:
-        found.extend(db[TICKETS].find({"state": state, "queue_key": {"$lte": now}},
-                                      {"history": 0}).sort("queue_key", ASCENDING).limit(limit))
-    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
+        found.extend(db[TICKETS].find({"state": state, "breach_at": {"$lte": now}},
+                                      {"history": 0}).sort("breach_at", ASCENDING).limit(limit))
+    found.sort(key=lambda t: (t["breach_at"], t["_id"]))
     return found[:limit]
 
 

@@ -75,6 +75,12 @@ def _targets(role: str, state: str) -> list[str]:
     return [s for s in STATES if s in allowed and s != "duplicate"]
 
 
+def _undo_targets(role: str, ticket: dict) -> list[str]:
+    """A supervisor may take back a duplicate mark (the note is the reason)."""
+    target = service.undo_target(ticket)
+    return [target] if target and role in service.SUPERVISORS else []
+
+
 def _bulk_targets(role: str) -> list[str]:
     return [s for s in STATES if s in ROLE_TARGETS.get(role, frozenset())
             and s not in {"duplicate", "triage", "assigned", "new"}]
@@ -153,7 +159,8 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
     ticket = _ticket_or_404(ticket_id)
     principal = current_staff()
     return render("ticket.html", status, t=ticket_out(ticket, history=True),
-                  targets=_targets(principal.role, ticket["state"]),
+                  targets=_targets(principal.role, ticket["state"])
+                  + _undo_targets(principal.role, ticket),
                   may_move=principal.role in MOVE_ROLES, department_codes=departments(),
                   may_duplicate="duplicate" in TRANSITIONS.get(ticket["state"], ())
                   and "duplicate" in ROLE_TARGETS.get(principal.role, ()),

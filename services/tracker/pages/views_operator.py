@@ -6,7 +6,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Response, flash, get_flashed_messages, jsonify, redirect, request, url_for
+from flask import (
+    Response,
+    flash,
+    get_flashed_messages,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 
 from services.tracker.deps import deps
 from services.tracker.pages import clients, forms
@@ -16,6 +25,7 @@ from services.tracker.tickets import service
 from services.tracker.tickets.models import TriageIn
 from services.tracker.tickets.states import IllegalTransition
 from services.tracker.tickets.views import ticket_out
+from shared.danger import detect, guidance
 from shared.taxonomy import CATEGORY_CODES
 from shared.web.i18n import department_label, label, translate
 
@@ -25,11 +35,13 @@ TRIAGE_PAGE = 25
 
 
 def _console(values: dict[str, Any], errors: dict[str, str], *, status: int = 200,
-             suggestion: dict[str, Any] | None = None) -> tuple[str, int]:
-    nonce = request.form.get("call_nonce") if request.method == "POST" else None
+             suggestion: dict[str, Any] | None = None,
+             once: str | None = None) -> tuple[str, int]:
+    nonce = request.form.get("call_nonce") if request.method == "POST" and not once else None
     return render("operator.html", status, values=values, errors=errors,
                   suggestion=suggestion, nonce=nonce or secrets.token_urlsafe(16),
-                  notices=get_flashed_messages(), triage_count=_triage_count())
+                  notices=[*get_flashed_messages(), *([once] if once else [])],
+                  triage_count=_triage_count())
 
 
 def _triage_count() -> int:
@@ -40,7 +52,7 @@ def _triage_count() -> int:
     return total
 
 
-def suggestion_view(prediction: dict[str, Any]) -> dict[str, Any]:
+def suggestion_view(prediction: dict[str, Any], text: str = "") -> dict[str, Any]:
     """The classifier's answer with display names, for the page and its script."""
     return {
         "category": prediction["category"],
@@ -54,7 +66,21 @@ def suggestion_view(prediction: dict[str, Any]) -> dict[str, Any]:
         "needs_triage": bool(prediction.get("needs_triage")),
         "department": prediction.get("department"),
         "department_label": department_label(prediction.get("department")),
+        "outcome": prediction.get("outcome") or "routed",
+        "triage_reason": prediction.get("triage_reason"),
+        "emergency": emergency_view(prediction, text),
     }
+
+
+def emergency_view(prediction: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """The red banner: danger to life read in the text, and whom the caller must call now.
+    The classifier's own cue reading is used; without it (an older classifier), the same
+    detector runs here."""
+    numbers = prediction.get("call_now")
+    if numbers is None:
+        danger = detect(text)
+        numbers = list(danger.numbers) if danger.urgent else []
+    return guidance(numbers) if numbers else None
 
 
 @requires_staff(*CONSOLE_ROLES)
@@ -73,7 +99,7 @@ def suggest() -> tuple[Response, int] | Response:
         prediction = clients.classify(deps().settings, text)
     except clients.ServiceUnavailable:
         return jsonify(error=translate("err.classifier_unavailable")), 503
-    return jsonify(suggestion_view(prediction))
+    return jsonify(suggestion_view(prediction, text))
 
 
 def _check_call(values: dict[str, Any]) -> dict[str, str]:
@@ -98,7 +124,8 @@ def submit_call() -> Response | tuple[str, int]:
         errors: dict[str, str] = {}
         if len(values["description"].strip()) >= forms.DESCRIPTION_MIN:
             try:
-                suggestion = suggestion_view(clients.classify(d.settings, values["description"]))
+                suggestion = suggestion_view(clients.classify(d.settings, values["description"]),
+                                             values["description"])
             except clients.ServiceUnavailable:
                 errors["suggestion"] = translate("err.classifier_unavailable")
         else:
@@ -129,10 +156,14 @@ def submit_call() -> Response | tuple[str, int]:
         return _console(values, {"form": translate("err.intake_unavailable")}, status=503)
     if not answer.created:
         return _console(values, forms.intake_errors(answer.field_errors()), status=422)
-    flash(translate("notice.call_created", code=answer.body["tracking_code"],
-                    secret=answer.body.get("citizen_key") or "—",
-                    phone=values["caller_phone"].strip()))
-    return redirect(url_for("staff.operator"), 303)
+    # Shown once, in this answer only: the caller's phone and the citizen's key never go into
+    # the session cookie (signed, not encrypted) nor into any cache.
+    body, status = _console(dict.fromkeys(CALL_FIELDS, ""), {}, once=translate(
+        "notice.call_created", code=answer.body["tracking_code"],
+        secret=answer.body.get("citizen_key") or "—", phone=values["caller_phone"].strip()))
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _triage_page(errors: dict[str, dict[str, str]] | None = None,

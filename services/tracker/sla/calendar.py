@@ -51,6 +51,17 @@ def public_holidays(country: str, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, years=year))
 
 
+@lru_cache(maxsize=128)
+def package_workdays(country: str, year: int) -> frozenset[date]:
+    """Weekend days the `holidays` package lists as worked that year (make-up Saturdays)."""
+    listed = getattr(holidays.country_holidays(country, years=year), "weekend_workdays", ())
+    return frozenset(d for d in listed if d.year == year)
+
+
+def holidays_version() -> str:
+    return str(getattr(holidays, "__version__", "unknown"))
+
+
 @lru_cache(maxsize=8192)
 def _utc_windows(
     tz: ZoneInfo, windows: tuple[tuple[time, time], ...], d: date
@@ -76,10 +87,16 @@ def _check_amount(amount: timedelta) -> None:
         raise ValueError(f"amount must not be negative, got {amount}")
 
 
+def _dates(year: int) -> list[date]:
+    first = date(year, 1, 1)
+    return [first + timedelta(days=i) for i in range((date(year + 1, 1, 1) - first).days)]
+
+
 @dataclass(frozen=True)
 class BusinessCalendar:
     """Office hours in `tz`: `windows` on `workdays`, minus public holidays and extra days off,
-    plus make-up working days (which use the same windows).
+    plus make-up working days (which use the same windows): the weekend days the `holidays`
+    package lists as worked (`weekend_workdays`, when `country_holidays`) and `makeup_days`.
 
     A date listed in `makeup_days` is a working day even if it is a weekend or a public holiday:
     explicit configuration wins. Iterables are accepted and frozen, so the calendar stays
@@ -124,9 +141,21 @@ class BusinessCalendar:
     def is_working_day(self, d: date) -> bool:
         if d in self.makeup_days:
             return True
-        if d in self.extra_days_off or d.weekday() not in self.workdays:
+        if d in self.extra_days_off:
             return False
+        if d.weekday() not in self.workdays:
+            return self.country_holidays and d in package_workdays(self.country, d.year)
         return not (self.country_holidays and d in public_holidays(self.country, d.year))
+
+    def days_off(self, year: int) -> list[date]:
+        """Every date of `year` on a working weekday that is not worked, in order."""
+        return [d for d in _dates(year) if d.weekday() in self.workdays
+                and not self.is_working_day(d)]
+
+    def working_weekend_days(self, year: int) -> list[date]:
+        """Every date of `year` outside the working weekdays that is worked, in order."""
+        return [d for d in _dates(year) if d.weekday() not in self.workdays
+                and self.is_working_day(d)]
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
         """The earliest instant t >= start with `between(start, t) == amount`, in UTC.

@@ -1,7 +1,9 @@
 """The two SLA clocks of a ticket, recomputed from its history (pure: time is passed in).
 
 - `first_response` runs from `started_at` until the first change into a state that answers
-  the citizen (FIRST_RESPONSE_STOPS). It never pauses and never restarts.
+  the citizen (FIRST_RESPONSE_STOPS). It never pauses. A ticket re-routed to another
+  department starts a new one for the receiving department at the change that hands it over
+  (`first_response_episodes` lists them all; the clock is the current department's).
 - `resolution` counts while the ticket is in any state but `waiting_citizen` (paused) and
   resolved/closed/duplicate (stopped). Any later change into a counting state, normally
   `reopened`, resumes it with the working time it already had.
@@ -63,6 +65,16 @@ class StateChange:
 
     at: datetime
     to_state: str
+    department: str | None = None  # set on the changes that route the ticket
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One department's first-response clock: from receiving the ticket to its response."""
+
+    department: str | None
+    start: datetime
+    responded_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class ClockStatus:
     warn_at: datetime | None
     escalate_at: datetime | None
     breached: bool
+    paused_since: datetime | None = None
 
     def fraction(self) -> float:
         return self.elapsed / self.target
@@ -99,13 +112,32 @@ def _relevant_history(history: Sequence[StateChange], now: datetime) -> list[Sta
     return [change for change in history if change.at <= now]
 
 
+def first_response_episodes(
+    started_at: datetime, changes: Sequence[StateChange]
+) -> list[Episode]:
+    """A department's clock starts when it receives the ticket: the first at `started_at`
+    (through triage too), each next one at the change routing it to another department."""
+    episodes: list[Episode] = []
+    department: str | None = None
+    start, responded = started_at, None
+    for change in changes:
+        at = max(change.at, started_at)
+        if change.department is not None and change.department != department:
+            if department is not None:
+                episodes.append(Episode(department, start, responded))
+                start, responded = at, None
+            department = change.department
+        if responded is None and change.to_state in FIRST_RESPONSE_STOPS:
+            responded = at
+    episodes.append(Episode(department, start, responded))
+    return episodes
+
+
 def _first_response_segments(
     started_at: datetime, changes: Sequence[StateChange]
 ) -> tuple[list[_Segment], datetime | None]:
-    for change in changes:
-        if change.to_state in FIRST_RESPONSE_STOPS:
-            return [(started_at, max(change.at, started_at))], change.at
-    return [(started_at, None)], None
+    current = first_response_episodes(started_at, changes)[-1]
+    return [(current.start, current.responded_at)], current.responded_at
 
 
 def _resolution_segments(
@@ -170,6 +202,7 @@ def _status(
         warn_at=instant(target * warn_fraction),
         escalate_at=instant(target * escalate_fraction),
         breached=elapsed >= target,
+        paused_since=segments[-1][1] if paused and segments else None,
     )
 
 

@@ -15,7 +15,8 @@ from shared.web.problems import validation_problem
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
 CSV_COLUMNS = ("department", "backlog", "open_breaches", "resolved", "on_time_rate",
-               "median_resolution_hours", "ratings", "satisfaction", "mean_rating")
+               "median_resolution_hours", "ratings", "satisfaction", "mean_rating",
+               "first_responses", "first_response_on_time_rate")
 
 
 def _days() -> int | None:

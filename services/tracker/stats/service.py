@@ -1,5 +1,23 @@
-"""Supervisors' figures per department: on-time rate, backlog, open breaches, median
-resolution time and satisfaction."""
+"""Supervisors' figures per department. One definition of each, used by the API, the CSV,
+the dashboard and the metrics (the README's "Figures" section says the same in words):
+
+- backlog: open tickets the department holds now (whenever they were filed).
+- open breaches: those of them whose resolution target is used up (running or paused in
+  waiting_citizen) or whose current first-response clock is past due.
+- finished (`resolved`): tickets that reached a final state (resolved, closed or duplicate)
+  in the window, by whichever path, counted once for the department that held them last.
+  `finished_at` is the last time the ticket entered a final state: a reopened ticket counts
+  by its last resolution. A duplicate counts through its original: finished when both it is
+  marked and its original has finished, on time only when it was marked within its own
+  target and the original was on time (it counts for the department that held it).
+- on-time rate: the finished tickets whose resolution clock (working time, paused while
+  waiting for the citizen) stayed under the target, over all finished tickets.
+- first response: each department that received the ticket (first routing, triage or a
+  re-route) has its own clock from receiving it to its first answer; counted in the window
+  of the answer, on time when under the first-response target.
+- satisfaction: ratings given in the window by citizens (a reopen takes the rating back),
+  for the department holding the ticket; satisfied = 4 or 5 stars.
+"""
 
 from __future__ import annotations
 
@@ -12,47 +30,135 @@ from pymongo.database import Database
 
 from services.tracker.store import OPEN_STATES, TICKETS
 
+FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
+          "finished_on_time": 1, "started_at": 1, "rating": 1, "duplicate_of": 1,
+          "first_responses": 1}
+
+
+def _empty() -> dict[str, Any]:
+    return {"backlog": 0, "open_breaches": 0, "resolved": 0, "on_time": 0, "durations": [],
+            "ratings": [], "first_responses": 0, "first_on_time": 0}
+
+
+def outcome(ticket: dict[str, Any], tickets: dict[str, dict[str, Any]]
+            ) -> tuple[datetime, bool] | None:
+    """(finished_at, on_time) of a finished ticket, None while it is not finished. A duplicate
+    goes through its original (and the original's, if that was marked a duplicate too)."""
+    finished_at, on_time = ticket.get("finished_at"), ticket.get("finished_on_time")
+    seen = {ticket["_id"]}
+    while finished_at is not None and ticket["state"] == "duplicate":
+        original = tickets.get(ticket.get("duplicate_of"))
+        if original is None or original["_id"] in seen or original.get("finished_at") is None:
+            return None
+        seen.add(original["_id"])
+        finished_at = max(finished_at, original["finished_at"])
+        on_time = bool(on_time) and bool(original.get("finished_on_time"))
+        ticket = original
+    return None if finished_at is None else (finished_at, bool(on_time))
+
+
+def _with_originals(db: Database, tickets: dict[str, dict[str, Any]]) -> None:
+    missing = {t.get("duplicate_of") for t in tickets.values() if t["state"] == "duplicate"}
+    while missing := {i for i in missing if i is not None and i not in tickets}:
+        found = list(db[TICKETS].find({"_id": {"$in": sorted(missing)}}, FIELDS))
+        tickets.update((t["_id"], t) for t in found)
+        missing = {t.get("duplicate_of") for t in found if t["state"] == "duplicate"}
+
+
+def _read(db: Database, since: datetime | None) -> dict[str, dict[str, Any]]:
+    query: dict[str, Any] = {}
+    if since is not None:
+        # a duplicate finishes when its original does: read them all, then their originals
+        query = {"$or": [{"state": {"$in": [*OPEN_STATES, "duplicate"]}},
+                         {"finished_at": {"$gte": since}},
+                         {"rating.at": {"$gte": since}},
+                         {"first_responses.responded_at": {"$gte": since}}]}
+    tickets = {t["_id"]: t for t in db[TICKETS].find(query, FIELDS)}
+    _with_originals(db, tickets)
+    return tickets
+
 
 def department_stats(*, db: Database, since: datetime | None = None
                      ) -> list[dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "backlog": 0, "open_breaches": 0, "resolved": 0, "resolved_on_time": 0,
-        "durations": [], "ratings": []})
-    query: dict[str, Any] = {"department": {"$ne": None}}
-    if since is not None:
-        query["created_at"] = {"$gte": since}
-    fields = {"department": 1, "state": 1, "sla.breached": 1, "resolved_at": 1,
-              "resolved_on_time": 1, "started_at": 1, "rating.score": 1}
-    for t in db[TICKETS].find(query, fields):
-        row = rows[t["department"]]
+    """A row per department with something to show: open tickets now, or a finished ticket,
+    a first response or a rating in the window (`since`; None: all time)."""
+    rows: dict[str, dict[str, Any]] = defaultdict(_empty)
+    tickets = _read(db, since)
+    for t in tickets.values():
+        for episode in t.get("first_responses") or ():
+            answered = episode.get("responded_at")
+            if episode.get("department") and answered is not None and (
+                    since is None or answered >= since):
+                row = rows[episode["department"]]
+                row["first_responses"] += 1
+                row["first_on_time"] += int(bool(episode.get("on_time")))
+        department = t.get("department")
+        if not department:
+            continue
         if t["state"] in OPEN_STATES:
-            row["backlog"] += 1
-            row["open_breaches"] += int(bool(t.get("sla", {}).get("breached")))
-        if t.get("resolved_at") is not None:
-            row["resolved"] += 1
-            row["resolved_on_time"] += int(bool(t.get("resolved_on_time")))
-            row["durations"].append((t["resolved_at"] - t["started_at"]).total_seconds())
-        score = (t.get("rating") or {}).get("score")
-        if score is not None:
-            row["ratings"].append(score)
-    out = []
-    for department, row in sorted(rows.items()):
-        ratings = row["ratings"]
-        out.append({
-            "department": department,
-            "backlog": row["backlog"],
-            "open_breaches": row["open_breaches"],
-            "resolved": row["resolved"],
-            "on_time_rate": (row["resolved_on_time"] / row["resolved"]) if row["resolved"]
-            else None,
-            "median_resolution_hours": round(median(row["durations"]) / 3600, 2)
-            if row["durations"] else None,
-            "ratings": len(ratings),
-            "satisfaction": (sum(1 for r in ratings if r >= 4) / len(ratings)) if ratings
-            else None,
-            "mean_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
-        })
-    return out
+            rows[department]["backlog"] += 1
+            rows[department]["open_breaches"] += int(bool(t.get("sla", {}).get("breached")))
+        done = outcome(t, tickets)
+        if done is not None and (since is None or done[0] >= since):
+            rows[department]["resolved"] += 1
+            rows[department]["on_time"] += int(done[1])
+            rows[department]["durations"].append((done[0] - t["started_at"]).total_seconds())
+        rating = t.get("rating") or {}
+        if rating.get("score") is not None and (since is None or rating["at"] >= since):
+            rows[department]["ratings"].append(rating["score"])
+    return [_row(department, row) for department, row in sorted(rows.items())]
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _row(department: str, row: dict[str, Any]) -> dict[str, Any]:
+    ratings = row["ratings"]
+    return {
+        "department": department,
+        "backlog": row["backlog"],
+        "open_breaches": row["open_breaches"],
+        "resolved": row["resolved"],
+        "on_time_rate": _ratio(row["on_time"], row["resolved"]),
+        "median_resolution_hours": round(median(row["durations"]) / 3600, 2)
+        if row["durations"] else None,
+        "first_responses": row["first_responses"],
+        "first_response_on_time_rate": _ratio(row["first_on_time"], row["first_responses"]),
+        "ratings": len(ratings),
+        "satisfaction": _ratio(sum(1 for r in ratings if r >= 4), len(ratings)),
+        "mean_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
+    }
+
+
+def all_time_rates(db: Database) -> tuple[dict[str, float], dict[str, float]]:
+    """The all-time on-time and first-response rates per department, as `department_stats`
+    counts them, for the metrics: the counting is done in the store (two `$group`s), so a
+    scrape does not read every ticket; only duplicates, which go through their original,
+    are read."""
+    finished: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in db[TICKETS].aggregate([
+            {"$match": {"finished_at": {"$type": "date"}, "state": {"$ne": "duplicate"},
+                        "department": {"$type": "string"}}},
+            {"$group": {"_id": "$department", "n": {"$sum": 1},
+                        "ok": {"$sum": {"$cond": ["$finished_on_time", 1, 0]}}}}]):
+        finished[row["_id"]] = [row["n"], row["ok"]]
+    tickets = {t["_id"]: t for t in db[TICKETS].find({"state": "duplicate"}, FIELDS)}
+    duplicates = list(tickets.values())
+    _with_originals(db, tickets)
+    for t in duplicates:
+        done = outcome(t, tickets)
+        if done is not None and t.get("department"):
+            finished[t["department"]][0] += 1
+            finished[t["department"]][1] += int(done[1])
+    first = {row["_id"]: row["ok"] / row["n"] for row in db[TICKETS].aggregate([
+        {"$match": {"first_responses.responded_at": {"$type": "date"}}},
+        {"$unwind": "$first_responses"},
+        {"$match": {"first_responses.responded_at": {"$type": "date"},
+                    "first_responses.department": {"$type": "string"}}},
+        {"$group": {"_id": "$first_responses.department", "n": {"$sum": 1},
+                    "ok": {"$sum": {"$cond": ["$first_responses.on_time", 1, 0]}}}}])}
+    return {d: ok / n for d, (n, ok) in finished.items() if n}, first
 
 
 def open_breaches(*, db: Database, department: str | None = None,

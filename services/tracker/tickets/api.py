@@ -12,6 +12,8 @@ from services.tracker.auth import requires
 from services.tracker.deps import deps
 from services.tracker.tickets import service
 from services.tracker.tickets.models import (
+    MAX_LIMIT,
+    MAX_OFFSET,
     BulkTransitionIn,
     DuplicateIn,
     NoteIn,
@@ -72,7 +74,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise validation_problem([{"field": name, "message": f"an integer {low}..{high}"}],
-                                 status=400)
+                                 status=422)
     return int(raw)
 
 
@@ -96,8 +98,8 @@ def list_tickets() -> Response:
         "sla_state": _choice("sla_state", SLA_STATES),
     }
     docs, total = service.queue(db=d.db, principal=g.principal, filters=filters,
-                                limit=_int_arg("limit", 50, 1, 500),
-                                offset=_int_arg("offset", 0, 0, 1_000_000))
+                                limit=_int_arg("limit", 50, 1, MAX_LIMIT),
+                                offset=_int_arg("offset", 0, 0, MAX_OFFSET))
     return jsonify(total=total, items=[ticket_out(t) for t in docs])
 
 
@@ -107,8 +109,8 @@ def triage_queue() -> Response:
     d = deps()
     docs, total = service.queue(db=d.db, principal=g.principal,
                                 filters={"state": {"$in": ["triage", "rejected"]}},
-                                limit=_int_arg("limit", 50, 1, 500),
-                                offset=_int_arg("offset", 0, 0, 1_000_000))
+                                limit=_int_arg("limit", 50, 1, MAX_LIMIT),
+                                offset=_int_arg("offset", 0, 0, MAX_OFFSET))
     return jsonify(total=total, items=[ticket_out(t) for t in docs])
 
 

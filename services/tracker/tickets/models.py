@@ -14,6 +14,9 @@ State = Literal["new", "triage", "assigned", "in_progress", "waiting_citizen", "
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 TicketId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 
+# Staff list paging: deep pages cost the store offset+limit reads, so at most 10,000 deep.
+MAX_LIMIT, MAX_OFFSET = 500, 10_000
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -101,6 +104,9 @@ class HistoryOut(BaseModel):
     note: str | None
     public: bool
     department: str | None = None
+    # "reopen_after_window" (a supervisor reopened after the citizen's window) or
+    # "duplicate_undone" (a supervisor took back a duplicate mark)
+    exception: str | None = None
 
 
 class DuplicateCandidateOut(BaseModel):
@@ -130,6 +136,9 @@ class TicketOut(BaseModel):
     duplicate_of: str | None
     duplicate_candidates: list[DuplicateCandidateOut]
     rating: int | None
+    finished_at: datetime | None = None  # the last time it reached a final state
+    finished_on_time: bool | None = None  # within its resolution target then
+    triage_reason: str | None = None  # why it waits in triage: not_a_report, too_short...
 
 
 class TicketDetailOut(TicketOut):

@@ -18,12 +18,14 @@ from pymongo.database import Database
 
 from services.tracker.config import TrackerConfig
 from services.tracker.duplicates import band_keys, shingles, suggest_many
+from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import sla_fields
 from services.tracker.staff import Principal
 from services.tracker.store import OPEN_STATES, TICKETS
 from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
 from shared.events import ReportClassifiedV1
 from shared.mongo import insert_new
+from shared.redact import redact_contacts
 
 log = logging.getLogger(__name__)
 SYSTEM = Principal(user="system", role="admin")
@@ -50,9 +52,23 @@ class NotAllowed(Exception):
 def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_state: str,
            note: str | None = None, public: bool = False, **extra: Any) -> dict[str, Any]:
     entry = {"seq": seq, "at": at, "by": by.user, "role": by.role, "from": from_state,
-             "to": to_state, "note": note, "public": bool(public and note)}
+             "to": to_state, "note": redact_contacts(note) if public and note else note,
+             "public": bool(public and note)}
     entry.update({k: v for k, v in extra.items() if v is not None})
     return entry
+
+
+TRIAGE_NOTES = {
+    "not_a_report": "Không phải phản ánh (lời chào, cảm ơn, thử, quảng cáo, câu hỏi về "
+                    "tổng đài): chờ tổng đài viên xem, không chuyển phòng ban",
+    "too_short": "Nội dung quá ngắn để phân loại: chờ tổng đài viên",
+    "unknown_words": "Không nhận ra nội dung (ngôn ngữ hoặc từ lạ): chờ tổng đài viên",
+    "low_confidence": "Độ tin cậy thấp: chờ tổng đài viên phân loại",
+}
+
+
+def triage_note(reason: str | None) -> str:
+    return TRIAGE_NOTES.get(reason or "low_confidence", TRIAGE_NOTES["low_confidence"])
 
 
 def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
@@ -71,7 +87,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
         _entry(seq=1, at=now, by=SYSTEM, from_state=None, to_state="new"),
         _entry(seq=2, at=now, by=SYSTEM, from_state="new", to_state=target,
                department=department, correction=correction,
-               note=None if department else "Độ tin cậy thấp: chờ tổng đài viên phân loại"),
+               note=None if department else triage_note(event.triage_reason)),
     ]
     ticket: dict[str, Any] = {
         "_id": event.report_id, "report_id": event.report_id,
@@ -82,6 +98,8 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
         "classified_category": event.category, "confidence": event.confidence,
         "top3": [list(pair) for pair in event.top3], "urgent": event.urgent,
         "model_version": event.model_version, "department": department, "state": target,
+        "triage_reason": None if department else (event.triage_reason or "low_confidence"),
+        "danger": list(event.danger),
         "started_at": event.submitted_at, "created_at": now, "updated_at": now,
         "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
         "alerted": [], "duplicate_of": None, "rating": None,
@@ -150,9 +168,11 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
         if entry["to"] in RESPONDED and not updated.get("first_response_at"):
             updated["first_response_at"] = entry["at"]
     updated.update(sla_fields(updated, config=config, now=now))
-    if updated["state"] == "resolved":
-        updated["resolved_at"] = now
-        updated["resolved_on_time"] = not updated["sla"]["clocks"]["resolution"]["breached"]
+    if len(updated["first_responses"]) > len(ticket.get("first_responses") or [None]):
+        # a department received it: its own first-response clock raises its own alerts
+        updated["alerted"] = [a for a in ticket.get("alerted", [])
+                              if not a.startswith(f"{FIRST_RESPONSE}:")]
+        updated.update(sla_fields(updated, config=config, now=now))
     changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
                and ticket.get(k, _MISSING) != v}
     changes["unpublished"] = True
@@ -171,6 +191,9 @@ def transition(*, db: Database, config: TrackerConfig, principal: Principal, tic
                to_state: str, note: str | None, public: bool, now: datetime,
                ticket: dict[str, Any] | None = None) -> dict[str, Any]:
     ticket = ticket or get_ticket(db=db, principal=principal, ticket_id=ticket_id)
+    if ticket["state"] == "duplicate" and to_state == undo_target(ticket):
+        return undo_duplicate(db=db, config=config, principal=principal, ticket_id=ticket_id,
+                              reason=note or "", now=now, ticket=ticket)
     check_transition(ticket["state"], to_state)
     if not role_may_move_to(principal.role, to_state):
         raise Forbidden(f"role {principal.role} may not move a ticket to {to_state}")
@@ -178,9 +201,35 @@ def transition(*, db: Database, config: TrackerConfig, principal: Principal, tic
         raise NotAllowed("mark duplicates with the duplicate action, naming the original")
     if to_state == "assigned" and not ticket.get("department"):
         raise NotAllowed("triage the ticket with a category to assign it")
+    exception, set_fields = None, None
+    if to_state == "reopened":
+        exception = _reopen_exception(config=config, principal=principal, ticket=ticket,
+                                      reason=note, now=now)
+        set_fields = {"rating": None, "reopen_count": ticket.get("reopen_count", 0) + 1}
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
-                   to_state=to_state, note=note, public=public)
-    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now)
+                   to_state=to_state, note=note, public=public, exception=exception)
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields=set_fields)
+
+
+REOPEN_LATE = "reopen_after_window"
+SUPERVISORS = frozenset({"supervisor", "admin"})
+
+
+def _reopen_exception(*, config: TrackerConfig, principal: Principal, ticket: dict[str, Any],
+                      reason: str | None, now: datetime) -> str | None:
+    """Within the citizen's window after the last resolution a reopen is ordinary. After it,
+    only a supervisor may reopen, with a reason, and the history marks it as an exception."""
+    finished_at = ticket.get("finished_at")
+    if finished_at is not None and now - finished_at <= timedelta(days=config.reopen_window_days):
+        return None
+    if principal.role not in SUPERVISORS:
+        raise Forbidden(f"reopening more than {config.reopen_window_days} days after the "
+                        "resolution is for supervisors")
+    if not (reason or "").strip():
+        raise NotAllowed(f"reopening more than {config.reopen_window_days} days after the "
+                         "resolution needs a reason (note)")
+    return REOPEN_LATE
 
 
 def add_note(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id: str,
@@ -261,6 +310,8 @@ def mark_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
     if original.get("duplicate_of"):
         original = db[TICKETS].find_one({"_id": original["duplicate_of"]},
                                         {"tracking_code": 1, "state": 1}) or original
+    if original["_id"] == ticket_id:
+        raise NotAllowed("that ticket is itself marked a duplicate of this one")
     public_note = note or f"Phản ánh trùng với {original['tracking_code']}"
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
                    to_state="duplicate", note=public_note, public=True,
@@ -268,6 +319,38 @@ def mark_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
     return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
                   set_fields={"duplicate_of": original["_id"],
                               "duplicate_of_code": original["tracking_code"]})
+
+
+def undo_target(ticket: dict[str, Any]) -> str | None:
+    """The state a ticket marked duplicate returns to when the mark is undone."""
+    mark = _last_mark(ticket) if ticket["state"] == "duplicate" else None
+    return mark["from"] if mark else None
+
+
+def _last_mark(ticket: dict[str, Any]) -> dict[str, Any] | None:
+    return next((h for h in reversed(ticket["history"]) if h.get("to") == "duplicate"
+                 and h.get("from") != "duplicate"), None)
+
+
+def undo_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
+                   ticket_id: str, reason: str, now: datetime,
+                   ticket: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A supervisor takes back a wrong duplicate mark: the ticket returns to the state it had
+    before the mark, the history keeps both entries (the undo names the mark and gives the
+    reason) and the clocks count as if the mark had never been made."""
+    if principal.role not in SUPERVISORS:
+        raise Forbidden("only supervisors undo a duplicate mark")
+    if not (reason or "").strip():
+        raise NotAllowed("say why the duplicate mark was wrong (reason)")
+    ticket = ticket or get_ticket(db=db, principal=principal, ticket_id=ticket_id)
+    mark = _last_mark(ticket) if ticket["state"] == "duplicate" else None
+    if mark is None:
+        raise NotAllowed("the ticket is not marked as a duplicate")
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state="duplicate",
+                   to_state=mark["from"], note=reason, public=False, undoes=mark["seq"],
+                   exception="duplicate_undone")
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields={"duplicate_of": None, "duplicate_of_code": None})
 
 
 def _by_code(db: Database, tracking_code: str) -> dict[str, Any]:
@@ -302,8 +385,8 @@ def reopen(*, db: Database, config: TrackerConfig, principal: Principal, trackin
         raise Forbidden("reopening comes from the citizen through intake")
     ticket = _by_code(db, tracking_code)
     check_transition(ticket["state"], "reopened")
-    resolved_at = ticket.get("resolved_at")
-    if resolved_at is None or now - resolved_at > timedelta(days=config.reopen_window_days):
+    finished_at = ticket.get("finished_at")
+    if finished_at is None or now - finished_at > timedelta(days=config.reopen_window_days):
         raise NotAllowed(f"a ticket can be reopened within {config.reopen_window_days} days "
                          "of its resolution")
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],

@@ -23,11 +23,15 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
         "duplicate_of": ticket.get("duplicate_of_code"),
         "duplicate_candidates": ticket.get("duplicate_candidates", []),
         "rating": rating.get("score"),
+        "finished_at": ticket.get("finished_at"),
+        "finished_on_time": ticket.get("finished_on_time"),
+        "triage_reason": ticket.get("triage_reason"),
     }
     if history:
         out["history"] = [
             {"seq": h["seq"], "at": h["at"], "by": h["by"], "role": h["role"],
              "from_state": h["from"], "to_state": h["to"], "note": h.get("note"),
-             "public": h.get("public", False), "department": h.get("department")}
+             "public": h.get("public", False), "department": h.get("department"),
+             "exception": h.get("exception")}
             for h in ticket["history"]]
     return out

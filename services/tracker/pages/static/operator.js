@@ -29,8 +29,17 @@
     select.value = code; touched = true; select.focus();
   }
 
+  var banner = document.getElementById("emergency-banner");
+  function showEmergency(e) {
+    if (!banner) { return; }
+    banner.hidden = !e;
+    document.getElementById("emergency-vi").textContent = e ? e.vi : "";
+    document.getElementById("emergency-en").textContent = e ? e.en : "";
+  }
+
   function show(s) {
     body.textContent = "";
+    showEmergency(s.emergency || null);
     if (s.empty) { body.appendChild(el("p", "muted", panel.dataset.empty)); return; }
     var big = el("p", "big");
     var strong = el("strong", null, s.category_label);
@@ -54,7 +63,8 @@
     if (s.urgent) { urgency.appendChild(el("span", "urgent", panel.dataset.urgent)); }
     else { urgency.textContent = urgency.dataset.no; }
     body.appendChild(dl);
-    if (s.needs_triage) { body.appendChild(el("p", "warn", panel.dataset.triage)); }
+    if (s.outcome === "not_a_report") { body.appendChild(el("p", "warn", panel.dataset.notReport)); }
+    else if (s.needs_triage) { body.appendChild(el("p", "warn", panel.dataset.triage)); }
     if (!touched) { select.value = s.category; }
     if (!districtTouched && s.district) { district.value = s.district; }
   }

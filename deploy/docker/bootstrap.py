@@ -1,7 +1,10 @@
-"""One-shot setup run at deploy time (a Kubernetes Job): create the Kafka topics and every
-service's MongoDB indexes. Idempotent: running it again changes nothing.
+"""One-shot setup run at deploy time (the Kubernetes Job, the Compose one-shot): create the
+Kafka topics and every service's MongoDB indexes. Idempotent: running it again changes nothing.
 
-    python -m shared.bootstrap [--replication-factor 3]
+    python /app/deploy/docker/bootstrap.py [--replication-factor 3]
+
+It lives here, beside the other deploy scripts, because it is the one place that knows every
+service: shared/ stays below the services and imports nothing from them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from shared.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.bootstrap")
+    parser = argparse.ArgumentParser(prog="bootstrap.py")
     parser.add_argument("--replication-factor", type=int, default=1)
     args = parser.parse_args(argv)
     configure_logging()
