@@ -74,6 +74,7 @@ class ClassifierWorker:
                    TICKETS_CORRECTIONS: (TicketCorrectedV1,)},
             handler=self.handle, apply=self.apply,
             batch_size=settings.classifier_batch_size)
+        self.consumer = Consumer(self.spec, settings=settings, clock=clock)
 
     def handle(self, batch: Batch) -> list[Output[Event]]:
         """Classify the batch's reports with the model of the moment; corrections pass on to
@@ -105,7 +106,7 @@ class ClassifierWorker:
     def run(self, stop: threading.Event) -> None:
         """Runs until `stop`: a store or broker outage is waited out with the shared backoff
         (the batch is read again once it is back), never a reason to exit."""
-        Consumer(self.spec, settings=self.settings, clock=self.clock).run(stop)
+        self.consumer.run(stop)
 
 
 def run_worker(settings: Settings, stop: threading.Event) -> None:
@@ -115,10 +116,9 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
 
     from services.classifier.train import load
 
-    if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr=settings.host)
-
     worker = ClassifierWorker(settings=settings, classifier=load(settings.classifier_model_path),
                               db=database(connect(settings), settings))
+    if settings.worker_metrics_port:  # once the worker's series exist
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
     log.info("classifier worker consuming %s", REPORTS_SUBMITTED)
     worker.run(stop)
