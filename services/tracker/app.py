@@ -15,11 +15,12 @@ from services.tracker.deps import TrackerDeps
 from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.service import all_time_rates
-from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
+from services.tracker.store import TICKETS, ensure_indexes
 from services.tracker.tickets.api import bp as tickets_bp
 from shared.clock import Clock, system_clock
 from shared.mongo import connect, database, reachable
 from shared.settings import Settings
+from shared.tickets import OPEN_STATES
 from shared.web.app_base import base_app
 from shared.web.pages import configure_sessions
 

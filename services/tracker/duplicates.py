@@ -17,7 +17,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.store import TICKETS
+from shared.tickets import OPEN_STATES
 
 _WORD = re.compile(r"[a-z0-9]+")
 _PRIME = (1 << 61) - 1

@@ -11,9 +11,6 @@ ALERTS = "sla_alerts"
 LEASES = "tracker_leases"
 LOGIN_FAILURES = "staff_login_failures"
 
-OPEN_STATES = ("new", "triage", "assigned", "in_progress", "waiting_citizen", "reopened",
-               "rejected")
-
 
 def ensure_indexes(db: Database) -> None:
     tickets = db[TICKETS]

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from services.intake.reports.service import STATUS_LABELS_VI
-from services.tracker.pages.common import SLA_STATES
 from services.tracker.staff import ROLES
-from services.tracker.tickets.states import STATES
 from shared.events import Channel
 from shared.settings import REPO_ROOT
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES, load_taxonomy
+from shared.tickets import SLA_STATES, STATES
 from shared.web.i18n import LANGUAGES, catalogue, department_label, label
 
 PAGES = [REPO_ROOT / "services" / "intake" / "pages",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -18,23 +18,27 @@ from services.intake.store import PHOTOS, REPORTS, WITHOUT_SECRETS
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock
 from shared.crypto import FieldCipher
+from shared.limits import REOPEN_WINDOW
 from shared.redact import redact_contacts
+from shared.tickets import FINAL_STATES, TicketState
 
+# A report's status: intake's own two before the tracker has a ticket, then the ticket's state.
+S = TicketState
 STATUS_LABELS_VI = {
     "received": "Đã tiếp nhận",
-    "new": "Đã tạo phiếu xử lý",
     "classified": "Đã phân loại",
-    "triage": "Đang phân loại thủ công",
-    "assigned": "Đã chuyển đơn vị xử lý",
-    "in_progress": "Đang xử lý",
-    "waiting_citizen": "Chờ người dân bổ sung",
-    "resolved": "Đã giải quyết",
-    "closed": "Đã đóng",
-    "reopened": "Đã mở lại",
-    "rejected": "Đang chuyển đơn vị phù hợp",
-    "duplicate": "Trùng với phản ánh khác",
+    S.NEW: "Đã tạo phiếu xử lý",
+    S.TRIAGE: "Đang phân loại thủ công",
+    S.ASSIGNED: "Đã chuyển đơn vị xử lý",
+    S.IN_PROGRESS: "Đang xử lý",
+    S.WAITING_CITIZEN: "Chờ người dân bổ sung",
+    S.RESOLVED: "Đã giải quyết",
+    S.CLOSED: "Đã đóng",
+    S.REOPENED: "Đã mở lại",
+    S.REJECTED: "Đang chuyển đơn vị phù hợp",
+    S.DUPLICATE: "Trùng với phản ánh khác",
 }
-CLOSED_STATUSES = frozenset({"resolved", "closed", "duplicate"})
+CLOSED_STATUSES = FINAL_STATES
 
 
 class IdempotencyConflict(Exception):
@@ -170,9 +174,6 @@ def find_by_tracking_code(*, db: Database, tracking_code: str,
     return db[REPORTS].find_one({"tracking_code": tracking_code}, projection)
 
 
-REOPEN_WINDOW = timedelta(days=7)
-
-
 def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     status = doc.get("status", "received")
     resolved_at = doc.get("resolved_at")
@@ -189,8 +190,8 @@ def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[s
         "public_notes": [{"at": n["at"], "text": n["text"]} for n in doc.get("public_notes", [])],
         "duplicate_of": doc.get("duplicate_of"),
         "rating": doc.get("rating"),
-        "can_rate": status in {"resolved", "closed"} and doc.get("rating") is None
+        "can_rate": status in {S.RESOLVED, S.CLOSED} and doc.get("rating") is None
         and resolved_at is not None,
-        "can_reopen": status in {"resolved", "closed"} and resolved_at is not None
+        "can_reopen": status in {S.RESOLVED, S.CLOSED} and resolved_at is not None
         and now is not None and now - resolved_at <= REOPEN_WINDOW,
     }

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.store import TICKETS
+from shared.tickets import OPEN_STATES
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,16 @@ from services.tracker.deps import deps
 from services.tracker.pages import clients, forms
 from services.tracker.pages.common import render
 from services.tracker.pages.session import current_staff, requires_staff
+from services.tracker.permissions import Action
 from services.tracker.tickets import service
 from services.tracker.tickets.models import TriageIn
-from services.tracker.tickets.states import IllegalTransition
 from services.tracker.tickets.views import ticket_out
 from shared.danger import detect, guidance
+from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES
 from shared.web.i18n import department_label, label, translate
 
 CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address")
-CONSOLE_ROLES = ("operator", "supervisor", "admin")
 TRIAGE_PAGE = 25
 
 
@@ -53,7 +53,11 @@ def _triage_count() -> int:
 
 
 def suggestion_view(prediction: dict[str, Any], text: str = "") -> dict[str, Any]:
-    """The classifier's answer with display names, for the page and its script."""
+    """The classifier's answer with display names, for the page and its script. The
+    department is the one the tracker's routing table will give the report (none while it
+    needs an operator's triage), never one the classifier names."""
+    department = None if prediction.get("needs_triage") else deps().config.routing.department(
+        prediction["category"], prediction.get("district"))
     return {
         "category": prediction["category"],
         "category_label": label("category", prediction["category"]),
@@ -64,8 +68,8 @@ def suggestion_view(prediction: dict[str, Any], text: str = "") -> dict[str, Any
         "district_label": label("district", prediction.get("district")),
         "urgent": bool(prediction.get("urgent")),
         "needs_triage": bool(prediction.get("needs_triage")),
-        "department": prediction.get("department"),
-        "department_label": department_label(prediction.get("department")),
+        "department": department,
+        "department_label": department_label(department),
         "outcome": prediction.get("outcome") or "routed",
         "triage_reason": prediction.get("triage_reason"),
         "emergency": emergency_view(prediction, text),
@@ -83,12 +87,12 @@ def emergency_view(prediction: dict[str, Any], text: str) -> dict[str, Any] | No
     return guidance(numbers) if numbers else None
 
 
-@requires_staff(*CONSOLE_ROLES)
+@requires_staff(Action.TAKE_CALLS)
 def operator() -> tuple[str, int]:
     return _console(dict.fromkeys(CALL_FIELDS, ""), {})
 
 
-@requires_staff(*CONSOLE_ROLES)
+@requires_staff(Action.TAKE_CALLS)
 def suggest() -> tuple[Response, int] | Response:
     """JSON for the console's script: {text} -> the suggestion (proxied to the classifier)."""
     payload = request.get_json(silent=True) or {}
@@ -115,7 +119,7 @@ def _check_call(values: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-@requires_staff(*CONSOLE_ROLES)
+@requires_staff(Action.TAKE_CALLS)
 def submit_call() -> Response | tuple[str, int]:
     d = deps()
     values = forms.values(request.form, CALL_FIELDS)
@@ -179,12 +183,12 @@ def _triage_page(errors: dict[str, dict[str, str]] | None = None,
                   notices=get_flashed_messages())
 
 
-@requires_staff(*CONSOLE_ROLES)
+@requires_staff(Action.TRIAGE)
 def triage_queue() -> tuple[str, int]:
     return _triage_page()
 
 
-@requires_staff(*CONSOLE_ROLES)
+@requires_staff(Action.TRIAGE)
 def triage(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
     values = forms.values(request.form, ("category", "district", "note"))
@@ -196,10 +200,9 @@ def triage(ticket_id: str) -> Response | tuple[str, int]:
             ticket = service.triage(db=d.db, config=d.config, principal=current_staff(),
                                     ticket_id=ticket_id, category=body.category,
                                     district=body.district, note=body.note, now=d.clock())
-        except service.TicketNotFound:
-            errors = {"form": translate("err.ticket_gone")}
-        except (IllegalTransition, service.Forbidden, service.Conflict,
-                service.NotAllowed) as exc:
+        except service.TicketNotFound as exc:
+            errors = {"form": forms.error_message(exc)}
+        except DomainError as exc:
             errors = forms.service_error(exc, "category")
         else:
             flash(translate("notice.triaged", code=ticket["tracking_code"],

@@ -14,12 +14,12 @@ from services.tracker.pages import charts, queries
 from services.tracker.pages.common import render
 from services.tracker.pages.figures import Figures, FiguresCache
 from services.tracker.pages.session import requires_staff
+from services.tracker.permissions import Action
 from services.tracker.stats.api import CSV_COLUMNS
 from services.tracker.stats.service import department_stats, window_start
 from services.tracker.tickets.views import ticket_out
 from shared.web.i18n import department_label, label
 
-ROLES = ("supervisor", "admin")
 ON_TIME_TARGET, SATISFACTION_TARGET = 0.99, 0.90
 WINDOWS = (7, 30, 90)
 BREACH_ROWS = 50
@@ -68,7 +68,7 @@ def _figures(days: int) -> Figures:
     return cache.get(days, compute)
 
 
-@requires_staff(*ROLES)
+@requires_staff(Action.VIEW_STATS)
 def dashboard() -> tuple[str, int]:
     figures = _figures(_days())
     volume = figures.volume
@@ -81,13 +81,13 @@ def dashboard() -> tuple[str, int]:
                   refresh=REFRESH_SECONDS, target_class=target_class, **_breaches())
 
 
-@requires_staff(*ROLES)
+@requires_staff(Action.VIEW_STATS)
 def breaches_fragment() -> tuple[str, int]:
     """The breach list alone: the dashboard's script swaps it in every 15 s."""
     return render("_breaches.html", **_breaches())
 
 
-@requires_staff(*ROLES)
+@requires_staff(Action.VIEW_STATS)
 def departments_csv() -> Response:
     days = _days()
     rows = _figures(days).rows

@@ -26,32 +26,18 @@ from datetime import UTC, datetime, timedelta
 
 from services.tracker.sla.calendar import Calendar
 from services.tracker.sla.policy import Targets
+from shared.tickets import FINAL_STATES, RESPONDED_STATES, SlaClock, SlaLevel, TicketState
 
-FIRST_RESPONSE = "first_response"
-RESOLUTION = "resolution"
+FIRST_RESPONSE = SlaClock.FIRST_RESPONSE
+RESOLUTION = SlaClock.RESOLUTION
 
-TICKET_STATES: frozenset[str] = frozenset(
-    {
-        "new",
-        "triage",
-        "assigned",
-        "in_progress",
-        "waiting_citizen",
-        "resolved",
-        "closed",
-        "reopened",
-        "rejected",
-        "duplicate",
-    }
-)
-INITIAL_STATE = "new"
-FIRST_RESPONSE_STOPS: frozenset[str] = frozenset(
-    {"in_progress", "waiting_citizen", "resolved", "closed", "rejected", "duplicate"}
-)
-RESOLUTION_PAUSES: frozenset[str] = frozenset({"waiting_citizen"})
-RESOLUTION_STOPS: frozenset[str] = frozenset({"resolved", "closed", "duplicate"})
+TICKET_STATES: frozenset[str] = frozenset(TicketState)
+INITIAL_STATE = TicketState.NEW
+FIRST_RESPONSE_STOPS: frozenset[str] = RESPONDED_STATES
+RESOLUTION_PAUSES: frozenset[str] = frozenset({TicketState.WAITING_CITIZEN})
+RESOLUTION_STOPS: frozenset[str] = FINAL_STATES
 _RESOLUTION_IDLE = RESOLUTION_PAUSES | RESOLUTION_STOPS
-LEVELS: tuple[str, ...] = ("warning", "breach", "escalation")
+LEVELS: tuple[str, ...] = tuple(SlaLevel)
 
 _ZERO = timedelta(0)
 

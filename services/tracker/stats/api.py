@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from services.tracker.auth import requires
 from services.tracker.deps import deps
+from services.tracker.permissions import Action
 from services.tracker.stats.service import department_stats, open_breaches, window_start
 from services.tracker.tickets.views import ticket_out
 from shared.web.problems import validation_problem
@@ -30,7 +31,7 @@ def _days() -> int | None:
 
 
 @bp.get("/stats/departments")
-@requires("supervisor", "admin")
+@requires(Action.VIEW_STATS)
 def departments() -> Response:
     d = deps()
     rows = department_stats(db=d.db, since=window_start(d.clock(), _days()))
@@ -38,7 +39,7 @@ def departments() -> Response:
 
 
 @bp.get("/stats/departments.csv")
-@requires("supervisor", "admin")
+@requires(Action.VIEW_STATS)
 def departments_csv() -> Response:
     d = deps()
     rows = department_stats(db=d.db, since=window_start(d.clock(), _days()))
@@ -52,7 +53,7 @@ def departments_csv() -> Response:
 
 
 @bp.get("/breaches")
-@requires("supervisor", "admin")
+@requires(Action.VIEW_STATS)
 def breaches() -> Response:
     d = deps()
     docs = open_breaches(db=d.db, department=request.args.get("department"))

@@ -28,7 +28,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.store import TICKETS
+from shared.tickets import OPEN_STATES
 
 FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
           "finished_on_time": 1, "started_at": 1, "rating": 1, "duplicate_of": 1,
