@@ -26,7 +26,7 @@ from services.classifier.model import ReportClassifier
 from services.classifier.registry import ModelHolder
 from shared.clock import Clock, system_clock
 from shared.events import (
-    ReportClassifiedV1,
+    ReportClassifiedV2,
     ReportSubmittedV1,
     TicketCorrectedV1,
     UndecodableEvent,
@@ -66,21 +66,19 @@ class DeadLetter:
 
 
 def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1],
-                   now: Any) -> list[ReportClassifiedV1]:
+                   now: Any) -> list[ReportClassifiedV2]:
     predictions = classifier.predict([e.description for e in events])
     districts = [e.district or p.district or (extract_district(e.address) if e.address else None)
                  for e, p in zip(events, predictions, strict=True)]
     return [
-        ReportClassifiedV1(
+        ReportClassifiedV2(
             event_id=f"{e.report_id}:classified:{classifier.version}", occurred_at=now,
             report_id=e.report_id, tracking_code=e.tracking_code, channel=e.channel,
             description=e.description, category_hint=e.category_hint, address=e.address,
             location=e.location, submitted_at=e.submitted_at, category=p.category,
             confidence=p.confidence, top3=p.top3, urgent=p.urgent,
-            district=district, needs_triage=p.needs_triage,
-            department=classifier.routing.department(p.category, district),
-            model_version=classifier.version, outcome=p.outcome,
-            triage_reason=p.triage_reason, danger=list(p.danger))
+            district=district, needs_triage=p.needs_triage, model_version=classifier.version,
+            outcome=p.outcome, triage_reason=p.triage_reason, danger=list(p.danger))
         for e, p, district in zip(events, predictions, districts, strict=True)
     ]
 
@@ -121,7 +119,7 @@ class ClassifierWorker:
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
 
-    def _publish(self, classified: list[ReportClassifiedV1], dead: list[DeadLetter]) -> None:
+    def _publish(self, classified: list[ReportClassifiedV2], dead: list[DeadLetter]) -> None:
         assert self.producer is not None
         futures = [self.producer.send(REPORTS_CLASSIFIED, key=c.report_id.encode(),
                                       value=encode_event(c)) for c in classified]

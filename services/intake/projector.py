@@ -1,7 +1,8 @@
 """Keeps the citizen-facing view of each report up to date from downstream events.
 
 Consumes the classifier's verdicts and the tracker's status events: the category becomes
-the Open311 service_code, the department the agency_responsible, public notes the
+the Open311 service_code, the tracker's department (none until it routes the report) the
+agency_responsible, public notes the
 status_notes, the resolution deadline the expected_datetime, and the report counts as
 confirmed downstream (the relay no longer needs to republish it). Updates are idempotent:
 a status event applies only if its seq is higher than the last one applied.
@@ -20,7 +21,7 @@ from pymongo.database import Database
 
 from services.intake.store import REPORTS
 from shared.events import (
-    ReportClassifiedV1,
+    ReportClassified,
     TicketStatusChangedV1,
     UndecodableEvent,
     decode_event,
@@ -36,13 +37,15 @@ PROJECTED = Counter("intake_projected_events_total", "Downstream events applied 
 SKIPPED = Counter("intake_projector_skipped_total", "Downstream events that could not be read")
 
 
-def apply_classified(*, db: Database, event: ReportClassifiedV1) -> bool:
+def apply_classified(*, db: Database, event: ReportClassified) -> bool:
+    """The classifier's suggestion. A v1 event's department is not shown: the department
+    comes from the tracker's status events, which apply the tracker's routing table."""
     if not ObjectId.is_valid(event.report_id):
         return False
     result = db[REPORTS].update_one(
         {"_id": ObjectId(event.report_id), "status": "received"},
         {"$set": {"status": "triage" if event.needs_triage else "classified",
-                  "service_code": event.category, "agency_responsible": event.department,
+                  "service_code": event.category,
                   "classification": {"confidence": event.confidence,
                                      "needs_triage": event.needs_triage,
                                      "urgent": event.urgent,
@@ -84,7 +87,7 @@ def project_records(*, db: Database, records: list) -> None:
         except UndecodableEvent:
             SKIPPED.inc()
             continue
-        if isinstance(event, ReportClassifiedV1):
+        if isinstance(event, ReportClassified):
             apply_classified(db=db, event=event)
         elif isinstance(event, TicketStatusChangedV1):
             apply_status(db=db, event=event)

@@ -22,7 +22,7 @@ from pymongo.database import Database
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.tickets.service import create_many
 from shared.clock import Clock
-from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
+from shared.events import ReportClassified, UndecodableEvent, decode_event
 from shared.kafka import ensure_topics, make_consumer, make_producer, rewind_or_close
 from shared.retry import TRANSIENT, Outage
 from shared.settings import Settings
@@ -41,14 +41,14 @@ def handle_records(*, db: Database, config: TrackerConfig, records: list[Any], n
     """Store a ticket per classified event; return the records that could not be read,
     with the reason."""
     dead: list[tuple[Any, str]] = []
-    good: list[tuple[Any, ReportClassifiedV1]] = []
+    good: list[tuple[Any, ReportClassified]] = []
     for record in records:
         try:
             event = decode_event(record.value)
         except UndecodableEvent as exc:
             dead.append((record, str(exc)))
             continue
-        if not isinstance(event, ReportClassifiedV1):
+        if not isinstance(event, ReportClassified):
             dead.append((record, f"unexpected {event.event_type}"))
             continue
         reason = poison_reason(event)
@@ -75,7 +75,7 @@ def handle_records(*, db: Database, config: TrackerConfig, records: list[Any], n
     return dead
 
 
-def poison_reason(event: ReportClassifiedV1) -> str | None:
+def poison_reason(event: ReportClassified) -> str | None:
     """The known ways an event that reads can never become a ticket. Anything else that
     fails is found by storing the batch's events one by one (handle_records)."""
     if event.submitted_at.utcoffset() is None:
