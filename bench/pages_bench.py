@@ -39,7 +39,7 @@ from services.intake.store import REPORTS
 from services.tracker.app import create_app as create_tracker
 from services.tracker.config import TrackerConfig, load_config
 from services.tracker.sla.summary import sla_fields
-from services.tracker.store import TICKETS, ensure_indexes
+from services.tracker.store import TICKETS, init_db
 from services.tracker.tickets.service import SYSTEM, _entry
 from shared.clock import ManualClock
 from shared.crypto import FieldCipher
@@ -109,7 +109,7 @@ def _ticket(i: int, example: Any, config: TrackerConfig, rng: random.Random) -> 
 def fill(db: Database, config: TrackerConfig, count: int) -> list[dict[str, Any]]:
     rng = random.Random(1022)
     corpus = load_split("validation")
-    ensure_indexes(db)
+    init_db(db)
     tickets = [_ticket(i, rng.choice(corpus), config, rng) for i in range(count)]
     cipher = FieldCipher(Settings().pii_keys)
     reports = []

@@ -129,3 +129,11 @@ def image_bytes(fmt: str = "JPEG", *, size: tuple[int, int] = (8, 6), exif_gps: 
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+def create_from_classified(*, db, config, event, now):
+    """One ticket from one classified event, as the tracker's worker makes them in batches:
+    (ticket, created)."""
+    from services.tracker.tickets.service import create_many
+
+    return create_many(db=db, config=config, events=[event], now=now)[0]

@@ -15,7 +15,7 @@ from services.tracker.deps import TrackerDeps
 from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.service import all_time_rates
-from services.tracker.store import TICKETS, ensure_indexes
+from services.tracker.store import TICKETS
 from services.tracker.tickets.api import bp as tickets_bp
 from shared.clock import Clock, system_clock
 from shared.mongo import connect, database, reachable
@@ -74,7 +74,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.extensions["tracker"] = TrackerDeps(settings=settings, client=client, db=db,
                                             source=source, clock=clock)
-    ensure_indexes(db)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(stats_bp)
     configure_sessions(app, settings, service="staff")

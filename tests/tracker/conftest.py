@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from services.tracker.app import create_app
 from services.tracker.config import TrackerConfig, load_config
-from services.tracker.store import ensure_indexes
+from services.tracker.store import init_db
 from shared.clock import ManualClock
 from shared.events import ReportClassifiedV2
 from shared.settings import Settings
@@ -42,7 +42,7 @@ def config(settings: Settings) -> TrackerConfig:
 
 @pytest.fixture
 def tdb(db):
-    ensure_indexes(db)
+    init_db(db)
     return db
 
 
@@ -78,7 +78,7 @@ def classified(*, at: datetime, category: str = "traffic", district: str | None 
 
 @pytest.fixture
 def make_ticket(tdb, config: TrackerConfig, clock: ManualClock) -> Callable[..., dict]:
-    from services.tracker.tickets.service import create_from_classified
+    from tests.helpers import create_from_classified
 
     def make(**kw) -> dict:
         ticket, _ = create_from_classified(db=tdb, config=config,

@@ -19,10 +19,9 @@ from services.tracker.monitor import sweep
 from services.tracker.publisher import Publisher
 from services.tracker.sla.summary import ticket_clocks
 from services.tracker.store import ALERTS, LEASES, TICKETS
-from services.tracker.tickets.service import create_from_classified
 from shared.clock import system_clock
 from shared.settings import REPO_ROOT, Settings
-from tests.helpers import collect, running, wait_until
+from tests.helpers import collect, create_from_classified, running, wait_until
 from tests.tracker.conftest import classified
 
 LEVELS = {"warning", "breach", "escalation"}

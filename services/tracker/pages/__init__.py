@@ -8,7 +8,6 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import NotFound
 
 from services.tracker.pages import (
-    queries,
     views_auth,
     views_handler,
     views_operator,
@@ -40,7 +39,6 @@ def blueprint(settings: Settings) -> Blueprint:
 
 def _setup(state: BlueprintSetupState) -> None:
     state.app.extensions["staff_pages_figures"] = FiguresCache()
-    queries.ensure_indexes(state.app.extensions["tracker"].db)
 
 
 __all__ = ["blueprint"]

@@ -15,19 +15,19 @@ from services.tracker.pages import forms
 from services.tracker.pages.common import departments, render
 from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.permissions import Action, allowed
-from services.tracker.store import TICKETS
-from services.tracker.tickets import service
+from services.tracker.tickets import repository, service
 from services.tracker.tickets.models import (
     BulkTransitionIn,
     NoteIn,
     RerouteIn,
     TransitionIn,
 )
+from services.tracker.tickets.repository import TicketFilter
 from services.tracker.tickets.states import ROLE_TARGETS, TRANSITIONS
 from services.tracker.tickets.views import ticket_out
 from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
-from shared.tickets import FINAL_STATES, SLA_STATES, STATES, TicketState
+from shared.tickets import SLA_STATES, STATES, TicketState
 from shared.web.i18n import label, translate
 
 PAGE_SIZE = 50
@@ -37,8 +37,9 @@ FILTERS: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def _filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """The queue's filters from the query string: (service filters, values, errors)."""
+def _filters() -> tuple[TicketFilter, dict[str, str], dict[str, str]]:
+    """The queue's filters from the query string: (the repository's filter, values,
+    errors)."""
     values = {name: (request.args.get(name) or "")[:64] for name in FILTERS}
     errors: dict[str, str] = {}
     filters: dict[str, Any] = {}
@@ -54,9 +55,9 @@ def _filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
             errors[name] = translate("err.choice")
             continue
         filters[name] = value == "true" if name == "urgent" else value
-    if "state" in filters and filters["state"] in FINAL_STATES:
-        filters["open_only"] = False
-    return filters, values, errors
+    state = filters.pop("state", None)
+    return TicketFilter(states=None if state is None else (TicketState(state),),
+                        **filters), values, errors
 
 
 def _page() -> int:
@@ -89,8 +90,8 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
     principal = current_staff()
     filters, values, errors = _filters()
     page = _page()
-    docs, total = service.queue(db=d.db, principal=principal, filters=filters,
-                                limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    docs, total = repository.queue(d.db, principal=principal, filters=filters,
+                                   limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = {k: v for k, v in values.items() if v}
     return render("queue.html", status, tickets=[ticket_out(t) for t in docs], total=total,
                   page=page, pages=max(1, -(-total // PAGE_SIZE)), values=values,
@@ -241,7 +242,7 @@ def _check_duplicate(values: dict[str, Any]) -> tuple[Any, dict[str, str]]:
     code = values["original"].strip().upper()
     if not code:
         return None, {"original": translate("err.required")}
-    original = deps().db[TICKETS].find_one({"tracking_code": code}, {"_id": 1})
+    original = repository.by_tracking_code(deps().db, code, fields=("_id",))
     if original is None:
         return None, {"original": translate("err.code_unknown")}
     return {"original_id": original["_id"], "note": forms.optional(values["note"])}, {}

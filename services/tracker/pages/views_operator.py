@@ -22,12 +22,14 @@ from services.tracker.pages import clients, forms
 from services.tracker.pages.common import render
 from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.permissions import Action
-from services.tracker.tickets import service
+from services.tracker.tickets import repository, service
 from services.tracker.tickets.models import TriageIn
+from services.tracker.tickets.repository import TicketFilter
 from services.tracker.tickets.views import ticket_out
 from shared.danger import detect, guidance
 from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES
+from shared.tickets import TRIAGE_STATES
 from shared.web.i18n import department_label, label, translate
 
 CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address")
@@ -46,9 +48,8 @@ def _console(values: dict[str, Any], errors: dict[str, str], *, status: int = 20
 
 def _triage_count() -> int:
     d = deps()
-    _, total = service.queue(db=d.db, principal=current_staff(),
-                             filters={"state": {"$in": ["triage", "rejected"]}}, limit=1,
-                             offset=0)
+    _, total = repository.queue(d.db, principal=current_staff(),
+                                filters=TicketFilter(states=TRIAGE_STATES), limit=1, offset=0)
     return total
 
 
@@ -174,9 +175,9 @@ def _triage_page(errors: dict[str, dict[str, str]] | None = None,
                  values: dict[str, dict[str, Any]] | None = None,
                  status: int = 200) -> tuple[str, int]:
     d = deps()
-    docs, total = service.queue(db=d.db, principal=current_staff(),
-                                filters={"state": {"$in": ["triage", "rejected"]}},
-                                limit=TRIAGE_PAGE, offset=0)
+    docs, total = repository.queue(d.db, principal=current_staff(),
+                                   filters=TicketFilter(states=TRIAGE_STATES),
+                                   limit=TRIAGE_PAGE, offset=0)
     return render("triage.html", status, tickets=[ticket_out(t) for t in docs], total=total,
                   top3={t["_id"]: t.get("top3") or [] for t in docs},
                   errors=errors or {}, values=values or {},

@@ -17,6 +17,7 @@ from services.tracker.pages.session import requires_staff
 from services.tracker.permissions import Action
 from services.tracker.stats.api import CSV_COLUMNS
 from services.tracker.stats.service import department_stats, window_start
+from services.tracker.tickets import repository
 from services.tracker.tickets.views import ticket_out
 from shared.web.i18n import department_label, label
 
@@ -46,7 +47,7 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _breaches() -> dict[str, Any]:
     d = deps()
     now = d.clock()
-    docs = queries.live_breaches(db=d.db, now=now, limit=BREACH_ROWS)
+    docs = repository.breaches(d.db, now=now, limit=BREACH_ROWS)
     return {"breaches": [ticket_out(t) for t in docs], "breach_limit": BREACH_ROWS,
             "checked_at": now}
 

@@ -10,7 +10,8 @@ from flask import Blueprint, Response, jsonify, request
 from services.tracker.auth import requires
 from services.tracker.deps import deps
 from services.tracker.permissions import Action
-from services.tracker.stats.service import department_stats, open_breaches, window_start
+from services.tracker.stats.service import department_stats, window_start
+from services.tracker.tickets import repository
 from services.tracker.tickets.views import ticket_out
 from shared.web.problems import validation_problem
 
@@ -56,5 +57,6 @@ def departments_csv() -> Response:
 @requires(Action.VIEW_STATS)
 def breaches() -> Response:
     d = deps()
-    docs = open_breaches(db=d.db, department=request.args.get("department"))
+    docs = repository.breaches(d.db, now=d.clock(), limit=500,
+                               department=request.args.get("department"))
     return jsonify(total=len(docs), items=[ticket_out(t) for t in docs])

@@ -162,13 +162,5 @@ def all_time_rates(db: Database) -> tuple[dict[str, float], dict[str, float]]:
     return {d: ok / n for d, (n, ok) in finished.items() if n}, first
 
 
-def open_breaches(*, db: Database, department: str | None = None,
-                  limit: int = 500) -> list[dict[str, Any]]:
-    query: dict[str, Any] = {"sla.breached": True, "state": {"$in": list(OPEN_STATES)}}
-    if department:
-        query["department"] = department
-    return list(db[TICKETS].find(query, {"history": 0}).sort("queue_key", 1).limit(limit))
-
-
 def window_start(now: datetime, days: int | None) -> datetime | None:
     return now - timedelta(days=days) if days else None

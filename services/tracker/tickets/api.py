@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from services.tracker.auth import requires
 from services.tracker.deps import deps
 from services.tracker.permissions import Action
-from services.tracker.tickets import service
+from services.tracker.tickets import repository, service
 from services.tracker.tickets.models import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -23,10 +23,11 @@ from services.tracker.tickets.models import (
     TransitionIn,
     TriageIn,
 )
+from services.tracker.tickets.repository import TicketFilter
 from services.tracker.tickets.views import ticket_out
 from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
-from shared.tickets import SLA_STATES, STATES
+from shared.tickets import SLA_STATES, STATES, TRIAGE_STATES, SlaState, TicketState
 from shared.web.body import json_body, parse_model
 from shared.web.problems import validation_problem
 
@@ -67,16 +68,17 @@ def me() -> Response:
 def list_tickets() -> Response:
     d = deps()
     urgent = _choice("urgent", ("true", "false"))
-    filters = {
-        "state": _choice("state", STATES), "category": _choice("category", CATEGORY_CODES),
-        "district": _choice("district", DISTRICT_CODES),
-        "department": request.args.get("department"),
-        "urgent": None if urgent is None else urgent == "true",
-        "sla_state": _choice("sla_state", SLA_STATES),
-    }
-    docs, total = service.queue(db=d.db, principal=g.principal, filters=filters,
-                                limit=_int_arg("limit", 50, 1, MAX_LIMIT),
-                                offset=_int_arg("offset", 0, 0, MAX_OFFSET))
+    state, sla_state = _choice("state", STATES), _choice("sla_state", SLA_STATES)
+    filters = TicketFilter(
+        states=None if state is None else (TicketState(state),),
+        category=_choice("category", CATEGORY_CODES),
+        district=_choice("district", DISTRICT_CODES),
+        department=request.args.get("department"),
+        urgent=None if urgent is None else urgent == "true",
+        sla_state=None if sla_state is None else SlaState(sla_state))
+    docs, total = repository.queue(d.db, principal=g.principal, filters=filters,
+                                   limit=_int_arg("limit", 50, 1, MAX_LIMIT),
+                                   offset=_int_arg("offset", 0, 0, MAX_OFFSET))
     return jsonify(total=total, items=[ticket_out(t) for t in docs])
 
 
@@ -84,10 +86,10 @@ def list_tickets() -> Response:
 @requires(Action.TRIAGE)
 def triage_queue() -> Response:
     d = deps()
-    docs, total = service.queue(db=d.db, principal=g.principal,
-                                filters={"state": {"$in": ["triage", "rejected"]}},
-                                limit=_int_arg("limit", 50, 1, MAX_LIMIT),
-                                offset=_int_arg("offset", 0, 0, MAX_OFFSET))
+    docs, total = repository.queue(d.db, principal=g.principal,
+                                   filters=TicketFilter(states=TRIAGE_STATES),
+                                   limit=_int_arg("limit", 50, 1, MAX_LIMIT),
+                                   offset=_int_arg("offset", 0, 0, MAX_OFFSET))
     return jsonify(total=total, items=[ticket_out(t) for t in docs])
 
 

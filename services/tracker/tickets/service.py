@@ -13,7 +13,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.database import Database
 
 from services.tracker.config import TrackerConfig
@@ -22,7 +21,7 @@ from services.tracker.permissions import Action, allowed, roles_for
 from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import sla_fields
 from services.tracker.staff import Principal, Role
-from services.tracker.store import TICKETS
+from services.tracker.tickets import repository
 from services.tracker.tickets.errors import (
     Conflict,
     Forbidden,
@@ -32,9 +31,8 @@ from services.tracker.tickets.errors import (
 )
 from services.tracker.tickets.states import check_transition, role_may_move_to
 from shared.events import ReportClassified
-from shared.mongo import insert_new
 from shared.redact import redact_contacts
-from shared.tickets import OPEN_STATES, RESPONDED_STATES, TicketState
+from shared.tickets import RESPONDED_STATES, TicketState
 
 log = logging.getLogger(__name__)
 __all__ = ["Conflict", "Forbidden", "IllegalTransition", "NotAllowed", "TicketNotFound"]
@@ -118,11 +116,11 @@ def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClass
     suggest_many(db=db, tickets=tickets, now=now,
                  window=timedelta(days=config.duplicate_window_days),
                  threshold=config.duplicate_similarity)
-    replayed = insert_new(db[TICKETS], tickets)
+    replayed = repository.insert_many_new(db, tickets)
     results = []
     for i, ticket in enumerate(tickets):
         if i in replayed:
-            stored = db[TICKETS].find_one({"_id": ticket["_id"]})
+            stored = repository.get(db, ticket["_id"])
             if stored is None:
                 # not a replay: another report already holds this tracking code
                 log.error("report %s not ticketed: tracking code %s belongs to another report",
@@ -132,23 +130,10 @@ def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClass
     return results
 
 
-def create_from_classified(*, db: Database, config: TrackerConfig, event: ReportClassified,
-                           now: datetime) -> tuple[dict[str, Any], bool]:
-    return create_many(db=db, config=config, events=[event], now=now)[0]
-
-
-def visible_filter(principal: Principal) -> dict[str, Any]:
-    if principal.role == "handler":
-        return {"department": principal.department}
-    if principal.sees_all() or principal.role == "service":
-        return {}
-    return {"_id": None}
-
-
 def get_ticket(*, db: Database, principal: Principal, ticket_id: str) -> dict[str, Any]:
     """A ticket the principal may see. Another department's ticket is 'not found'."""
     require(principal, Action.VIEW_TICKETS)
-    ticket = db[TICKETS].find_one({"_id": ticket_id, **visible_filter(principal)})
+    ticket = repository.get_visible(db, principal, ticket_id)
     if ticket is None:
         raise TicketNotFound(ticket_id)
     return ticket
@@ -176,10 +161,8 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
     changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
                and ticket.get(k, _MISSING) != v}
     changes["unpublished"] = True
-    result = db[TICKETS].update_one(
-        {"_id": ticket["_id"], "seq": ticket["seq"]},
-        {"$set": changes, "$push": {"history": {"$each": entries}}})
-    if result.matched_count == 0:
+    if not repository.update_if_unchanged(db, ticket_id=ticket["_id"], seq=ticket["seq"],
+                                          changes=changes, entries=entries):
         raise Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it",
                        field="form")
     return updated
@@ -309,14 +292,12 @@ def mark_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
     if original_id == ticket_id:
         raise NotAllowed("a ticket cannot duplicate itself", code="duplicate_self",
                          field="original_id")
-    original = db[TICKETS].find_one({"_id": original_id},
-                                    {"tracking_code": 1, "state": 1, "duplicate_of": 1})
+    original = repository.duplicate_target(db, original_id)
     if original is None:
         raise NotAllowed(f"no ticket {original_id}", code="unknown_original",
                          field="original_id")
     if original.get("duplicate_of"):
-        original = db[TICKETS].find_one({"_id": original["duplicate_of"]},
-                                        {"tracking_code": 1, "state": 1}) or original
+        original = repository.duplicate_target(db, original["duplicate_of"]) or original
     if original["_id"] == ticket_id:
         raise NotAllowed("that ticket is itself marked a duplicate of this one",
                          code="duplicate_cycle", field="original_id")
@@ -362,7 +343,7 @@ def undo_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
 
 
 def _by_code(db: Database, tracking_code: str) -> dict[str, Any]:
-    ticket = db[TICKETS].find_one({"tracking_code": tracking_code})
+    ticket = repository.by_tracking_code(db, tracking_code)
     if ticket is None:
         raise TicketNotFound(tracking_code)
     return ticket
@@ -400,46 +381,3 @@ def reopen(*, db: Database, config: TrackerConfig, principal: Principal, trackin
                    to_state="reopened", note=reason, public=False)
     return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
                   set_fields={"rating": None, "reopen_count": ticket.get("reopen_count", 0) + 1})
-
-
-def queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit: int,
-          offset: int) -> tuple[list[dict[str, Any]], int]:
-    """The tickets the principal may see, nearest deadline first, and how many match.
-    Open tickets (the default view) are read with one query per open state on the indexed
-    fields (visibility, state), merged in deadline order: the embedded store reads every
-    ticket of the department for `state: {$nin: [...]}`, and the whole collection when a
-    condition names a nested field (`sla.state`). The other filters apply to those here."""
-    query: dict[str, Any] = {**visible_filter(principal)}
-    if filters.get("department") and principal.role != "handler":
-        query["department"] = filters["department"]
-    order = [("queue_key", ASCENDING), ("_id", ASCENDING)]
-    if filters.get("state") or not filters.get("open_only", True):
-        for key in ("state", "category", "district", "urgent"):
-            if filters.get(key) is not None:
-                query[key] = filters[key]
-        if filters.get("sla_state"):
-            query["sla.state"] = filters["sla_state"]
-        total = db[TICKETS].count_documents(query)
-        docs = list(db[TICKETS].find(query, {"history": 0}).sort(order)
-                    .skip(offset).limit(limit))
-        return docs, total
-    wanted = {key: filters[key] for key in ("category", "district", "urgent")
-              if filters.get(key) is not None}
-    sla_state = filters.get("sla_state")
-
-    def keep(ticket: dict[str, Any]) -> bool:
-        return all(ticket.get(k) == v for k, v in wanted.items()) and (
-            not sla_state or ticket.get("sla", {}).get("state") == sla_state)
-
-    total, found = 0, []
-    for state in OPEN_STATES:
-        one = {**query, "state": state}
-        if wanted or sla_state:
-            matching = [t for t in db[TICKETS].find(one, {"history": 0}).sort(order) if keep(t)]
-            total += len(matching)
-            found.extend(matching[:offset + limit])
-        else:
-            total += db[TICKETS].count_documents(one)
-            found.extend(db[TICKETS].find(one, {"history": 0}).sort(order).limit(offset + limit))
-    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
-    return found[offset:offset + limit], total
