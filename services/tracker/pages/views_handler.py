@@ -22,9 +22,9 @@ from services.tracker.tickets.models import (
     RerouteIn,
     TransitionIn,
 )
+from services.tracker.tickets.render import ticket_out
 from services.tracker.tickets.repository import TicketFilter
 from services.tracker.tickets.states import ROLE_TARGETS, TRANSITIONS
-from services.tracker.tickets.views import ticket_out
 from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.tickets import SLA_STATES, STATES, TicketState

@@ -24,8 +24,8 @@ from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.permissions import Action
 from services.tracker.tickets import repository, service
 from services.tracker.tickets.models import TriageIn
+from services.tracker.tickets.render import ticket_out
 from services.tracker.tickets.repository import TicketFilter
-from services.tracker.tickets.views import ticket_out
 from shared.danger import detect, guidance
 from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES

@@ -18,7 +18,7 @@ from services.tracker.permissions import Action
 from services.tracker.stats.api import CSV_COLUMNS
 from services.tracker.stats.service import department_stats, window_start
 from services.tracker.tickets import repository
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets.render import ticket_out
 from shared.web.i18n import department_label, label
 
 ON_TIME_TARGET, SATISFACTION_TARGET = 0.99, 0.90

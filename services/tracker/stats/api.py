@@ -12,7 +12,7 @@ from services.tracker.deps import deps
 from services.tracker.permissions import Action
 from services.tracker.stats.service import department_stats, window_start
 from services.tracker.tickets import repository
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets.render import ticket_out
 from shared.web.problems import validation_problem
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")

@@ -23,8 +23,8 @@ from services.tracker.tickets.models import (
     TransitionIn,
     TriageIn,
 )
+from services.tracker.tickets.render import ticket_out
 from services.tracker.tickets.repository import TicketFilter
-from services.tracker.tickets.views import ticket_out
 from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.tickets import SLA_STATES, STATES, TRIAGE_STATES, SlaState, TicketState
