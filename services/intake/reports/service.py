@@ -20,25 +20,19 @@ from shared.clock import Clock
 from shared.crypto import FieldCipher
 from shared.limits import REOPEN_WINDOW
 from shared.redact import redact_contacts
-from shared.tickets import FINAL_STATES, TicketState
+from shared.tickets import FINAL_STATES, STATES, TicketState
+from shared.web.i18n import label
 
 # A report's status: intake's own two before the tracker has a ticket, then the ticket's state.
 S = TicketState
-STATUS_LABELS_VI = {
-    "received": "Đã tiếp nhận",
-    "classified": "Đã phân loại",
-    S.NEW: "Đã tạo phiếu xử lý",
-    S.TRIAGE: "Đang phân loại thủ công",
-    S.ASSIGNED: "Đã chuyển đơn vị xử lý",
-    S.IN_PROGRESS: "Đang xử lý",
-    S.WAITING_CITIZEN: "Chờ người dân bổ sung",
-    S.RESOLVED: "Đã giải quyết",
-    S.CLOSED: "Đã đóng",
-    S.REOPENED: "Đã mở lại",
-    S.REJECTED: "Đang chuyển đơn vị phù hợp",
-    S.DUPLICATE: "Trùng với phản ánh khác",
-}
+REPORT_STATUSES: tuple[str, ...] = ("received", "classified", *STATES)
 CLOSED_STATUSES = FINAL_STATES
+
+
+def status_label(status: str) -> str:
+    """The status in Vietnamese (the JSON API's and Open311's `status_label`), from the
+    translation catalogue."""
+    return label("status", status, "vi")
 
 
 class IdempotencyConflict(Exception):
@@ -180,7 +174,7 @@ def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[s
     return {
         "tracking_code": doc["tracking_code"],
         "status": status,
-        "status_label": STATUS_LABELS_VI.get(status, status),
+        "status_label": status_label(status),
         "service_code": doc.get("service_code"),
         "agency_responsible": doc.get("agency_responsible"),
         "district": doc.get("district"),

@@ -33,6 +33,7 @@ from services.tracker.tickets.states import check_transition, role_may_move_to
 from shared.events import ReportClassified
 from shared.redact import redact_contacts
 from shared.tickets import RESPONDED_STATES, TicketState
+from shared.web.i18n import has_key, translate
 
 log = logging.getLogger(__name__)
 __all__ = ["Conflict", "Forbidden", "IllegalTransition", "NotAllowed", "TicketNotFound"]
@@ -55,17 +56,14 @@ def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_
     return entry
 
 
-TRIAGE_NOTES = {
-    "not_a_report": "Không phải phản ánh (lời chào, cảm ơn, thử, quảng cáo, câu hỏi về "
-                    "tổng đài): chờ tổng đài viên xem, không chuyển phòng ban",
-    "too_short": "Nội dung quá ngắn để phân loại: chờ tổng đài viên",
-    "unknown_words": "Không nhận ra nội dung (ngôn ngữ hoặc từ lạ): chờ tổng đài viên",
-    "low_confidence": "Độ tin cậy thấp: chờ tổng đài viên phân loại",
-}
+# Notes written into the history are stored text: in the city's language.
+NOTES_LANGUAGE = "vi"
 
 
 def triage_note(reason: str | None) -> str:
-    return TRIAGE_NOTES.get(reason or "low_confidence", TRIAGE_NOTES["low_confidence"])
+    """Why the ticket waits in triage, as the history's note."""
+    key = f"triage_note.{reason or 'low_confidence'}"
+    return translate(key if has_key(key) else "triage_note.low_confidence", NOTES_LANGUAGE)
 
 
 def new_ticket(*, config: TrackerConfig, event: ReportClassified,
@@ -301,7 +299,8 @@ def mark_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
     if original["_id"] == ticket_id:
         raise NotAllowed("that ticket is itself marked a duplicate of this one",
                          code="duplicate_cycle", field="original_id")
-    public_note = note or f"Phản ánh trùng với {original['tracking_code']}"
+    public_note = note or translate("note.duplicate_of", NOTES_LANGUAGE,
+                                    code=original["tracking_code"])
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
                    to_state="duplicate", note=public_note, public=True,
                    duplicate_of=original["tracking_code"])
