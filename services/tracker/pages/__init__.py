@@ -31,8 +31,7 @@ def blueprint(settings: Settings) -> Blueprint:
     bp.register_error_handler(DomainError, on_domain_error)
     bp.register_error_handler(NotFound, on_not_found)
     for module in (views_auth, views_operator, views_handler, views_supervisor):
-        for rule, view, methods in module.ROUTES:
-            bp.add_url_rule(rule, view_func=view, methods=methods)
+        module.routes.register(bp)
     bp.record_once(_setup)
     return bp
 

@@ -29,6 +29,9 @@ from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.tickets import SLA_STATES, STATES, TicketState
 from shared.web.i18n import label, translate
+from shared.web.routes import Routes
+
+routes = Routes()
 
 PAGE_SIZE = 50
 FILTERS: dict[str, tuple[str, ...] | None] = {
@@ -102,6 +105,7 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
                   notices=get_flashed_messages())
 
 
+@routes.get("/queue")
 @requires_staff(Action.VIEW_TICKETS)
 def queue() -> tuple[str, int]:
     return _queue_page()
@@ -112,6 +116,7 @@ def _back_to_queue() -> str:
     return url_for("staff.queue") + (f"?{query}" if query and "//" not in query else "")
 
 
+@routes.post("/queue/bulk")
 @requires_staff(Action.BULK_TRANSITION)
 def bulk() -> Response | tuple[str, int]:
     d = deps()
@@ -166,6 +171,7 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
                   notices=get_flashed_messages())
 
 
+@routes.get("/tickets/<ticket_id>")
 @requires_staff(Action.VIEW_TICKETS)
 def ticket(ticket_id: str) -> tuple[str, int]:
     return _ticket_page(ticket_id)
@@ -192,6 +198,7 @@ def _move(ticket_id: str, form: str, names: tuple[str, ...],
     return _ticket_page(ticket_id, form=form, errors=errors, values=values, status=422)
 
 
+@routes.post("/tickets/<ticket_id>/transition")
 @requires_staff(Action.TRANSITION)
 def transition(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
@@ -205,6 +212,7 @@ def transition(ticket_id: str) -> Response | tuple[str, int]:
         "to", "notice.moved")
 
 
+@routes.post("/tickets/<ticket_id>/note")
 @requires_staff(Action.ADD_NOTE)
 def note(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
@@ -227,6 +235,7 @@ def _check_reroute(values: dict[str, Any]) -> tuple[Any, dict[str, str]]:
                                    "note": forms.optional(values["note"])})
 
 
+@routes.post("/tickets/<ticket_id>/reroute")
 @requires_staff(Action.REROUTE)
 def reroute(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
@@ -248,6 +257,7 @@ def _check_duplicate(values: dict[str, Any]) -> tuple[Any, dict[str, str]]:
     return {"original_id": original["_id"], "note": forms.optional(values["note"])}, {}
 
 
+@routes.post("/tickets/<ticket_id>/duplicate")
 @requires_staff(Action.MARK_DUPLICATE)
 def duplicate(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
@@ -257,14 +267,3 @@ def duplicate(ticket_id: str) -> Response | tuple[str, int]:
                                          ticket_id=ticket_id, original_id=b["original_id"],
                                          note=b["note"], now=d.clock()),
         "original", "notice.moved")
-
-
-ROUTES = (
-    ("/queue", queue, ["GET"]),
-    ("/queue/bulk", bulk, ["POST"]),
-    ("/tickets/<ticket_id>", ticket, ["GET"]),
-    ("/tickets/<ticket_id>/transition", transition, ["POST"]),
-    ("/tickets/<ticket_id>/note", note, ["POST"]),
-    ("/tickets/<ticket_id>/reroute", reroute, ["POST"]),
-    ("/tickets/<ticket_id>/duplicate", duplicate, ["POST"]),
-)

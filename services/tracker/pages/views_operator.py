@@ -31,6 +31,9 @@ from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES
 from shared.tickets import TRIAGE_STATES
 from shared.web.i18n import department_label, label, translate
+from shared.web.routes import Routes
+
+routes = Routes()
 
 CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address")
 TRIAGE_PAGE = 25
@@ -88,11 +91,13 @@ def emergency_view(prediction: dict[str, Any], text: str) -> dict[str, Any] | No
     return guidance(numbers) if numbers else None
 
 
+@routes.get("/operator")
 @requires_staff(Action.TAKE_CALLS)
 def operator() -> tuple[str, int]:
     return _console(dict.fromkeys(CALL_FIELDS, ""), {})
 
 
+@routes.post("/operator/suggest")
 @requires_staff(Action.TAKE_CALLS)
 def suggest() -> tuple[Response, int] | Response:
     """JSON for the console's script: {text} -> the suggestion (proxied to the classifier)."""
@@ -120,6 +125,7 @@ def _check_call(values: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+@routes.post("/operator")
 @requires_staff(Action.TAKE_CALLS)
 def submit_call() -> Response | tuple[str, int]:
     d = deps()
@@ -184,11 +190,13 @@ def _triage_page(errors: dict[str, dict[str, str]] | None = None,
                   notices=get_flashed_messages())
 
 
+@routes.get("/triage")
 @requires_staff(Action.TRIAGE)
 def triage_queue() -> tuple[str, int]:
     return _triage_page()
 
 
+@routes.post("/triage/<ticket_id>")
 @requires_staff(Action.TRIAGE)
 def triage(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
@@ -210,12 +218,3 @@ def triage(ticket_id: str) -> Response | tuple[str, int]:
                             department=department_label(ticket["department"])))
             return redirect(url_for("staff.triage_queue"), 303)
     return _triage_page({ticket_id: errors}, {ticket_id: values}, status=422)
-
-
-ROUTES = (
-    ("/operator", operator, ["GET"]),
-    ("/operator", submit_call, ["POST"]),
-    ("/operator/suggest", suggest, ["POST"]),
-    ("/triage", triage_queue, ["GET"]),
-    ("/triage/<ticket_id>", triage, ["POST"]),
-)

@@ -20,6 +20,9 @@ from services.tracker.stats.service import department_stats, window_start
 from services.tracker.tickets import repository
 from services.tracker.tickets.render import ticket_out
 from shared.web.i18n import department_label, label
+from shared.web.routes import Routes
+
+routes = Routes()
 
 ON_TIME_TARGET, SATISFACTION_TARGET = 0.99, 0.90
 WINDOWS = (7, 30, 90)
@@ -69,6 +72,7 @@ def _figures(days: int) -> Figures:
     return cache.get(days, compute)
 
 
+@routes.get("/dashboard")
 @requires_staff(Action.VIEW_STATS)
 def dashboard() -> tuple[str, int]:
     figures = _figures(_days())
@@ -82,12 +86,14 @@ def dashboard() -> tuple[str, int]:
                   refresh=REFRESH_SECONDS, target_class=target_class, **_breaches())
 
 
+@routes.get("/dashboard/breaches")
 @requires_staff(Action.VIEW_STATS)
 def breaches_fragment() -> tuple[str, int]:
     """The breach list alone: the dashboard's script swaps it in every 15 s."""
     return render("_breaches.html", **_breaches())
 
 
+@routes.get("/dashboard/departments.csv")
 @requires_staff(Action.VIEW_STATS)
 def departments_csv() -> Response:
     days = _days()
@@ -108,10 +114,3 @@ def target_class(value: float | None, target: float) -> str:
     if value is None:
         return "na"
     return "ok" if value >= target else "bad"
-
-
-ROUTES = (
-    ("/dashboard", dashboard, ["GET"]),
-    ("/dashboard/breaches", breaches_fragment, ["GET"]),
-    ("/dashboard/departments.csv", departments_csv, ["GET"]),
-)
