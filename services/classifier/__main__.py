@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from services.classifier import train as training
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(service="classifier")
     model_path = settings.classifier_model_path
     if args.command == "init-db":
         from services.classifier.registry import init_db

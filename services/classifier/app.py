@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *,
                classifier: ReportClassifier | None = None) -> Flask:
     from shared.mongo import connect, database
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="classifier")
     state: dict[str, Any] = {}
 
     def store() -> Any:  # opened on first use, in the gunicorn worker, never before the fork

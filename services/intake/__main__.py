@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("new-key", help="print a new PII key")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = Settings.from_env()
+    settings = Settings.from_env(service="intake")
 
     if args.command == "init-db":
         from services.intake.store import init_db

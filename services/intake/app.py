@@ -45,7 +45,7 @@ def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                client: MongoClient | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="intake")
     client = client or connect(settings)
     db = database(client, settings)
 

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     cal.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = Settings.from_env()
+    settings = Settings.from_env(service="tracker")
     if args.command == "calendar":
         return print_calendar(settings, year=args.year, fmt=args.format)
     if args.command == "init-db":

@@ -61,7 +61,7 @@ def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                client: MongoClient | None = None,
                config: TrackerConfig | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="tracker")
     client = client or connect(settings)
     db = database(client, settings)
     source = ConfigSource.fixed(config) if config is not None else ConfigSource(settings)
