@@ -204,6 +204,8 @@ def main() -> int:
                # downstream: with the default grace the relay would republish all of them
                # each minute, which production (confirmed within seconds) never does
                "RELAY_GRACE_SECONDS": "3600"}
+        subprocess.run([sys.executable, "-m", "services.intake", "init-db"], env=env,
+                       cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
         procs = [start("serve", env, workdir)]
         try:
             wait_for_port("127.0.0.1", port, 30)

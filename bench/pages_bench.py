@@ -36,6 +36,7 @@ from services.classifier.corpus import load_split
 from services.intake.app import create_app as create_intake
 from services.intake.reports.service import NewReport, build_document
 from services.intake.store import REPORTS
+from services.intake.store import init_db as intake_init_db
 from services.tracker.app import create_app as create_tracker
 from services.tracker.config import TrackerConfig, load_config
 from services.tracker.sla.summary import sla_fields
@@ -162,6 +163,7 @@ def build_site(name: str, count: int, client: MongoClient, settings: Settings,
           flush=True)
     site_settings = dataclasses.replace(settings, mongo_db=db.name)
     clock = ManualClock(NOW)
+    intake_init_db(db)
     intake = create_intake(site_settings, clock=clock)
     tracker = create_tracker(site_settings, clock=clock, config=config)
     staff = {}

@@ -137,3 +137,17 @@ def create_from_classified(*, db, config, event, now):
     from services.tracker.tickets.service import create_many
 
     return create_many(db=db, config=config, events=[event], now=now)[0]
+
+
+def intake_app(settings, **kwargs) -> Flask:
+    """Intake's app on a database that `init-db` prepared, as deployed."""
+    from services.intake.app import create_app
+    from services.intake.store import init_db
+    from shared.mongo import connect, database
+
+    client = connect(settings)
+    try:
+        init_db(database(client, settings))
+    finally:
+        client.close()
+    return create_app(settings, **kwargs)

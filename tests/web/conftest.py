@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services.intake.app import create_app as create_intake
+from services.intake.store import init_db as intake_init_db
 from services.tracker.app import create_app as create_tracker
 from services.tracker.config import TrackerConfig, load_config
 from services.tracker.store import init_db
@@ -40,6 +41,7 @@ def config(settings: Settings) -> TrackerConfig:
 
 @pytest.fixture
 def intake_app(settings: Settings, clock: ManualClock, db) -> Flask:
+    intake_init_db(db)
     return create_intake(settings, clock=clock)
 
 
