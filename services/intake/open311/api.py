@@ -116,7 +116,7 @@ def create_request(fmt: str) -> Response:
     if emergency is not None:
         notice = f"{emergency['vi']} {emergency['en']} {notice}"
     if submitted.citizen_key:
-        notice += " " + translate("open311.citizen_key", "vi", key=submitted.citizen_key)
+        notice += " " + translate("open311.citizen_key", "vi", secret=submitted.citizen_key)
     created = {
         "service_request_id": doc["tracking_code"],
         "token": str(doc["_id"]),
