@@ -121,6 +121,7 @@ def fill(db: Database, config: TrackerConfig, count: int) -> list[dict[str, Any]
         doc = build_document(NewReport(channel="app", description=t["description"],
                                        phone="+84901234567"),
                              report_id=ObjectId(t["_id"]), tracking_code=t["tracking_code"],
+                             citizen_key="BENCHKEY",
                              cipher=cipher, now=t["created_at"], photo_ids=[],
                              idempotency_key=None, fingerprint=None)
         doc.update(status=t["state"], service_code=t["category"],
