@@ -185,7 +185,8 @@ def pages(site: Site) -> dict[str, Callable[[], Any]]:
     resident_token = _CSRF.search(form).group(1)
     closed = next(t for t in site.tickets if t["state"] == "closed")
     mine = [t for t in site.tickets if t["department"] == HANDLER_DEPARTMENT
-            and t["state"] == "assigned"]
+            and t["state"] == "assigned"] or [
+        t for t in site.tickets if t["department"] == HANDLER_DEPARTMENT]
     operator, _ = site.staff["operator"]
     handler, handler_token = site.staff["handler"]
     supervisor, _ = site.staff["supervisor"]
