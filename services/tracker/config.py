@@ -23,6 +23,7 @@ from services.tracker.sla.calendar import (
 )
 from services.tracker.sla.policy import SlaPolicies, policies_from_config
 from services.tracker.staff import PlainSecretError, StaffDirectory, load_directory
+from shared.limits import REOPEN_WINDOW_DAYS
 from shared.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class TrackerConfig:
     fingerprint: str = ""
     duplicate_window_days: int = 7
     duplicate_similarity: float = 0.5
-    reopen_window_days: int = 7
+    reopen_window_days: int = REOPEN_WINDOW_DAYS
 
     def calendar_for(self, *, urgent: bool) -> Calendar:
         return self.continuous if urgent else self.business

@@ -15,14 +15,23 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Literal
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-Role = Literal["operator", "handler", "supervisor", "admin", "service"]
-ROLES: tuple[str, ...] = ("operator", "handler", "supervisor", "admin", "service")
+
+class Role(StrEnum):
+    OPERATOR = "operator"      # the call center: takes calls, triages
+    HANDLER = "handler"        # one department's staff
+    SUPERVISOR = "supervisor"  # every department, the figures
+    ADMIN = "admin"
+    SERVICE = "service"        # intake, acting for the citizen (rating, reopen)
+
+
+ROLES: tuple[Role, ...] = tuple(Role)
+STAFF_ROLES: tuple[Role, ...] = (Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class Principal:
     department: str | None = None
 
     def sees_all(self) -> bool:
-        return self.role in {"supervisor", "admin", "operator"}
+        return self.role in {Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR}
 
 
 def token_digest(token: str) -> str:
@@ -118,7 +127,7 @@ def directory_from_rows(rows: list[dict], *, allow_plain: bool = False) -> Staff
         role = row.get("role")
         if role not in ROLES:
             raise ValueError(f"staff[{i}]: role must be one of {ROLES}")
-        if role == "handler" and not row.get("department"):
+        if role == Role.HANDLER and not row.get("department"):
             raise ValueError(f"staff[{i}]: a handler needs a department")
         digest = row.get("token_sha256") or (token_digest(row["token"]) if row.get("token")
                                              else None)
@@ -126,7 +135,8 @@ def directory_from_rows(rows: list[dict], *, allow_plain: bool = False) -> Staff
                     else ("plain", row["password"]) if row.get("password") else None)
         if not (digest or password) or not row.get("user"):
             raise ValueError(f"staff[{i}]: user and token_sha256 or password_hash are required")
-        principal = Principal(user=row["user"], role=role, department=row.get("department"))
+        principal = Principal(user=row["user"], role=Role(role),
+                              department=row.get("department"))
         if digest:
             by_digest[digest] = principal
         if password:

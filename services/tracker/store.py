@@ -1,4 +1,6 @@
-"""The tracker's collections and their indexes."""
+"""The tracker's collections and their indexes: `init_db` is the one place they are
+created, run by `python -m services.tracker init-db` (make run, the deploy Job) and by the
+tests' fixtures."""
 
 from __future__ import annotations
 
@@ -12,11 +14,8 @@ LEASES = "tracker_leases"
 LOGIN_FAILURES = "staff_login_failures"
 STAFF_SESSIONS = "staff_sessions"
 
-OPEN_STATES = ("new", "triage", "assigned", "in_progress", "waiting_citizen", "reopened",
-               "rejected")
 
-
-def ensure_indexes(db: Database) -> None:
+def init_db(db: Database) -> None:
     tickets = db[TICKETS]
     _drop_partial(tickets, "sla.next_check_at_1", "unpublished_1")
     _drop_partial(db[ALERTS], "pending_1")

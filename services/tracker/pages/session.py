@@ -20,14 +20,16 @@ from flask import current_app, g, redirect, request, session, url_for
 from pymongo.database import Database
 
 from services.tracker.deps import deps
-from services.tracker.staff import Principal
+from services.tracker.permissions import Action, allowed
+from services.tracker.staff import STAFF_ROLES, Principal, Role
 from services.tracker.store import STAFF_SESSIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 SESSION_KEY = "staff_session"
-STAFF_ROLES = ("operator", "handler", "supervisor", "admin")
-HOME = {"operator": "staff.operator", "handler": "staff.queue",
-        "supervisor": "staff.dashboard", "admin": "staff.dashboard"}
+HOME = {Role.OPERATOR: "staff.operator", Role.HANDLER: "staff.queue",
+        Role.SUPERVISOR: "staff.dashboard", Role.ADMIN: "staff.dashboard"}
+__all__ = ["STAFF_ROLES", "current_staff", "end_sessions", "home_url", "log_in", "log_out",
+           "requires_staff", "safe_next"]
 
 
 class RoleForbidden(Exception):
@@ -113,8 +115,9 @@ def home_url(principal: Principal) -> str:
     return url_for(HOME[principal.role])
 
 
-def requires_staff(*roles: str) -> Callable[[F], F]:
-    """The page needs a logged-in user with one of `roles`; others go to the login page."""
+def requires_staff(action: Action) -> Callable[[F], F]:
+    """The page needs a logged-in user whose role may do `action` (the permission table);
+    others go to the login page."""
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -123,7 +126,7 @@ def requires_staff(*roles: str) -> Callable[[F], F]:
                 if request.method == "GET":
                     return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
                 return redirect(url_for("staff.login"))
-            if principal.role not in roles:
+            if not allowed(principal.role, action):
                 raise RoleForbidden()
             return view(*args, **kwargs)
         return wrapper  # type: ignore[return-value]

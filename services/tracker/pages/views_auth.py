@@ -11,8 +11,12 @@ from services.tracker.pages.common import render
 from services.tracker.pages.forms import text
 from shared.web import csrf
 from shared.web.i18n import translate
+from shared.web.routes import Routes
+
+routes = Routes()
 
 
+@routes.get("/")
 def index() -> Response:
     principal = staff_session.current_staff()
     if principal is None:
@@ -20,6 +24,7 @@ def index() -> Response:
     return redirect(staff_session.home_url(principal))
 
 
+@routes.get("/login")
 def login_form() -> Response | tuple[str, int]:
     principal = staff_session.current_staff()
     if principal is not None:
@@ -28,6 +33,7 @@ def login_form() -> Response | tuple[str, int]:
                   next=staff_session.safe_next(request.args.get("next")) or "")
 
 
+@routes.post("/login")
 def login() -> Response | tuple[str, int]:
     user = text(request.form, "user", 100).strip()
     password = text(request.form, "password", 200)
@@ -60,14 +66,7 @@ def login() -> Response | tuple[str, int]:
     return redirect(target or staff_session.home_url(principal), 303)
 
 
+@routes.post("/logout")
 def logout() -> Response:
     staff_session.log_out()
     return redirect(url_for("staff.login"), 303)
-
-
-ROUTES = (
-    ("/", index, ["GET"]),
-    ("/login", login_form, ["GET"]),
-    ("/login", login, ["POST"]),
-    ("/logout", logout, ["POST"]),
-)
