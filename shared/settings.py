@@ -137,7 +137,7 @@ def _pii_keys_in_production(keys: tuple[str, ...]) -> str | None:
     if not keys:
         return "PII_KEYS must name at least one Fernet key in production"
     if DEV_PII_KEY in keys:
-        return "the development PII key must not be used in production"
+        return "PII_KEYS holds the development PII key; it must not be used in production"
     return None
 
 
