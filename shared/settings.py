@@ -88,6 +88,8 @@ class Settings:
     open311_api_keys: tuple[str, ...] = ("demo",)
     staff_api_keys: tuple[str, ...] = ("demo-operator",)
     rate_limit_per_minute: int = 120
+    # every hit written to the store (else up to 5% of the limit counted in memory per worker)
+    rate_limit_exact: bool = False
     proxy_hops: int = 0
     max_json_body_bytes: int = 22 * 1024 * 1024
     max_form_body_bytes: int = 1024 * 1024
@@ -183,6 +185,7 @@ class Settings:
             open311_api_keys=open311_keys,
             staff_api_keys=staff_keys,
             rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            rate_limit_exact=env.get("RATE_LIMIT_EXACT", "false").lower() in {"1", "true"},
             proxy_hops=_int(env, "PROXY_HOPS", cls.proxy_hops),
             max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", cls.max_json_body_bytes),
             max_form_body_bytes=_int(env, "MAX_FORM_BODY_BYTES", cls.max_form_body_bytes),
