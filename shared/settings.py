@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,8 @@ DEMO_CREDENTIALS: dict[str, frozenset[str]] = {
     "OPEN311_API_KEYS": frozenset({"demo"}),
     "STAFF_API_KEYS": frozenset({"demo-operator"}),
     "TRACKER_SERVICE_TOKEN": frozenset({"demo-intake-service"}),
+    # the password placeholder of deploy/.env.example and the k8s Secrets
+    "MONGO_URI": frozenset({"CHANGE_ME"}),
 }
 DEMO_STAFF_FILE = "staff.demo.json"
 
@@ -33,6 +36,11 @@ def _refuse_demo(setting: str, values: tuple[str, ...]) -> None:
     if used:
         raise SettingsError(f"{setting} holds a development credential ({', '.join(used)}); "
                             "production needs its own secret")
+
+
+def _uri_password(uri: str) -> str:
+    credentials, at, _ = uri.partition("://")[2].rpartition("@")
+    return unquote(credentials.partition(":")[2]) if at else ""
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -148,6 +156,7 @@ class Settings:
             _refuse_demo("OPEN311_API_KEYS", open311_keys)
             _refuse_demo("STAFF_API_KEYS", staff_keys)
             _refuse_demo("TRACKER_SERVICE_TOKEN", (service_token,))
+            _refuse_demo("MONGO_URI", (_uri_password(env.get("MONGO_URI", "")),))
             if staff_file and Path(staff_file).name == DEMO_STAFF_FILE:
                 raise SettingsError("STAFF_USERS_FILE names the demo staff directory "
                                     f"({DEMO_STAFF_FILE}); production needs its own")

@@ -1,5 +1,8 @@
 """One-shot setup run at deploy time (the Kubernetes Job, the Compose one-shot): create the
-Kafka topics and every service's MongoDB indexes. Idempotent: running it again changes nothing.
+Kafka topics and every service's MongoDB indexes and, with MONGO_ADMIN_URI (the cluster's
+user administrator) set, each service's own MongoDB role and user (mongo_users.py beside it;
+passwords from MONGO_PASSWORD_INTAKE, MONGO_PASSWORD_CLASSIFIER, MONGO_PASSWORD_TRACKER).
+Idempotent: running it again changes nothing (new passwords rotate them).
 
     python /app/deploy/docker/bootstrap.py [--replication-factor 3]
 
@@ -10,6 +13,9 @@ service: shared/ stays below the services and imports nothing from them.
 from __future__ import annotations
 
 import argparse
+import os
+
+from pymongo import MongoClient
 
 from services.intake.store import ensure_indexes as intake_indexes
 from services.tracker.store import ensure_indexes as tracker_indexes
@@ -17,6 +23,11 @@ from shared.kafka import ensure_topics
 from shared.mongo import connect, database
 from shared.service_main import configure_logging
 from shared.settings import Settings
+
+try:  # run as a script: mongo_users.py sits beside it
+    from mongo_users import ROLES, ensure_users
+except ModuleNotFoundError:  # imported as deploy.docker.bootstrap
+    from deploy.docker.mongo_users import ROLES, ensure_users
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     settings = Settings.from_env()
     created = ensure_topics(settings, replication_factor=args.replication_factor)
-    db = database(connect(settings), settings)
+    admin_uri = os.environ.get("MONGO_ADMIN_URI")
+    client = MongoClient(admin_uri, tz_aware=True) if admin_uri else connect(settings)
+    if admin_uri:
+        passwords = {s: os.environ.get(f"MONGO_PASSWORD_{s.upper()}", "") for s in ROLES}
+        print("; ".join(ensure_users(client, app_db=settings.mongo_db, passwords=passwords)))
+    db = database(client, settings)
     for ensure in (intake_indexes, tracker_indexes):
         ensure(db)
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; indexes ensured")
