@@ -1,6 +1,7 @@
 """One-shot setup run at deploy time (the Kubernetes Job, the Compose one-shot): create the
-Kafka topics and every service's MongoDB indexes and, with MONGO_ADMIN_URI (the cluster's
-user administrator) set, each service's own MongoDB role and user (mongo_users.py beside it;
+Kafka topics and every service's MongoDB indexes and, with MONGO_ROOT_USER and
+MONGO_ROOT_PASSWORD (the cluster's user administrator, logging in at MONGO_URI's hosts) set,
+each service's own MongoDB role and user (mongo_users.py beside it;
 passwords from MONGO_PASSWORD_INTAKE, MONGO_PASSWORD_CLASSIFIER, MONGO_PASSWORD_TRACKER).
 Idempotent: running it again changes nothing (new passwords rotate them).
 
@@ -29,6 +30,9 @@ try:  # run as a script: mongo_users.py sits beside it
 except ModuleNotFoundError:  # imported as deploy.docker.bootstrap
     from deploy.docker.mongo_users import ROLES, ensure_users
 
+PASSWORDS = {"intake": "MONGO_PASSWORD_INTAKE", "classifier": "MONGO_PASSWORD_CLASSIFIER",
+             "tracker": "MONGO_PASSWORD_TRACKER"}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bootstrap.py")
@@ -37,10 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     settings = Settings.from_env()
     created = ensure_topics(settings, replication_factor=args.replication_factor)
-    admin_uri = os.environ.get("MONGO_ADMIN_URI")
-    client = MongoClient(admin_uri, tz_aware=True) if admin_uri else connect(settings)
-    if admin_uri:
-        passwords = {s: os.environ.get(f"MONGO_PASSWORD_{s.upper()}", "") for s in ROLES}
+    root = os.environ.get("MONGO_ROOT_USER")
+    client = (MongoClient(settings.mongo_uri, username=root, tz_aware=True,
+                          password=os.environ.get("MONGO_ROOT_PASSWORD", ""))
+              if root else connect(settings))
+    if root:
+        passwords = {s: os.environ.get(PASSWORDS[s], "") for s in ROLES}
         print("; ".join(ensure_users(client, app_db=settings.mongo_db, passwords=passwords)))
     db = database(client, settings)
     for ensure in (intake_indexes, tracker_indexes):

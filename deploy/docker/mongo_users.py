@@ -4,7 +4,7 @@ One role per service (`hotline-intake`, `hotline-classifier`, `hotline-tracker`)
 actions on the collections that service owns, nothing database-wide: intake cannot read
 tickets, the tracker cannot read reports or their encrypted personal fields, the classifier
 sees only its model registry and corrections. One user per role, of the same name. The
-bootstrap (deploy/docker/bootstrap.py, run with MONGO_ADMIN_URI: the cluster's user
+bootstrap (deploy/docker/bootstrap.py, run with MONGO_ROOT_USER: the cluster's user
 administrator) creates or updates them; running it again with new passwords rotates them.
 
 Index changes (dropIndex, for a migration) are left to the bootstrap, which runs as the

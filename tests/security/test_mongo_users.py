@@ -1,17 +1,29 @@
 """Each service logs in to MongoDB as its own user whose role grants actions on that
 service's collections only: the bootstrap creates exactly the listed privileges (run twice:
-idempotent), and the table covers every collection each service's code names."""
+idempotent), the table covers every collection each service's code names, and on a store that
+requires logins the services do their work as their users and cannot drop, create users or
+write to another database. SecantusDB matches a custom role's privileges per database, not
+per collection (MongoDB does both), so that intake cannot read tickets is checked on the
+privileges granted (rolesInfo), not by an attempt."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
+from services.intake.store import ensure_indexes as intake_indexes
+from services.tracker.store import ensure_indexes as tracker_indexes
+from shared.devstack import free_port, wait_for_port
 from shared.settings import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location(
@@ -85,3 +97,60 @@ def test_the_role_table_covers_every_collection_the_service_code_names(service):
             used |= {f"{names[bucket]}.files", f"{names[bucket]}.chunks"}
     assert used, "no collection found: the pattern no longer matches the code"
     assert used <= set(mongo_users.ROLES[service]), Path(service)
+
+
+@pytest.fixture
+def store_with_auth(tmp_path):
+    """A store that requires logins, with a root user (made before --auth, as its docs say)."""
+    port = free_port()
+
+    def start(*flags: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "secantus", "--host", "127.0.0.1",
+                                 "--port", str(port), "--storage-path", str(tmp_path),
+                                 "--log-level", "WARNING", *flags])
+        wait_for_port("127.0.0.1", port, 30)
+        return proc
+
+    proc = start()
+    first = MongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true")
+    first.admin.command("createUser", "root", pwd="root-pw",
+                        roles=[{"role": "root", "db": "admin"}])
+    first.close()
+    proc.terminate()
+    proc.wait(30)
+    proc = start("--auth")
+    yield f"mongodb://127.0.0.1:{port}/?directConnection=true&authSource=admin"
+    proc.terminate()
+    proc.wait(30)
+
+
+def test_services_work_as_their_own_users_and_cannot_drop_or_leave_their_database(
+        store_with_auth):
+    env = {**os.environ, "MONGO_URI": store_with_auth, "MONGO_DB": "hotline1022",
+           "MONGO_ROOT_USER": "root", "MONGO_ROOT_PASSWORD": "root-pw",
+           "MONGO_PASSWORD_INTAKE": "pw-i", "MONGO_PASSWORD_CLASSIFIER": "pw-c",
+           "MONGO_PASSWORD_TRACKER": "pw-t", "KAFKA_BOOTSTRAP": "127.0.0.1:1",
+           "KAFKA_CREATE_TOPICS": "false", "PYTHONPATH": str(REPO_ROOT)}
+    run = subprocess.run([sys.executable, str(REPO_ROOT / "deploy" / "docker" / "bootstrap.py")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "created hotline-intake" in run.stdout
+
+    def login(service: str, password: str) -> MongoClient:
+        return MongoClient(store_with_auth, username=f"hotline-{service}", password=password)
+
+    intake, tracker = login("intake", "pw-i"), login("tracker", "pw-t")
+    intake_indexes(intake["hotline1022"])  # what each service does at start
+    tracker_indexes(tracker["hotline1022"])
+    intake["hotline1022"]["reports"].insert_one({"tracking_code": "HCM-1"})
+    assert intake["hotline1022"]["reports"].count_documents({}) == 1
+    for attempt in (lambda: intake["hotline1022"]["reports"].drop(),
+                    lambda: intake["hotline1022"].drop_collection("counters"),
+                    lambda: intake["other"]["x"].insert_one({}),
+                    lambda: tracker["admin"].command("createUser", "x", pwd="y", roles=[])):
+        with pytest.raises(OperationFailure) as refused:
+            attempt()
+        assert refused.value.code == 13  # Unauthorized
+    with pytest.raises(OperationFailure) as refused:
+        login("intake", "wrong")["hotline1022"]["reports"].find_one()
+    assert refused.value.code == 18  # AuthenticationFailed
