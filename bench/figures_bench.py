@@ -44,7 +44,7 @@ from services.tracker.config import TrackerConfig, load_config
 from services.tracker.staff import Principal
 from services.tracker.stats import counters
 from services.tracker.stats.service import department_stats
-from services.tracker.store import TICKETS, ensure_indexes
+from services.tracker.store import TICKETS, init_db
 from services.tracker.tickets import service
 from shared.clock import ManualClock
 from shared.devstack import Store, free_port
@@ -147,7 +147,7 @@ class Generator:
 def fill(db: Database, config: TrackerConfig, count: int) -> float:
     """Insert `count` tickets and their counters; returns the seconds it took."""
     tz = config.business.tz
-    ensure_indexes(db)
+    init_db(db)
     started = time.perf_counter()
     total: Counter = Counter()
     batch: list[dict[str, Any]] = []
@@ -186,7 +186,7 @@ def build(name: str, count: int, client: MongoClient, settings: Settings,
     db = client[f"bench_figures_{name}"]
     client.drop_database(db.name)
     seconds = fill(db, config, count)
-    documents = db[counters.COUNTERS].estimated_document_count()
+    documents = db[counters.FIGURE_COUNTERS].estimated_document_count()
     print(f"  {name}: {count:,} tickets over two years inserted with their counters in "
           f"{seconds:.0f} s ({count / seconds:,.0f} tickets/s); {documents:,} counter documents",
           flush=True)
@@ -346,11 +346,11 @@ def counters_only() -> int:
                     originals = {t["_id"]: t for t in generator.pool}
             db = client[f"bench_counters_{count}"]
             client.drop_database(db.name)
-            counters.ensure_indexes(db)
+            init_db(db)
             counters.replace(db, counters.by_document(counters._nonzero(total)))
-            size = sum(len(json.dumps(d, default=str)) for d in db[counters.COUNTERS].find())
+            size = sum(len(json.dumps(d, default=str)) for d in db[counters.FIGURE_COUNTERS].find())
             print(f"  counters of {count:,} tickets: {time.perf_counter() - started:.0f} s, "
-                  f"{db[counters.COUNTERS].estimated_document_count():,} documents, "
+                  f"{db[counters.FIGURE_COUNTERS].estimated_document_count():,} documents, "
                   f"{size / 1e6:.1f} MB as JSON", flush=True)
             dbs[count] = db
 

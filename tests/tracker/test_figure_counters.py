@@ -145,8 +145,8 @@ def test_rebuild_is_idempotent_and_repairs_lost_counters(tdb, config, clock, mak
     service.rate(db=tdb, config=config, principal=service.Principal(user="i", role="service"),
                  tracking_code=tickets[0]["tracking_code"], score=5, comment=None, now=clock())
     good = counters.stored(tdb)
-    tdb[counters.COUNTERS].delete_many({"kind": "L0"})
-    tdb[counters.COUNTERS].insert_one({"_id": "L0:1", "kind": "L0", "start": 1,
+    tdb[counters.FIGURE_COUNTERS].delete_many({"kind": "L0"})
+    tdb[counters.FIGURE_COUNTERS].insert_one({"_id": "L0:1", "kind": "L0", "start": 1,
                                        "d": {"x": {"fin": 3}}})
     env = _env(settings)
     command = [sys.executable, "-m", "services.tracker", "rebuild-figures"]
@@ -173,7 +173,7 @@ def test_legacy_tickets_without_a_hash_are_counted_by_a_rebuild(tdb, config, clo
                                                                 make_ticket):
     ticket = make_ticket(category="traffic")
     tdb[TICKETS].update_one({"_id": ticket["_id"]}, {"$unset": {"figures_hash": ""}})
-    tdb[counters.COUNTERS].delete_many({})
+    tdb[counters.FIGURE_COUNTERS].delete_many({})
     assert served(tdb) == []
     result = counters.rebuild(tdb, tz=config.business.tz)
     assert result.hashes_set == 1 and result.rewritten > 0
@@ -189,13 +189,13 @@ def test_the_metrics_read_two_documents(tdb, config, clock, make_ticket, monkeyp
 
     make_ticket(category="traffic")
     reads: list[str] = []
-    original = tdb[counters.COUNTERS].__class__.find
+    original = tdb[counters.FIGURE_COUNTERS].__class__.find
 
     def counted(self, *args, **kwargs):
         reads.append(self.name)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(tdb[counters.COUNTERS].__class__, "find", counted)
+    monkeypatch.setattr(tdb[counters.FIGURE_COUNTERS].__class__, "find", counted)
     names = {s.name for family in ticket_gauges(tdb) for s in family.samples}
     assert "tracker_open_tickets" in names
     assert TICKETS not in reads  # no ticket is read for a scrape

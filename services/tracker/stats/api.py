@@ -9,9 +9,10 @@ from flask import Blueprint, Response, jsonify, request
 
 from services.tracker.auth import requires
 from services.tracker.deps import deps
+from services.tracker.permissions import Action
 from services.tracker.stats.counters import figures_for_days
-from services.tracker.stats.service import open_breaches
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets import repository
+from services.tracker.tickets.render import ticket_out
 from shared.web.problems import validation_problem
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
@@ -31,7 +32,7 @@ def _days() -> int | None:
 
 
 @bp.get("/stats/departments")
-@requires("supervisor", "admin")
+@requires(Action.VIEW_STATS)
 def departments() -> Response:
     d = deps()
     rows = figures_for_days(db=d.db, now=d.clock(), days=_days(), tz=d.config.business.tz)
@@ -39,7 +40,7 @@ def departments() -> Response:
 
 
 @bp.get("/stats/departments.csv")
-@requires("supervisor", "admin")
+@requires(Action.VIEW_STATS)
 def departments_csv() -> Response:
     d = deps()
     rows = figures_for_days(db=d.db, now=d.clock(), days=_days(), tz=d.config.business.tz)
@@ -53,8 +54,9 @@ def departments_csv() -> Response:
 
 
 @bp.get("/breaches")
-@requires("supervisor", "admin")
+@requires(Action.VIEW_STATS)
 def breaches() -> Response:
     d = deps()
-    docs = open_breaches(db=d.db, department=request.args.get("department"))
+    docs = repository.breaches(d.db, now=d.clock(), limit=500,
+                               department=request.args.get("department"))
     return jsonify(total=len(docs), items=[ticket_out(t) for t in docs])

@@ -41,17 +41,17 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
+from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.tracker.stats.service import outcome
-from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.store import FIGURE_COUNTERS, TICKETS
+from shared.tickets import OPEN_STATES
 
 log = logging.getLogger(__name__)
 
-COUNTERS = "figure_counters"
 NOW = "now"
 LEVELS = 6  # blocks of 1, 4, 16, 64, 256 and 1,024 days
 TOP = LEVELS - 1
@@ -345,7 +345,8 @@ def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
                     {"_id": dup["_id"], "figures_hash": dup.get("figures_hash")},
                     {"$set": {"figures_hash": new_hash}}, session=session).matched_count == 0:
                 raise Lost(dup["_id"])
-        db[COUNTERS].bulk_write(_counter_writes(change.delta), ordered=True, session=session)
+        db[FIGURE_COUNTERS].bulk_write(_counter_writes(change.delta), ordered=True,
+                                       session=session)
 
     with db.client.start_session() as session:
         session.with_transaction(write)
@@ -383,7 +384,8 @@ def save_many(db: Database, changes: list[Change], *, tz: ZoneInfo) -> int:
                     total.update(change.delta)
                     counted.append(1)
             if total := _nonzero(total):
-                db[COUNTERS].bulk_write(_counter_writes(total), ordered=True, session=session)
+                db[FIGURE_COUNTERS].bulk_write(_counter_writes(total), ordered=True,
+                                               session=session)
 
         with db.client.start_session() as session:
             session.with_transaction(write)
@@ -420,17 +422,11 @@ def _insert_counted(db: Database, tickets: list[dict[str, Any]], tz: ZoneInfo) -
 
     def write(session: ClientSession) -> None:
         db[TICKETS].insert_many(tickets, ordered=True, session=session)
-        db[COUNTERS].bulk_write(_counter_writes(_nonzero(total)), ordered=True,
+        db[FIGURE_COUNTERS].bulk_write(_counter_writes(_nonzero(total)), ordered=True,
                                 session=session)
 
     with db.client.start_session() as session:
         session.with_transaction(write)
-
-
-def ensure_indexes(db: Database) -> None:
-    db[COUNTERS].create_index([("kind", ASCENDING), ("start", ASCENDING)])
-    # the duplicates whose figures move with their original
-    db[TICKETS].create_index([("duplicate_of", ASCENDING), ("state", ASCENDING)])
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -455,9 +451,9 @@ class _Department:
 
 def _blocks(db: Database, first: int | None, last: int | None) -> list[dict[str, Any]]:
     if first is None or last is None:
-        return list(db[COUNTERS].find({"kind": f"L{TOP}"}))
+        return list(db[FIGURE_COUNTERS].find({"kind": f"L{TOP}"}))
     ids = [block_id(level, start) for level, start in cover(first, last)]
-    return list(db[COUNTERS].find({"_id": {"$in": ids}}))
+    return list(db[FIGURE_COUNTERS].find({"_id": {"$in": ids}}))
 
 
 def department_figures(*, db: Database, first: int | None = None,
@@ -466,7 +462,7 @@ def department_figures(*, db: Database, first: int | None = None,
     first..last (None: all time): open tickets now, and what was finished, answered and
     rated in those days."""
     rows: dict[str, _Department] = defaultdict(_Department)
-    now = db[COUNTERS].find_one({"_id": NOW}) or {}
+    now = db[FIGURE_COUNTERS].find_one({"_id": NOW}) or {}
     for name, states in (now.get("open") or {}).items():
         if name != UNASSIGNED:
             rows[name].backlog += sum(states.values())
@@ -517,7 +513,7 @@ def volume(*, db: Database, first: int, last: int) -> tuple[dict[int, int],
     """Tickets created per city day and per (current) category, days first..last."""
     per_day: dict[int, int] = {}
     per_category: Counter[str | None] = Counter()
-    for doc in db[COUNTERS].find({"kind": "v", "start": {"$gte": first, "$lte": last}}):
+    for doc in db[FIGURE_COUNTERS].find({"kind": "v", "start": {"$gte": first, "$lte": last}}):
         created = {unkey(k): n for k, n in (doc.get("created") or {}).items() if n}
         per_day[doc["start"]] = sum(created.values())
         per_category.update(created)
@@ -534,7 +530,7 @@ class Gauges:
 
 def gauges(db: Database) -> Gauges:
     """The metrics' figures: open tickets and breaches now, all-time on-time rates."""
-    now = db[COUNTERS].find_one({"_id": NOW}) or {}
+    now = db[FIGURE_COUNTERS].find_one({"_id": NOW}) or {}
     open_tickets = {(unkey(d), s): n for d, states in (now.get("open") or {}).items()
                     for s, n in states.items() if n}
     breaches = {unkey(d): n for d, n in (now.get("breached") or {}).items() if n}
@@ -592,7 +588,7 @@ def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, int]:
 
 
 def stored(db: Database) -> dict[str, dict[str, int]]:
-    found = {doc["_id"]: flatten(doc) for doc in db[COUNTERS].find({})}
+    found = {doc["_id"]: flatten(doc) for doc in db[FIGURE_COUNTERS].find({})}
     return {doc_id: counts for doc_id, counts in found.items() if counts}
 
 
@@ -636,11 +632,11 @@ def replace(db: Database, expected: dict[str, dict[str, int]], *,
     """Make the counter documents these flat ones: (documents rewritten, removed)."""
     current = stored(db)
     if not current and not dry_run and expected:  # a first build: plain inserts
-        db[COUNTERS].delete_many({})
+        db[FIGURE_COUNTERS].delete_many({})
         docs = [{"_id": doc_id, "kind": _kind(doc_id)[0], "start": _kind(doc_id)[1],
                  **_nest(counts)} for doc_id, counts in expected.items()]
         for i in range(0, len(docs), 500):
-            db[COUNTERS].insert_many(docs[i:i + 500], ordered=False)
+            db[FIGURE_COUNTERS].insert_many(docs[i:i + 500], ordered=False)
         return len(docs), 0
     writes: list[Any] = []
     for doc_id, counts in expected.items():
@@ -654,7 +650,6 @@ def replace(db: Database, expected: dict[str, dict[str, int]], *,
     writes.extend(DeleteOne({"_id": doc_id}) for doc_id in gone)
     if not dry_run:
         for i in range(0, len(writes), 500):
-            db[COUNTERS].bulk_write(writes[i:i + 500], ordered=False)
-        ensure_indexes(db)
+            db[FIGURE_COUNTERS].bulk_write(writes[i:i + 500], ordered=False)
     return rewritten, len(gone)
 
