@@ -71,14 +71,19 @@ HEADS = ("logreg", "svm")
 
 
 def tuning_routing(first: Any, second: Any, matrix: Any, truth: np.ndarray,
-                   precision: float = AUTO_ROUTE_PRECISION) -> dict[str, dict[str, float]]:
+                   precision: float = AUTO_ROUTE_PRECISION,
+                   eligible: np.ndarray | None = None) -> dict[str, dict[str, float]]:
     """Auto-route threshold and the coverage it gives on the tuning split, for the chosen head
     alone and with the other head's second opinion (model.second_opinion). A report the head
-    calls not_a_report is not routed; one of the 17 codes routed for chatter is an error."""
+    calls not_a_report is not routed, nor one outside `eligible` (the rules before the
+    threshold send it to triage: too short, unknown words); one of the 17 codes routed for
+    chatter is an error."""
     labels = list(first.classes_)
     real = [i for i, label in enumerate(labels) if label != NOT_A_REPORT]
     p_first = first.predict_proba(matrix)
     chatter = np.array([labels[i] == NOT_A_REPORT for i in p_first.argmax(axis=1)])
+    if eligible is not None:
+        chatter |= ~eligible
     best = np.asarray(real)[p_first[:, real].argmax(axis=1)]
     correct = np.array([labels[b] for b in best]) == truth
     out = {}
@@ -89,6 +94,17 @@ def tuning_routing(first: Any, second: Any, matrix: Any, truth: np.ndarray,
         out[name] = {"threshold": threshold, "coverage": float(routed.mean()),
                      "precision": float(correct[routed].mean()) if routed.any() else 1.0}
     return out
+
+
+def rules_let_through(features: Any, head: Any, urgency: Any, matrix: Any,
+                      rows: list[Example]) -> np.ndarray:
+    """Which reports the rules before the auto-route threshold leave to it (the model's own
+    predict, with no threshold): not chatter, not too short, enough known words."""
+    model = ReportClassifier(features=features, category_head=head, urgency_head=urgency,
+                             threshold=-1.0, urgent_threshold=1.0, version="tuning",
+                             routing=Routing.load())
+    texts = [r.text for r in rows]
+    return np.array([p.triage_reason is None for p in model.predict_vectors(matrix, texts)])
 
 
 TUNING_SHARE = 5  # one training report in five, chosen by a hash of its id
@@ -127,10 +143,12 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
     chosen = max(candidates, key=lambda k: (scores[k], k == "svm"))
     other = next(k for k in HEADS if k != chosen)
     steps.update()
-    routing = tuning_routing(heads[chosen], heads[other], m_tune, y_tune)
+    tuning_urgency = build_urgency_head().fit(m_fit, [r.urgent for r in fit_rows])
+    routing = tuning_routing(heads[chosen], heads[other], m_tune, y_tune,
+                             eligible=rules_let_through(tuning_features, heads[chosen],
+                                                        tuning_urgency, m_tune, tune_rows))
     use_second = routing["second_opinion"]["coverage"] > routing["alone"]["coverage"]
     threshold = routing["second_opinion" if use_second else "alone"]["threshold"]
-    tuning_urgency = build_urgency_head().fit(m_fit, [r.urgent for r in fit_rows])
     urgent_threshold = choose_urgent_threshold(
         tuning_urgency.predict_proba(m_tune)[:, 1],
         np.array([r.urgent for r in tune_rows]), URGENT_RECALL)
