@@ -30,7 +30,7 @@ from services.tracker.tickets.states import (
 )
 from services.tracker.tickets.views import ticket_out
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
-from shared.web.i18n import label, translate
+from shared.web.i18n import label, ngettext, translate
 
 QUEUE_ROLES = ("handler", "supervisor", "admin", "operator")
 MOVE_ROLES = ("handler", "supervisor", "admin")
@@ -139,7 +139,7 @@ def bulk() -> Response | tuple[str, int]:
             message = (translate("err.ticket_gone") if isinstance(exc, service.TicketNotFound)
                        else next(iter(forms.service_error(exc, "to").values())))
             failed.append(f"{ticket_id[-6:]}: {message}")
-    flash(translate("notice.bulk", moved=len(moved), state=label("state", body.to)))
+    flash(ngettext("notice.bulk", len(moved), state=label("state", body.to)))
     for line in failed:
         flash(line)
     return redirect(_back_to_queue(), 303)

@@ -17,7 +17,7 @@ from services.tracker.pages.session import requires_staff
 from services.tracker.stats.api import CSV_COLUMNS
 from services.tracker.stats.service import department_stats, window_start
 from services.tracker.tickets.views import ticket_out
-from shared.web.i18n import department_label, label
+from shared.web.i18n import day_month, department_label, label
 
 ROLES = ("supervisor", "admin")
 ON_TIME_TARGET, SATISFACTION_TARGET = 0.99, 0.90
@@ -72,7 +72,7 @@ def _figures(days: int) -> Figures:
 def dashboard() -> tuple[str, int]:
     figures = _figures(_days())
     volume = figures.volume
-    per_day = charts.columns([(day.strftime("%d/%m"), n) for day, n in volume.days])
+    per_day = charts.columns([(day_month(day), n) for day, n in volume.days])
     per_category = charts.rows([(label("category", c), n) for c, n in volume.categories])
     return render("dashboard.html", rows=figures.rows, totals=figures.totals,
                   days=figures.days, computed_at=figures.computed_at, windows=WINDOWS,
