@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install model tools run test lint bench clean messages
+.PHONY: help install model tools run test lint bench clean messages simulate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench: install model ## benchmarks: intake vs raw store writes, classifier speed
 	$(PY) -m bench.classifier_bench
 	$(PY) -m bench.tracker_bench
 	$(PY) -m bench.pages_bench
+
+simulate: install model ## replay a month of the city (15,000 reports, a storm) through the running pipeline
+	$(PY) -m bench.simulate $(SIMULATE_ARGS)
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .run .pytest_cache

@@ -102,6 +102,8 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     classifier_url: str = "http://127.0.0.1:8001"
     intake_url: str = "http://127.0.0.1:8000"
+    # a simulated clock shared by every process (`make simulate`); unset: the system clock
+    clock_file: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -191,4 +193,5 @@ class Settings:
             classifier_url=env.get(
                 "CLASSIFIER_URL", f"http://{host}:{_int(env, 'CLASSIFIER_PORT', 8001)}"),
             intake_url=env.get("INTAKE_URL", f"http://{host}:{intake_port}"),
+            clock_file=Path(env["CLOCK_FILE"]) if env.get("CLOCK_FILE") else None,
         )

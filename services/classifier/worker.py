@@ -24,7 +24,7 @@ from services.classifier.corrections import store_correction
 from services.classifier.districts import extract_district
 from services.classifier.model import ReportClassifier
 from services.classifier.registry import ModelHolder
-from shared.clock import Clock, system_clock
+from shared.clock import Clock, clock_from, system_clock
 from shared.events import (
     ReportClassifiedV1,
     ReportSubmittedV1,
@@ -205,6 +205,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         start_http_server(settings.worker_metrics_port, addr=settings.host)
 
     worker = ClassifierWorker(settings=settings, classifier=load(settings.classifier_model_path),
-                              db=database(connect(settings), settings))
+                              db=database(connect(settings), settings),
+                              clock=clock_from(settings.clock_file))
     log.info("classifier worker consuming %s", REPORTS_SUBMITTED)
     worker.run(stop)

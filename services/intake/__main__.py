@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from shared.clock import system_clock
+from shared.clock import clock_from
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database
 from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         db = database(connect(settings), settings)
         logging.getLogger("intake.relay").info("relay publishing to %s",
                                                settings.kafka_bootstrap)
-        OutboxRelay(settings=settings, db=db, clock=system_clock).run(stop)
+        OutboxRelay(settings=settings, db=db, clock=clock_from(settings.clock_file)).run(stop)
     elif args.command == "projector":
         from services.intake.projector import run_projector
 

@@ -22,7 +22,7 @@ from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
 from services.intake.store import REPORTS, ensure_indexes
 from services.intake.tracking import TrackingCodes
-from shared.clock import Clock, system_clock
+from shared.clock import Clock, clock_from
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database, reachable
 from shared.retry import CircuitBreaker
@@ -44,9 +44,10 @@ def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
         return False
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                client: MongoClient | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    clock = clock or clock_from(settings.clock_file)
     client = client or connect(settings)
     db = database(client, settings)
 

@@ -17,7 +17,7 @@ from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.service import all_time_rates
 from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
 from services.tracker.tickets.api import bp as tickets_bp
-from shared.clock import Clock, system_clock
+from shared.clock import Clock, clock_from
 from shared.mongo import connect, database, reachable
 from shared.settings import Settings
 from shared.web.app_base import base_app
@@ -57,10 +57,11 @@ def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
     yield from (open_tickets, breaches, on_time, first)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                client: MongoClient | None = None,
                config: TrackerConfig | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    clock = clock or clock_from(settings.clock_file)
     client = client or connect(settings)
     db = database(client, settings)
     source = ConfigSource.fixed(config) if config is not None else ConfigSource(settings)
