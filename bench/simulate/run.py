@@ -22,6 +22,7 @@ import heapq
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -505,7 +506,10 @@ def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
         finally:
             stack.stop()
             control.close()
-    results["workdir"] = str(folder)
+    if own and results["lost"] == 0 and not results["crashed"]:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        results["workdir"] = str(folder)  # kept: the services' logs tell what went wrong
     return results
 
 
