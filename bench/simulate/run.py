@@ -161,6 +161,22 @@ class Simulation:
             session = self._local.session = requests.Session()
         return session
 
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        """POST, retried with backoff on no answer or a 5xx (a store outage, a restarted
+        worker): the people keep trying as they would."""
+        for attempt in range(8):
+            try:
+                answer = self.http.post(url, timeout=60, **kwargs)
+            except requests.RequestException:
+                answer = None
+            if answer is not None and answer.status_code < 500:
+                return answer
+            self.count("retries")
+            time.sleep(min(0.2 * 2 ** attempt, 5))
+        if answer is None:
+            raise RuntimeError(f"no answer from {url} after 8 attempts")
+        return answer
+
     def parallel(self, fn: Any, items: list[Any]) -> None:
         """Run `fn` over `items` on the simulation's HTTP threads, and wait for all."""
         for future in [self.pool.submit(fn, item) for item in items]:
@@ -259,9 +275,8 @@ class Simulation:
 
     def triage_one(self, ticket_id: str) -> None:
         report = self.sent[ticket_id]
-        answer = self.http.post(f"{self.tracker}/api/v1/tickets/{ticket_id}/triage",
-                                json={"category": report.category}, headers=OPERATOR,
-                                timeout=60)
+        answer = self.post(f"{self.tracker}/api/v1/tickets/{ticket_id}/triage",
+                           json={"category": report.category}, headers=OPERATOR)
         if answer.status_code != 200:
             self.count("move_errors")
             print(f"triage {ticket_id}: {answer.status_code} {answer.text[:200]}",
@@ -298,8 +313,8 @@ class Simulation:
         body: dict[str, Any] = {"to": target, "ticket_ids": ids}
         if target == "resolved":
             body.update(note="Đã xử lý xong.", public=True)
-        answer = self.http.post(f"{self.tracker}/api/v1/tickets/bulk/transitions", json=body,
-                                headers=SUPERVISOR, timeout=60)
+        answer = self.post(f"{self.tracker}/api/v1/tickets/bulk/transitions", json=body,
+                           headers=SUPERVISOR)
         if answer.status_code != 200:
             self.count("move_errors", len(ids))
             print(f"bulk {target}: {answer.status_code} {answer.text[:300]}", file=self.log)
@@ -342,9 +357,8 @@ class Simulation:
         else:
             body = {"citizen_key": report.citizen_key,
                     "reason": "Vẫn chưa được xử lý, đề nghị kiểm tra lại."}
-        answer = self.http.post(
-            f"{self.intake}/api/v1/reports/{report.tracking_code}/{reply.action}",
-            json=body, timeout=60)
+        answer = self.post(
+            f"{self.intake}/api/v1/reports/{report.tracking_code}/{reply.action}", json=body)
         if answer.status_code != 200:
             self.count("citizen_errors")
             print(f"{reply.action} {report.tracking_code}: {answer.status_code} "
