@@ -1,5 +1,6 @@
 """The classifier: TF-IDF over both text views into calibrated linear heads for category and
-urgency, rules for the district, routing from configuration."""
+urgency, rules for the district. Which department handles a report is the tracker's
+decision (its routing table), not the classifier's."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from services.classifier.districts import extract_district
-from services.classifier.routing import Routing
 from services.classifier.text import Views, fold, views
 from shared.danger import detect
 
@@ -102,7 +102,6 @@ class Prediction:
     urgent: bool
     district: str | None
     needs_triage: bool
-    department: str
     outcome: str = "routed"  # routed | needs_triage | not_a_report
     triage_reason: str | None = None  # not_a_report | too_short | unknown_words | ...
     danger: tuple[str, ...] = ()  # danger cues found (fire, gas, injury...)
@@ -112,9 +111,25 @@ class Prediction:
         return {"category": self.category, "confidence": round(self.confidence, 4),
                 "top3": [[c, round(p, 4)] for c, p in self.top3], "urgent": self.urgent,
                 "district": self.district, "needs_triage": self.needs_triage,
-                "department": self.department, "outcome": self.outcome,
+                "outcome": self.outcome,
                 "triage_reason": self.triage_reason, "danger": list(self.danger),
                 "call_now": list(self.call_now)}
+
+
+def second_opinion(first: np.ndarray, second: np.ndarray | None,
+                   columns: list[int]) -> np.ndarray:
+    """The score the auto-route threshold is compared with, per report: the first head's
+    probability for its best category (among `columns`, the 17 codes) alone, or, with a second
+    head, the lower of the two heads' probabilities for that category, and 0 when the second
+    head's own best category is another. Both heads were fitted on the same labels, so their
+    columns are in the same order."""
+    rows = np.arange(len(first))
+    index = np.asarray(columns)
+    best = index[first[:, index].argmax(axis=1)]
+    if second is None:
+        return first[rows, best]
+    agree = index[second[:, index].argmax(axis=1)] == best
+    return np.where(agree, np.minimum(first[rows, best], second[rows, best]), 0.0)
 
 
 def content_words(folded: str) -> list[str]:
@@ -129,8 +144,11 @@ class ReportClassifier:
     threshold: float
     urgent_threshold: float
     version: str
-    routing: Routing
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A second model of another kind (logistic regression beside the SVM): a report is routed
+    # without a human only when it agrees, and the lower of the two probabilities for the
+    # category is what the threshold is compared with (chosen on the tuning split).
+    second_head: Any = None
 
     @property
     def labels(self) -> list[str]:
@@ -142,18 +160,23 @@ class ReportClassifier:
     def _vocabulary(self) -> dict[str, int]:
         return self.features.transformer_list[0][1].named_steps["tfidf"].vocabulary_
 
+    def second_opinion_proba(self, matrix: csr_matrix) -> np.ndarray | None:
+        second = getattr(self, "second_head", None)  # models pickled before it existed
+        return None if second is None else second.predict_proba(matrix)
+
     def predict_vectors(self, matrix: csr_matrix, texts: list[str],
                         folded: list[str] | None = None) -> list[Prediction]:
         probabilities = self.category_head.predict_proba(matrix)
         urgent_p = self.urgency_head.predict_proba(matrix)[:, 1]
         labels = self.labels
         real = [i for i, label in enumerate(labels) if label != NOT_A_REPORT]
+        routing_scores = second_opinion(probabilities, self.second_opinion_proba(matrix), real)
         chatter = labels.index(NOT_A_REPORT) if NOT_A_REPORT in labels else None
         vocabulary = self._vocabulary()
         folded = folded if folded is not None else [views(t).folded for t in texts]
         out = []
-        for text, probs, urgent, flat in zip(texts, probabilities, urgent_p, folded,
-                                             strict=True):
+        for text, probs, score, urgent, flat in zip(texts, probabilities, routing_scores,
+                                                    urgent_p, folded, strict=True):
             order = sorted(real, key=lambda i: -probs[i])[:3]
             top3 = [(labels[i], float(probs[i])) for i in order]
             category, confidence = top3[0]
@@ -170,7 +193,7 @@ class ReportClassifier:
                 reason = TOO_SHORT
             elif known < MIN_KNOWN and not danger.urgent:
                 reason = UNKNOWN_WORDS
-            elif confidence < self.threshold:
+            elif score < self.threshold:
                 reason = LOW_CONFIDENCE
             outcome = ("routed" if reason is None else
                        NOT_A_REPORT if reason == NOT_A_REPORT else "needs_triage")
@@ -179,7 +202,7 @@ class ReportClassifier:
             out.append(Prediction(
                 category=category, confidence=confidence, top3=top3,
                 urgent=is_urgent, district=district, needs_triage=reason is not None,
-                department=self.routing.department(category, district), outcome=outcome,
+                outcome=outcome,
                 triage_reason=reason, danger=danger.kinds, call_now=danger.numbers))
         return out
 
