@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,76 @@ def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[
     if raw is None:
         return default
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _mapping(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """`kind=value,kind=value` (e.g. a provider's template ids per message kind)."""
+    out = {}
+    for part in _list(env, name, ()):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"{name} is kind=value,kind=value, got {part!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """An HTTP SMS or Zalo OA gateway: where to POST, the token, the template id per kind."""
+
+    url: str | None = None
+    token: str | None = None
+    templates: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_ca_file: str | None = None
+    smtp_timeout_s: float = 10.0
+    mail_from: str = "1022 <no-reply@1022.example>"
+    sms: GatewaySettings = GatewaySettings()
+    zalo: GatewaySettings = GatewaySettings()
+    retry_base_s: float = 30.0
+    retry_max_s: float = 3600.0
+    give_up_after_s: float = 48 * 3600.0
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 7
+    batch_size: int = 100
+    idle_s: float = 0.2
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
+        def gateway(prefix: str) -> GatewaySettings:
+            return GatewaySettings(
+                url=env.get(f"{prefix}_GATEWAY_URL") or None,
+                token=env.get(f"{prefix}_GATEWAY_TOKEN") or None,
+                templates=tuple(sorted(_mapping(env, f"{prefix}_TEMPLATES").items())),
+                timeout_s=_float(env, f"{prefix}_GATEWAY_TIMEOUT_SECONDS", 5.0))
+
+        return cls(
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(env, "SMTP_PORT", cls.smtp_port),
+            smtp_starttls=env.get("SMTP_STARTTLS", "true").lower() not in {"0", "false", "no"},
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_ca_file=env.get("SMTP_CA_FILE") or None,
+            smtp_timeout_s=_float(env, "SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_s),
+            mail_from=env.get("MAIL_FROM", cls.mail_from),
+            sms=gateway("SMS"), zalo=gateway("ZALO"),
+            retry_base_s=_float(env, "NOTIFY_RETRY_BASE_SECONDS", cls.retry_base_s),
+            retry_max_s=_float(env, "NOTIFY_RETRY_MAX_SECONDS", cls.retry_max_s),
+            give_up_after_s=_float(env, "NOTIFY_GIVE_UP_SECONDS", cls.give_up_after_s),
+            quiet_start_hour=_int(env, "SMS_QUIET_START_HOUR", cls.quiet_start_hour),
+            quiet_end_hour=_int(env, "SMS_QUIET_END_HOUR", cls.quiet_end_hour),
+            batch_size=_int(env, "NOTIFY_BATCH_SIZE", cls.batch_size),
+            idle_s=_float(env, "NOTIFY_IDLE_SECONDS", cls.idle_s),
+        )
 
 
 @dataclass(frozen=True)
@@ -102,6 +172,8 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     classifier_url: str = "http://127.0.0.1:8001"
     intake_url: str = "http://127.0.0.1:8000"
+    # citizen notifications (issue 18): intake sends them, since it alone holds the contacts
+    notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -191,4 +263,5 @@ class Settings:
             classifier_url=env.get(
                 "CLASSIFIER_URL", f"http://{host}:{_int(env, 'CLASSIFIER_PORT', 8001)}"),
             intake_url=env.get("INTAKE_URL", f"http://{host}:{intake_port}"),
+            notify=NotifySettings.from_env(env),
         )

@@ -15,6 +15,7 @@ from pymongo.errors import PyMongoError
 from services.intake import openapi
 from services.intake.batcher import DirectInsert, InsertBatcher
 from services.intake.deps import IntakeDeps
+from services.intake.notify import api as notify_api
 from services.intake.open311.api import bp as open311_bp
 from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.pages import blueprint as resident_pages
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     app.register_blueprint(open311_bp)
     configure_sessions(app, settings, service="intake")
     app.register_blueprint(resident_pages(settings))
+    app.register_blueprint(notify_api.pages)
+    app.register_blueprint(notify_api.api)
     return app
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from services.intake.notify.outbox import ensure_indexes as notification_indexes
+
 REPORTS = "reports"
 PHOTOS = "photos"
 COUNTERS = "counters"
@@ -25,3 +27,4 @@ def ensure_indexes(db: Database) -> None:
     reports.create_index("idempotency_key", unique=True, sparse=True)
     reports.create_index([("submitted_at", DESCENDING)])
     db[PHOTOS].create_index("report_id")
+    notification_indexes(db)

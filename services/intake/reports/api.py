@@ -88,6 +88,7 @@ def _create_report() -> tuple[Response, int, dict[str, str]]:
         caller_phone=body.call.caller_phone if body.call else None,
         operator_id=body.call.operator_id if body.call else None,
         call_id=body.call.call_id if body.call else None, photos=photos,
+        notify_channels=tuple(body.notify_channels()), language=body.language,
     )
     result = submit(report, fingerprint(data))
     doc = result.doc

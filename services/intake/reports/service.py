@@ -3,6 +3,7 @@ document is also its outbox entry, so it is stored and queued for Kafka atomical
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,9 +11,11 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.intake import citizen_keys
+from services.intake.notify.outbox import enqueue
+from services.intake.notify.plan import plan_received
 from services.intake.reports.photos import Photo
 from services.intake.store import PHOTOS, REPORTS, WITHOUT_SECRETS
 from services.intake.tracking import TrackingCodes
@@ -20,6 +23,7 @@ from shared.clock import Clock
 from shared.crypto import FieldCipher
 from shared.redact import redact_contacts
 
+log = logging.getLogger(__name__)
 STATUS_LABELS_VI = {
     "received": "Đã tiếp nhận",
     "new": "Đã tạo phiếu xử lý",
@@ -58,6 +62,8 @@ class NewReport:
     call_id: str | None = None
     media_url: str | None = None
     photos: list[Photo] = field(default_factory=list)
+    notify_channels: tuple[str, ...] = ()  # the citizen's consent to news, per channel
+    language: str = "vi"
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,10 @@ def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str
         "expected_datetime": None,
         "public_notes": [],
     }
+    doc["language"] = report.language
+    if report.notify_channels:
+        doc["notify"] = {"consent": True, "channels": list(report.notify_channels),
+                         "lang": report.language, "consented_at": now}
     if report.operator_id:
         doc["call"] = {"operator_id": report.operator_id, "call_id": report.call_id}
     if idempotency_key:
@@ -151,7 +161,19 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
         if photo_ids:
             db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
         raise
+    queue_received(db=db, doc=doc, now=now)
     return Submitted(doc, created=True, citizen_key=key)
+
+
+def queue_received(*, db: Database, doc: dict[str, Any], now: datetime) -> None:
+    """The "received" message, queued at once. The report is already accepted: a store error
+    here only delays the message (the ticket's creation event queues it again)."""
+    if not doc.get("notify"):
+        return
+    try:
+        enqueue(db, plan_received(doc, now=now))
+    except PyMongoError:
+        log.warning("report %s: received notification not queued yet", doc["_id"])
 
 
 def _replay(existing: dict[str, Any], fingerprint: str | None,

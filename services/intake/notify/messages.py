@@ -1,0 +1,51 @@
+"""What a citizen receives, rendered from the interface catalogue in the report's language.
+
+Pure: a message is built from the notification row, the report's tracking code and key, and
+the links. Email carries the full text; SMS and Zalo a short one (SMS without diacritics, so
+that it fits one or two 160-character segments)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.web.i18n import LANGUAGES, department_label, translate
+
+KINDS: tuple[str, ...] = ("received", "assigned", "waiting_citizen", "resolved", "reopened")
+# the ticket states that produce a message (the report's arrival is seq 0, "received")
+STATE_KINDS: dict[str, str] = {"assigned": "assigned", "waiting_citizen": "waiting_citizen",
+                               "resolved": "resolved", "reopened": "reopened"}
+
+
+@dataclass(frozen=True)
+class Links:
+    track: str
+    unsubscribe: str
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str
+    lang: str
+    subject: str
+    text: str  # the email body
+    short: str  # SMS / Zalo text
+    params: dict[str, str]  # what a provider's registered template is filled with
+
+
+def render(*, kind: str, lang: str, code: str, links: Links, key: str | None = None,
+           department: str | None = None, note: str | None = None) -> Message:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    lang = lang if lang in LANGUAGES else "vi"
+    params = {"code": code, "link": links.track, "secret": key or "",
+              "department": department_label(department, lang) or translate(
+                  "notify.no_note", lang),
+              "note": note or translate("notify.no_note", lang),
+              "unsubscribe": links.unsubscribe}
+    body = translate(f"notify.body.{kind}", lang, **params)
+    footer = translate("notify.footer", lang, **params)
+    return Message(kind=kind, lang=lang,
+                   subject=translate(f"notify.subject.{kind}", lang, **params),
+                   text=f"{body}\n\n-- \n{footer}\n",
+                   short=translate(f"notify.sms.{kind}", lang, **params),
+                   params={k: v for k, v in params.items() if k != "note" or note})
