@@ -21,10 +21,10 @@ from services.intake.reports.models import (
 )
 from services.intake.reports.photos import Photo, sniff_image_type
 from services.intake.reports.service import NewReport
-from shared.web.i18n import translate
+from shared.web.i18n import current_language, translate
 
 REPORT_FIELDS = ("description", "category", "district", "address", "lat", "long", "name",
-                 "phone", "email")
+                 "phone", "email", "notify", "notify_zalo")
 MAX_PHOTOS = 3
 # where each model field's errors are shown on the form
 _FORM_FIELD = {"category_hint": "category", "reporter.name": "name",
@@ -130,17 +130,26 @@ def read_report(form: ImmutableMultiDict[str, str], files: MultiDict[str, FileSt
     result = FormResult(values=values)
     errors = result.errors
     lat, long = _location(values, service_area, errors)
-    reporter = {k: values[k].strip() for k in ("name", "phone", "email") if values[k].strip()}
+    reporter: dict[str, Any] = {k: values[k].strip() for k in ("name", "phone", "email")
+                                if values[k].strip()}
+    if values["notify"]:
+        reporter["consent_to_notify"] = True
+        if values["notify_zalo"]:
+            reporter["notify_by"] = [c for c, given in (("email", "email" in reporter),
+                                                        ("sms", "phone" in reporter),
+                                                        ("zalo", "phone" in reporter)) if given]
     data: dict[str, Any] = {
         "channel": "web", "description": values["description"],
         "category_hint": values["category"] or None, "district": values["district"] or None,
         "address": values["address"].strip() or None, "lat": lat, "long": long,
-        "reporter": reporter or None,
+        "reporter": reporter or None, "language": current_language(),
     }
     try:
         body = ReportIn.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
         for name, message in model_errors(exc, _FORM_FIELD).items():
+            if name == "form" and values["notify"] and "consent_to_notify" in str(exc):
+                name, message = "notify", translate("err.notify_contact")
             errors.setdefault(name, message)
         body = None
     photos = _photos(files, max_photo_bytes, errors)
@@ -153,7 +162,8 @@ def read_report(form: ImmutableMultiDict[str, str], files: MultiDict[str, FileSt
         channel="web", description=body.description, category_hint=body.category_hint,
         district=body.district, address=body.address, lat=body.lat, long=body.long,
         name=person.name if person else None, phone=person.phone if person else None,
-        email=person.email if person else None, photos=photos)
+        email=person.email if person else None, photos=photos,
+        notify_channels=tuple(body.notify_channels()), language=body.language)
     digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode("utf-8"))
     for photo in photos:
         digest.update(hashlib.sha256(photo.data).digest())

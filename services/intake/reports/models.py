@@ -191,7 +191,7 @@ class ReportIn(TextInput):
             return []
         phone = reporter.phone or (self.call.caller_phone if self.call else None)
         has = {"email": bool(reporter.email), "sms": bool(phone), "zalo": bool(phone)}
-        if reporter.notify_by is None:
+        if not reporter.notify_by:
             chosen = [c for c in ("email", "sms") if has[c]]
             if not chosen:
                 raise ValueError("reporter.consent_to_notify needs an email or a phone number")

@@ -29,7 +29,8 @@ from shared.danger import detect, guidance
 from shared.taxonomy import CATEGORY_CODES
 from shared.web.i18n import department_label, label, translate
 
-CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address")
+CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address",
+               "caller_email", "notify", "notify_lang")
 CONSOLE_ROLES = ("operator", "supervisor", "admin")
 TRIAGE_PAGE = 25
 
@@ -148,6 +149,11 @@ def submit_call() -> Response | tuple[str, int]:
                       ("address", "address")):
         if values[name].strip():
             report[key] = values[name].strip()
+    if values["notify"]:  # the operator asked the caller, who agreed to news
+        report["reporter"] = {"consent_to_notify": True,
+                              **({"email": values["caller_email"].strip()}
+                                 if values["caller_email"].strip() else {})}
+        report["language"] = "en" if values["notify_lang"] == "en" else "vi"
     nonce = (request.form.get("call_nonce") or secrets.token_urlsafe(16))[:64]
     try:
         answer = clients.submit_call(d.settings, report,
