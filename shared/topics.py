@@ -5,6 +5,7 @@ REPORTS_SUBMITTED_DLQ = "reports.submitted.v1.dlq"
 REPORTS_CLASSIFIED = "reports.classified.v1"
 REPORTS_CLASSIFIED_DLQ = "reports.classified.v1.dlq"
 TICKETS_STATUS = "tickets.status.v1"
+TICKETS_STATUS_DLQ = "tickets.status.v1.dlq"
 TICKETS_CORRECTIONS = "tickets.corrections.v1"
 SLA_ALERTS = "sla.alerts"
 
@@ -15,6 +16,7 @@ TOPICS: dict[str, int] = {
     REPORTS_CLASSIFIED: 6,
     REPORTS_CLASSIFIED_DLQ: 1,
     TICKETS_STATUS: 6,
+    TICKETS_STATUS_DLQ: 1,
     TICKETS_CORRECTIONS: 1,
     SLA_ALERTS: 3,
 }
@@ -28,12 +30,12 @@ READS: dict[str, tuple[str, ...]] = {
     "tracker": (REPORTS_CLASSIFIED,),
 }
 WRITES: dict[str, tuple[str, ...]] = {
-    "intake": (REPORTS_SUBMITTED,),
+    "intake": (REPORTS_SUBMITTED, TICKETS_STATUS_DLQ),
     "classifier": (REPORTS_CLASSIFIED, REPORTS_SUBMITTED_DLQ),
     "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS),
 }
 GROUPS: dict[str, tuple[str, ...]] = {
-    "intake": ("intake-projector",),
+    "intake": ("intake-projector", "intake-notifier"),
     "classifier": ("classifier",),
     "tracker": ("tracker",),
 }

@@ -82,7 +82,7 @@ def test_received_then_assigned_then_resolved_each_once(client, db, mail_setting
               status(rid, code, 3, "assigned", "in_progress"),
               status(rid, code, 4, "in_progress", "resolved",
                      note="Đã nạo vét cống, nước đã rút.")]
-    assert queue_for_events(db=db, events=events, clock=clock) == 2
+    assert queue_for_events(db=db, events=events, now=clock()) == 2
     dispatcher.run_once()
     mails = [read(p) for p in mailbox.messages()]
     assert len(mails) == 3
@@ -92,7 +92,7 @@ def test_received_then_assigned_then_resolved_each_once(client, db, mail_setting
     assert filed["citizen_key"] not in resolved  # the key only in the first message
 
     # the same events again (a replay, a second replica): nothing new is queued or sent
-    assert queue_for_events(db=db, events=events, clock=clock) == 0
+    assert queue_for_events(db=db, events=events, now=clock()) == 0
     clock.advance(minutes=5)
     dispatcher.run_once()
     assert len(mailbox.messages()) == 3
@@ -113,7 +113,7 @@ def test_english_report_gets_english_messages(client, db, mail_settings, clock, 
 
 def test_no_consent_no_message(client, db, mail_settings, clock, mailbox):
     filed = file(client)
-    queue_for_events(db=db, clock=clock, events=[
+    queue_for_events(db=db, now=clock(), events=[
         status(filed["report_id"], filed["tracking_code"], 1, None, "new"),
         status(filed["report_id"], filed["tracking_code"], 2, "new", "assigned")])
     make_dispatcher(mail_settings, db, clock=clock).run_once()
@@ -151,7 +151,7 @@ def test_unsubscribe_link_stops_everything(client, db, mail_settings, clock, mai
     assert client.post("/" + path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert db.reports.find_one()["notify"]["unsubscribed_at"] is not None
     assert client.post("/" + path).status_code == 200  # twice is harmless
-    queue_for_events(db=db, clock=clock, events=[
+    queue_for_events(db=db, now=clock(), events=[
         status(filed["report_id"], filed["tracking_code"], 2, "new", "assigned")])
     dispatcher.run_once()
     assert len(mailbox.messages()) == 1

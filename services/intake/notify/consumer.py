@@ -1,97 +1,83 @@
-"""Fills the notification outbox from `tickets.status.v1`.
+"""Fills the notification outbox from `tickets.status.v1`, on the shared consumer loop.
 
-`plan_status` (plan.py) is the pure handler: a batch of events and their reports in, outbox
-rows out. The loop below is deliberately thin: it reads a batch, loads the reports, inserts
-the rows (their key makes a replay a no-op) and only then commits the offsets.
-TODO(issue 17): move onto the shared consumer loop (branch i17a) once it lands; it brings the
-dead-letter topic and the clean SIGTERM commit this loop does by hand."""
+The handler (pure) keeps the events that can call for a message: a move to a state the
+citizen is told about, and the ticket's creation (seq 1, which queues the "received" message
+again in case intake stopped between storing the report and queuing it). The side-effect step
+loads those reports that have the citizen's consent, plans the rows (`plan_status`, pure) and
+inserts them; a row's key (report, seq, channel) makes a replayed batch insert nothing. The
+loop commits the offsets only after that."""
 
 from __future__ import annotations
 
-import logging
 import threading
-import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from kafka.errors import KafkaError
 from prometheus_client import Counter
 from pymongo.database import Database
 
+from services.intake.notify.messages import STATE_KINDS
 from services.intake.notify.outbox import enqueue
 from services.intake.notify.plan import plan_status
 from services.intake.store import REPORTS
 from shared.clock import Clock
-from shared.events import TicketStatusChangedV1, UndecodableEvent, decode_event
-from shared.kafka import ensure_topics, make_consumer, rewind_or_close
-from shared.retry import TRANSIENT, Outage
+from shared.consumer import Batch, ConsumerSpec, Output, run_consumer
+from shared.events import TicketStatusChangedV1
 from shared.settings import Settings
-from shared.topics import TICKETS_STATUS
+from shared.topics import TICKETS_STATUS, TICKETS_STATUS_DLQ
 
-log = logging.getLogger(__name__)
 GROUP = "intake-notifier"
+# where the shared loop sets aside what it cannot read (intake's ACL allows writing there)
+DEAD_LETTERS = TICKETS_STATUS_DLQ
 QUEUED = Counter("intake_notifications_queued_total",
                  "Notifications put in the outbox from status events")
-UNREADABLE = Counter("intake_notifier_skipped_total", "Status events that could not be read")
 
 
-def decode_batch(values: list[bytes | None]) -> list[TicketStatusChangedV1]:
-    events = []
-    for value in values:
-        try:
-            event = decode_event(value)
-        except UndecodableEvent:
-            UNREADABLE.inc()
-            continue
-        if isinstance(event, TicketStatusChangedV1):
-            events.append(event)
-    return events
+def wants_message(event: TicketStatusChangedV1) -> bool:
+    return event.seq == 1 or (event.to_state in STATE_KINDS
+                              and event.from_state != event.to_state)
 
 
-def queue_for_events(*, db: Database, events: list[TicketStatusChangedV1], clock: Clock) -> int:
+def handle(batch: Batch) -> Sequence[Output[TicketStatusChangedV1]]:
+    outputs: list[Output[TicketStatusChangedV1]] = []
+    for message in batch.messages:
+        event = message.event
+        if not isinstance(event, TicketStatusChangedV1) or not ObjectId.is_valid(
+                event.report_id):
+            outputs.append(Output.rejected("not a status event of a known report"))
+        elif wants_message(event):
+            outputs.append(Output(write=event))
+        else:
+            outputs.append(Output())
+    return outputs
+
+
+def queue_for_events(*, db: Database, events: list[TicketStatusChangedV1],
+                     now: datetime) -> int:
     """Plan and store the notifications of a batch; returns how many rows were new."""
-    ids = [ObjectId(e.report_id) for e in events if ObjectId.is_valid(e.report_id)]
+    ids = list({ObjectId(e.report_id) for e in events if ObjectId.is_valid(e.report_id)})
     if not ids:
         return 0
     reports: dict[str, dict[str, Any]] = {
         str(doc["_id"]): doc for doc in db[REPORTS].find(
             {"_id": {"$in": ids}, "notify.consent": True},
             {"notify": 1, "tracking_code": 1})}
-    rows = plan_status(events, reports, now=clock())
-    new = enqueue(db, rows)
+    new = enqueue(db, plan_status([e for e in events if wants_message(e)], reports, now=now))
     if new:
         QUEUED.inc(new)
     return new
 
 
-def run_consumer(settings: Settings, db: Database, stop: threading.Event, *, clock: Clock,
-                 group_id: str = GROUP) -> None:
-    outage = Outage("intake-notifier-consumer", logger=log)
-    consumer = None
-    try:
-        while not stop.is_set():
-            records: list = []
-            try:
-                if consumer is None:
-                    ensure_topics(settings)
-                    consumer = make_consumer(settings, TICKETS_STATUS, group_id=group_id,
-                                             client_id=f"{group_id}-{uuid.uuid4().hex[:6]}")
-                polled = consumer.poll(timeout_ms=250, max_records=500)
-                records = [r for batch in polled.values() for r in batch]
-                events = decode_batch([r.value for r in records])
-                if events:
-                    queue_for_events(db=db, events=events, clock=clock)
-            except TRANSIENT as exc:
-                consumer = rewind_or_close(consumer, records)
-                stop.wait(outage.failed(exc))
-                continue
-            outage.recovered()
-            if records:
-                try:
-                    consumer.commit()
-                except KafkaError:
-                    log.warning("offset commit failed; the batch will be planned again "
-                                "(its rows exist already)", exc_info=True)
-    finally:
-        if consumer is not None:
-            consumer.close(autocommit=False)
+def spec(db: Database) -> ConsumerSpec[TicketStatusChangedV1]:
+    def apply(events: list[TicketStatusChangedV1], now: datetime) -> None:
+        queue_for_events(db=db, events=events, now=now)
+
+    return ConsumerSpec(name="intake-notifier", group_id=GROUP,
+                        reads={TICKETS_STATUS: (TicketStatusChangedV1,)},
+                        handler=handle, apply=apply)
+
+
+def run(settings: Settings, db: Database, stop: threading.Event, *, clock: Clock) -> None:
+    run_consumer(spec(db), stop, settings=settings, clock=clock)

@@ -7,7 +7,7 @@ import threading
 
 from pymongo.database import Database
 
-from services.intake.notify.consumer import run_consumer
+from services.intake.notify import consumer as status_consumer
 from services.intake.notify.dispatcher import Dispatcher
 from services.intake.notify.senders import senders_from_settings
 from shared.clock import Clock, system_clock
@@ -32,7 +32,7 @@ def run_notifier(settings: Settings, db: Database, stop: threading.Event, *,
     dispatcher = make_dispatcher(settings, db, clock=clock)
     log.info("notifier: channels configured: %s", ", ".join(sorted(dispatcher.senders)) or
              "none")
-    consumer = threading.Thread(target=run_consumer, args=(settings, db, stop),
+    consumer = threading.Thread(target=status_consumer.run, args=(settings, db, stop),
                                 kwargs={"clock": clock}, name="notify-consumer", daemon=True)
     consumer.start()
     try:
