@@ -67,11 +67,10 @@ def test_provider_down_30s_mid_burst_of_200_delivers_all_once(db, settings, cloc
     assert len(gateway.delivered) == 200
     assert set(gateway.delivered) == {r["_id"] for r in rows}
     assert max(gateway.delivered.values()) == 1
-    refused = [r for r in gateway.requests if r["headers"].get("Idempotency-Key")
-               and r["body"]["idempotency_key"] not in set()]
     # while down the channel is paused with backoff: a few probes, not 140 rows x retries
-    failed_calls = len(refused) - 200
-    assert 1 <= failed_calls <= 10
+    refused = len(gateway.requests) - 200
+    print(f"refused while down: {refused}")
+    assert 1 <= refused <= 10
     # what the gateway got: the short text, the bearer token, never more than the phone
     first = gateway.requests[0]
     assert first["headers"]["Authorization"] == "Bearer t0ken"

@@ -6,6 +6,7 @@ that it fits one or two 160-character segments)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from shared.web.i18n import LANGUAGES, department_label, translate
@@ -47,5 +48,12 @@ def render(*, kind: str, lang: str, code: str, links: Links, key: str | None = N
     return Message(kind=kind, lang=lang,
                    subject=translate(f"notify.subject.{kind}", lang, **params),
                    text=f"{body}\n\n-- \n{footer}\n",
-                   short=translate(f"notify.sms.{kind}", lang, **params),
+                   short=without_diacritics(translate(f"notify.sms.{kind}", lang, **params)),
                    params={k: v for k, v in params.items() if k != "note" or note})
+
+
+def without_diacritics(text: str) -> str:
+    """SMS in plain letters: one GSM-7 segment holds 160 of them, 70 with diacritics."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text)
+                   if not unicodedata.combining(c))
