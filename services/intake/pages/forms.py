@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict, MultiDict
 
@@ -19,7 +20,7 @@ from services.intake.reports.models import (
     CitizenReopenIn,
     ReportIn,
 )
-from services.intake.reports.photos import Photo, sniff_image_type
+from services.intake.reports.photos import Photo, sniff_image_type, strip_metadata
 from services.intake.reports.service import NewReport
 from shared.web.i18n import current_language, translate
 
@@ -102,8 +103,9 @@ def _location(values: dict[str, str], area: tuple[float, float, float, float],
     return lat, long
 
 
-def _photos(files: MultiDict[str, FileStorage], max_bytes: int,
-            errors: dict[str, str]) -> list[Photo]:
+def read_photos(files: MultiDict[str, FileStorage], max_bytes: int,
+                errors: dict[str, str]) -> list[Photo]:
+    """Uploaded photos, re-encoded without EXIF (GPS position, camera) like the API's."""
     chosen = [f for f in files.getlist("photos") if f and f.filename]
     if len(chosen) > MAX_PHOTOS:
         errors["photos"] = translate("err.photos_count", max=MAX_PHOTOS)
@@ -119,7 +121,12 @@ def _photos(files: MultiDict[str, FileStorage], max_bytes: int,
         if mime is None:
             errors["photos"] = translate("err.photo_type", name=upload.filename)
             return []
-        photos.append(Photo(mime, data, upload.filename[:200]))
+        try:
+            clean = strip_metadata(data, mime)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            errors["photos"] = translate("err.photo_type", name=upload.filename)
+            return []
+        photos.append(Photo(mime, clean, upload.filename[:200]))
     return photos
 
 
@@ -152,7 +159,7 @@ def read_report(form: ImmutableMultiDict[str, str], files: MultiDict[str, FileSt
                 name, message = "notify", translate("err.notify_contact")
             errors.setdefault(name, message)
         body = None
-    photos = _photos(files, max_photo_bytes, errors)
+    photos = read_photos(files, max_photo_bytes, errors)
     if errors or body is None:
         if any(f.filename for f in files.getlist("photos")) and "photos" not in errors:
             errors["photos"] = translate("err.photos_again")

@@ -278,6 +278,28 @@ class CitizenReopenIn(TextInput):
         return redact_contacts(clean_text(v))
 
 
+class CitizenReplyIn(TextInput):
+    """The citizen's answer when the handler asked for information (status waiting_citizen):
+    text, photos, or both."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    citizen_key: CitizenKey
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None \
+        = None
+    photos: Annotated[list[PhotoIn], Field(max_length=3)] = []
+
+    @field_validator("text")
+    @classmethod
+    def _masked(cls, v: str | None) -> str | None:
+        return redact_contacts(clean_text(v)) or None if v is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> CitizenReplyIn:
+        if not self.text and not self.photos:
+            raise ValueError("text: write an answer or attach a photo")
+        return self
+
+
 class CitizenActionOut(BaseModel):
     tracking_code: str
     status: str | None

@@ -136,14 +136,8 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
             return _replay(existing, fingerprint, cipher)
     now = clock()
     report_id = ObjectId()
-    photo_ids = []
-    for photo in report.photos:
-        photo_id = ObjectId()
-        db[PHOTOS].insert_one({"_id": photo_id, "report_id": report_id,
-                               "content_type": photo.content_type, "size": len(photo.data),
-                               "data": cipher.encrypt_bytes(photo.data), "encrypted": True,
-                               "stored_at": now})
-        photo_ids.append(photo_id)
+    photo_ids = store_photos(db=db, report_id=report_id, photos=report.photos, cipher=cipher,
+                             now=now)
     key = citizen_keys.new_key()
     doc = build_document(report, report_id=report_id, tracking_code=codes.issue(now),
                          citizen_key=key, cipher=cipher, now=now, photo_ids=photo_ids,
@@ -192,6 +186,37 @@ def find_by_tracking_code(*, db: Database, tracking_code: str,
     return db[REPORTS].find_one({"tracking_code": tracking_code}, projection)
 
 
+def store_photos(*, db: Database, report_id: ObjectId, photos: list[Photo], cipher: FieldCipher,
+                 now: datetime, source: str = "report") -> list[ObjectId]:
+    """Photos (EXIF already stripped) encrypted at rest, attached to the report."""
+    ids = []
+    for photo in photos:
+        photo_id = ObjectId()
+        db[PHOTOS].insert_one({"_id": photo_id, "report_id": report_id, "source": source,
+                               "content_type": photo.content_type, "size": len(photo.data),
+                               "data": cipher.encrypt_bytes(photo.data), "encrypted": True,
+                               "stored_at": now})
+        ids.append(photo_id)
+    return ids
+
+
+def citizen_reply(*, db: Database, settings: Any, report: dict[str, Any], text: str | None,
+                  photos: list[Photo], cipher: FieldCipher, now: datetime,
+                  forward: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """Store the answer's photos, then hand the answer to the tracker (`forward`, which owns
+    the ticket and refuses when it does not wait for the citizen); the photos go again when
+    it refuses, so nothing unreferenced stays."""
+    photo_ids = store_photos(db=db, report_id=report["_id"], photos=photos, cipher=cipher,
+                             now=now, source="reply")
+    try:
+        return forward(settings, report["tracking_code"], "reply",
+                       {"text": text, "photo_ids": [str(i) for i in photo_ids]})
+    except Exception:
+        if photo_ids:
+            db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
+        raise
+
+
 REOPEN_WINDOW = timedelta(days=7)
 
 
@@ -215,4 +240,5 @@ def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[s
         and resolved_at is not None,
         "can_reopen": status in {"resolved", "closed"} and resolved_at is not None
         and now is not None and now - resolved_at <= REOPEN_WINDOW,
+        "can_reply": status == "waiting_citizen",
     }

@@ -395,6 +395,26 @@ def reopen(*, db: Database, config: TrackerConfig, principal: Principal, trackin
                   set_fields={"rating": None, "reopen_count": ticket.get("reopen_count", 0) + 1})
 
 
+def citizen_reply(*, db: Database, config: TrackerConfig, principal: Principal,
+                  tracking_code: str, text: str | None, photo_ids: list[str],
+                  now: datetime) -> dict[str, Any]:
+    """The citizen answers while the ticket waits for them: a citizen note (with the photos'
+    ids) and back to in_progress, which resumes the resolution clock."""
+    if principal.role != "service":
+        raise Forbidden("citizens answer through intake")
+    if not (text or "").strip() and not photo_ids:
+        raise NotAllowed("an answer needs text or a photo")
+    ticket = _by_code(db, tracking_code)
+    if ticket["state"] != "waiting_citizen":
+        raise NotAllowed("the ticket is not waiting for the citizen's answer")
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state="waiting_citizen",
+                   to_state="in_progress", note=redact_contacts(text) if text else None,
+                   public=False, citizen=True, photos=list(photo_ids) or None)
+    photos = [*ticket.get("citizen_photos", []), *photo_ids]
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields={"citizen_photos": photos} if photo_ids else None)
+
+
 def queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit: int,
           offset: int) -> tuple[list[dict[str, Any]], int]:
     """The tickets the principal may see, nearest deadline first, and how many match.
