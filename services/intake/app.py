@@ -21,6 +21,7 @@ from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.pages import blueprint as resident_pages
 from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
+from services.intake.reports.staff_photos import bp as staff_photos_bp
 from services.intake.store import REPORTS, ensure_indexes
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock, system_clock
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     app.register_blueprint(resident_pages(settings))
     app.register_blueprint(notify_api.pages)
     app.register_blueprint(notify_api.api)
+    app.register_blueprint(staff_photos_bp)
     return app
 
 
