@@ -70,3 +70,27 @@ def test_operator_asks_the_caller_and_records_consent(tracker_app, intake_app, s
     assert reports["c-78"]["notify"]["channels"] == ["email", "sms"]
     assert "notify" not in reports["c-79"]
     assert db[outbox.NOTIFICATIONS].count_documents({"report_id": reports["c-78"]["_id"]}) == 2
+
+
+def test_operator_console_lists_undelivered_messages(tracker_app, intake_app, staff, db,
+                                                     clock):
+    from tests.helpers import live_server
+    from tests.web.test_staff_form_errors import point_tracker_at
+
+    resident = intake_app.test_client()
+    page = resident.get("/").get_data(as_text=True)
+    resident.post("/", data={**REPORT, "phone": "0912345678", "notify": "1",
+                             "csrf_token": csrf_of(page), "submission": "undelivered-1"})
+    db[outbox.NOTIFICATIONS].update_many({}, {"$set": {"state": outbox.FAILED,
+                                                       "last_error": "sms http 400"}})
+    code = db.reports.find_one()["tracking_code"]
+    client, _ = staff("operator")
+    point_tracker_at(tracker_app, intake_url="http://127.0.0.1:9")
+    down = client.get("/staff/operator").get_data(as_text=True)
+    assert "không phản hồi" in down.split('id="undelivered"')[1]
+    with live_server(intake_app) as intake_url:
+        point_tracker_at(tracker_app, intake_url=intake_url)
+        console = client.get("/staff/operator").get_data(as_text=True)
+    panel = console.split('id="undelivered"')[1]
+    assert code in panel and "sms http 400" in panel
+    assert "0912345678" not in panel

@@ -105,3 +105,13 @@ def report_photo(settings: Settings, report_id: str, photo_id: str, *, size: str
                  timeout_s: float = 10.0) -> tuple[bytes, str]:
     return _staff_get(settings, f"/api/v1/staff/reports/{report_id}/photos/{photo_id}"
                                 f"?size={size}", timeout_s)
+
+
+def failed_notifications(settings: Settings, timeout_s: float = 2.0) -> list[dict[str, Any]]:
+    """Citizen messages intake could not deliver (tracking code, channel, reason: no
+    contact), for the operators to follow up by phone."""
+    raw, _ = _staff_get(settings, "/api/v1/notifications?state=failed", timeout_s)
+    try:
+        return list(json.loads(raw)["items"])
+    except (ValueError, KeyError, TypeError):
+        raise ServiceUnavailable("intake's notification list is malformed") from None

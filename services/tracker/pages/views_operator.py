@@ -42,7 +42,15 @@ def _console(values: dict[str, Any], errors: dict[str, str], *, status: int = 20
     return render("operator.html", status, values=values, errors=errors,
                   suggestion=suggestion, nonce=nonce or secrets.token_urlsafe(16),
                   notices=[*get_flashed_messages(), *([once] if once else [])],
-                  triage_count=_triage_count())
+                  triage_count=_triage_count(), undelivered=_undelivered())
+
+
+def _undelivered() -> list[dict[str, Any]] | None:
+    """Failed citizen notifications; None when intake does not answer (the console works)."""
+    try:
+        return clients.failed_notifications(deps().settings)[:20]
+    except (clients.ServiceUnavailable, LookupError):
+        return None
 
 
 def _triage_count() -> int:
