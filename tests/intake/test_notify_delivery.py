@@ -152,3 +152,45 @@ def test_no_sms_in_quiet_hours_for_non_urgent_reports_but_urgent_ones_go(db, set
         clock.advance(minutes=1)
         d.run_once()
     assert len(gateway.delivered) == 2
+
+
+def test_two_replicas_send_each_notification_once(db, settings, clock, mongo):
+    """Two dispatchers (as two notifier replicas, each with its own store client) drain the
+    same outbox at once: every row goes out once, not once per replica."""
+    import threading
+
+    from pymongo import MongoClient
+
+    file_reports(db, settings, clock, 60)
+    gateway = FakeGateway()
+    other = MongoClient(settings.mongo_uri, tz_aware=True)
+    try:
+        with running(gateway):
+            replicas = [dispatcher(db, settings, clock, gateway),
+                        dispatcher(other[settings.mongo_db], settings, clock, gateway)]
+            threads = [threading.Thread(target=r.run_once) for r in replicas]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+    finally:
+        other.close()
+    assert len(gateway.requests) == 60  # no row was sent by both
+    assert db[outbox.NOTIFICATIONS].count_documents({"state": outbox.SENT}) == 60
+
+
+def test_a_crash_after_claiming_resends_after_the_lease_with_the_same_key(db, settings,
+                                                                          clock):
+    file_reports(db, settings, clock, 1)
+    row = db[outbox.NOTIFICATIONS].find_one()
+    # a replica claimed the row and died before sending or marking it
+    assert outbox.claim(db, row, token="dead-replica", until=clock() + timedelta(seconds=60))
+    gateway = FakeGateway()
+    with running(gateway):
+        d = dispatcher(db, settings, clock, gateway)
+        d.run_once()
+        assert gateway.requests == []  # the lease still runs
+        clock.advance(seconds=61)
+        d.run_once()
+    assert [r["headers"]["Idempotency-Key"] for r in gateway.requests] == [row["_id"]]
+    assert db[outbox.NOTIFICATIONS].find_one()["state"] == outbox.SENT
