@@ -89,12 +89,10 @@ class NotifySettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
-        def gateway(prefix: str) -> GatewaySettings:
-            return GatewaySettings(
-                url=env.get(f"{prefix}_GATEWAY_URL") or None,
-                token=env.get(f"{prefix}_GATEWAY_TOKEN") or None,
-                templates=tuple(sorted(_mapping(env, f"{prefix}_TEMPLATES").items())),
-                timeout_s=_float(env, f"{prefix}_GATEWAY_TIMEOUT_SECONDS", 5.0))
+        def gateway(url: str, token: str, templates: str, timeout: str) -> GatewaySettings:
+            return GatewaySettings(url=env.get(url) or None, token=env.get(token) or None,
+                                   templates=tuple(sorted(_mapping(env, templates).items())),
+                                   timeout_s=_float(env, timeout, 5.0))
 
         return cls(
             smtp_host=env.get("SMTP_HOST") or None,
@@ -105,7 +103,10 @@ class NotifySettings:
             smtp_ca_file=env.get("SMTP_CA_FILE") or None,
             smtp_timeout_s=_float(env, "SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_s),
             mail_from=env.get("MAIL_FROM", cls.mail_from),
-            sms=gateway("SMS"), zalo=gateway("ZALO"),
+            sms=gateway("SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES",
+                        "SMS_GATEWAY_TIMEOUT_SECONDS"),
+            zalo=gateway("ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN", "ZALO_TEMPLATES",
+                         "ZALO_GATEWAY_TIMEOUT_SECONDS"),
             retry_base_s=_float(env, "NOTIFY_RETRY_BASE_SECONDS", cls.retry_base_s),
             retry_max_s=_float(env, "NOTIFY_RETRY_MAX_SECONDS", cls.retry_max_s),
             give_up_after_s=_float(env, "NOTIFY_GIVE_UP_SECONDS", cls.give_up_after_s),
