@@ -7,6 +7,7 @@ REPORTS_CLASSIFIED_DLQ = "reports.classified.v1.dlq"
 TICKETS_STATUS = "tickets.status.v1"
 TICKETS_STATUS_DLQ = "tickets.status.v1.dlq"
 TICKETS_CORRECTIONS = "tickets.corrections.v1"
+TICKETS_CORRECTIONS_DLQ = "tickets.corrections.v1.dlq"
 SLA_ALERTS = "sla.alerts"
 
 # name -> partitions (the embedded broker has one node, so replication is always 1 there).
@@ -18,9 +19,12 @@ TOPICS: dict[str, int] = {
     TICKETS_STATUS: 6,
     TICKETS_STATUS_DLQ: 1,
     TICKETS_CORRECTIONS: 1,
+    TICKETS_CORRECTIONS_DLQ: 1,
     SLA_ALERTS: 3,
 }
 
+# A consumer sets aside what it cannot process on `<topic>.dlq` (shared/consumer): every topic
+# read has its dead-letter topic, written by the services that read it.
 # What each service reads and writes, and its consumer groups: the Kafka ACLs of its KafkaUser
 # (k8s/base/generated/kafka-users.yaml, written by deploy/generate.py) are exactly these, and
 # tests/deploy checks them against the topics each service's code consumes and sends to.
@@ -30,8 +34,8 @@ READS: dict[str, tuple[str, ...]] = {
     "tracker": (REPORTS_CLASSIFIED,),
 }
 WRITES: dict[str, tuple[str, ...]] = {
-    "intake": (REPORTS_SUBMITTED, TICKETS_STATUS_DLQ),
-    "classifier": (REPORTS_CLASSIFIED, REPORTS_SUBMITTED_DLQ),
+    "intake": (REPORTS_SUBMITTED, REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS_DLQ),
+    "classifier": (REPORTS_CLASSIFIED, REPORTS_SUBMITTED_DLQ, TICKETS_CORRECTIONS_DLQ),
     "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS),
 }
 GROUPS: dict[str, tuple[str, ...]] = {

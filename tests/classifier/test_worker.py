@@ -108,9 +108,13 @@ def test_killing_the_worker_mid_batch_loses_nothing(settings, env, model_path):
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+    from shared.devstack import free_port, wait_for_port
+
+    port = free_port()  # its metrics port opens once the worker runs: SIGTERM after that
     second = subprocess.Popen([sys.executable, "-m", "services.classifier", "worker"],
-                              cwd=REPO, env=worker_env)
+                              cwd=REPO, env={**worker_env, "WORKER_METRICS_PORT": str(port)})
     try:
+        wait_for_port("127.0.0.1", port, 60)
         out = collect(settings.kafka_bootstrap, REPORTS_CLASSIFIED, until=ids, timeout=90)
     finally:
         second.send_signal(signal.SIGTERM)
@@ -159,5 +163,6 @@ def test_worker_serves_metrics_on_its_own_port(env, model_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-    assert "classifier_dead_letters_total" in text and "classifier_batch_seconds" in text
+    assert 'consumer_batch_seconds_count{consumer="classifier-worker"}' in text
+    assert "consumer_dead_letters_total" in text and "classifier_reports_total" in text
     assert proc.returncode == 0

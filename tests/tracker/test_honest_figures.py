@@ -334,7 +334,9 @@ def test_any_event_that_cannot_become_a_ticket_is_set_aside_and_the_rest_stored(
     from types import SimpleNamespace
 
     import services.tracker.tickets.service as tickets_service
-    from services.tracker.worker import handle_records
+    from services.tracker.worker import tracker_consumer
+    from shared.consumer import Consumer
+    from shared.settings import Settings
 
     bad, good = classified(at=clock()), classified(at=clock())
     real = tickets_service.new_ticket
@@ -348,7 +350,9 @@ def test_any_event_that_cannot_become_a_ticket_is_set_aside_and_the_rest_stored(
     records = [SimpleNamespace(value=encode_event(e), key=e.report_id.encode(),
                                topic=REPORTS_CLASSIFIED, partition=0, offset=i)
                for i, e in enumerate((bad, good))]
-    dead = handle_records(db=tdb, config=config, records=records, now=clock())
-    assert [(r.offset, reason.split(":")[0]) for r, reason in dead] == \
-        [(0, "cannot become a ticket")]
+    settled = Consumer(tracker_consumer(db=tdb, config=config),
+                       settings=Settings()).settle(records, now=clock())
+    assert [(d.offset, d.reason.split(":")[0]) for d in settled.dead] == \
+        [(0, "cannot be applied")]
+    assert "KeyError" in settled.dead[0].reason and settled.processed == 1
     assert tdb[TICKETS].count_documents({"_id": good.report_id}) == 1
