@@ -124,3 +124,28 @@ def test_tracking_page_answer_with_a_photo(waiting, db):
     assert ticket["state"] == "in_progress"
     assert ticket["history"][-1]["note"] == "Ảnh chụp ổ gà đây ạ."
     assert len(ticket["citizen_photos"]) == 1
+
+
+def test_the_link_in_the_question_message_opens_the_answer_form(waiting, intake_app,
+                                                                settings):
+    from services.intake.notify.links import links_for
+    from services.intake.notify.messages import render
+
+    _, filed, _ = waiting
+    code = filed["tracking_code"]
+    links = links_for(base_url="http://x", secret_key=settings.secret_key,
+                      report_id=filed["report_id"], tracking_code=code, lang="vi")
+    message = render(kind="waiting_citizen", lang="vi", code=code, links=links, note=QUESTION)
+    assert links.answer in message.text and links.answer in message.short
+    path = links.answer.removeprefix("http://x")
+    other = intake_app.test_client()  # another device: no key typed
+    assert 'id="reply-form"' not in other.get(f"/track/{code}").get_data(as_text=True)
+    opened = other.get(path)
+    assert opened.status_code == 303 and opened.headers["Location"].endswith("#reply-form")
+    assert 'id="reply-form"' in other.get(f"/track/{code}").get_data(as_text=True)
+    stranger = intake_app.test_client()
+    assert stranger.get(path[:-4] + "abcd").status_code == 403  # forged
+    wrong = links_for(base_url="http://x", secret_key=settings.secret_key,
+                      report_id="0" * 24, tracking_code=code, lang="vi")
+    assert stranger.get(wrong.answer.removeprefix("http://x")).status_code == 403
+    assert 'id="reply-form"' not in stranger.get(f"/track/{code}").get_data(as_text=True)

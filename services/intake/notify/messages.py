@@ -21,6 +21,7 @@ STATE_KINDS: dict[str, str] = {"assigned": "assigned", "waiting_citizen": "waiti
 class Links:
     track: str
     unsubscribe: str
+    answer: str = ""  # opens the answer form without typing the key
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ def render(*, kind: str, lang: str, code: str, links: Links, key: str | None = N
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     lang = lang if lang in LANGUAGES else "vi"
-    params = {"code": code, "link": links.track, "secret": key or "",
+    link = links.answer if kind == "waiting_citizen" and links.answer else links.track
+    params = {"code": code, "link": link, "secret": key or "",
               "department": department_label(department, lang) or translate(
-                  "notify.no_note", lang),
+                  "notify.department_unknown", lang),
               "note": note or translate("notify.no_note", lang),
               "unsubscribe": links.unsubscribe}
     body = translate(f"notify.body.{kind}", lang, **params)

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from services.intake import citizen_keys
 from services.intake.deps import client_key, deps
+from services.intake.notify.links import report_of_answer_token
 from services.intake.pages import forms
 from services.intake.reports.api import TRACKING_CODE
 from services.intake.reports.service import (
@@ -239,6 +240,20 @@ def reopen(code: str) -> Response | tuple[str, int]:
                          "notice.reopened")
 
 
+def answer_link(code: str, token: str) -> Response | tuple[str, int]:
+    """The link in the "information needed" message: this browser may answer (and rate,
+    reopen) without typing the key. A link for another report, or forged, is refused."""
+    d = deps()
+    doc = _report(code)
+    if report_of_answer_token(d.settings.secret_key, token) != str(doc["_id"]):
+        return _render_track(code, errors={"key": translate("err.citizen_key_needed")},
+                             status=403)
+    key = citizen_keys.stored_key(doc, d.cipher)
+    if key:
+        _remember_key(code, key)
+    return redirect(url_for(".track", code=code) + "#reply-form", 303)
+
+
 def reply(code: str) -> Response | tuple[str, int]:
     """The citizen's answer to the handler's question, with photos (multipart)."""
     d = deps()
@@ -284,6 +299,7 @@ def blueprint(settings: Settings) -> Blueprint:
         ("/track/<code>/rating", rate, ["POST"]),
         ("/track/<code>/reopen", reopen, ["POST"]),
         ("/track/<code>/reply", reply, ["POST"]),
+        ("/track/<code>/answer/<token>", answer_link, ["GET"]),
     ):
         bp.add_url_rule(rule, view_func=view, methods=methods)
     return bp
