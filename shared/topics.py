@@ -8,7 +8,10 @@ TICKETS_STATUS = "tickets.status.v1"
 TICKETS_STATUS_DLQ = "tickets.status.v1.dlq"
 TICKETS_CORRECTIONS = "tickets.corrections.v1"
 TICKETS_CORRECTIONS_DLQ = "tickets.corrections.v1.dlq"
-SLA_ALERTS = "sla.alerts"
+# Versioned like the others since issue 17. Migration from the unversioned "sla.alerts": the
+# publisher sends to sla.alerts.v1 only; a consumer reads both until "sla.alerts" holds
+# nothing within its retention, then the old topic is deleted (docs/runbook.md).
+SLA_ALERTS = "sla.alerts.v1"
 
 # name -> partitions (the embedded broker has one node, so replication is always 1 there).
 TOPICS: dict[str, int] = {

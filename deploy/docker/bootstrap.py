@@ -1,5 +1,6 @@
 """One-shot setup run at deploy time (the Kubernetes Job, the Compose one-shot): create the
-Kafka topics and every service's MongoDB indexes. Idempotent: running it again changes nothing.
+Kafka topics and every service's MongoDB indexes (each service's own `init_db`, the function
+its `python -m services.X init-db` runs). Idempotent: running it again changes nothing.
 
     python /app/deploy/docker/bootstrap.py [--replication-factor 3]
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from services.intake.store import ensure_indexes as intake_indexes
-from services.tracker.store import ensure_indexes as tracker_indexes
+from services.classifier.registry import init_db as classifier_init_db
+from services.intake.store import init_db as intake_init_db
+from services.tracker.store import init_db as tracker_init_db
 from shared.kafka import ensure_topics
 from shared.mongo import connect, database
 from shared.service_main import configure_logging
@@ -27,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     created = ensure_topics(settings, replication_factor=args.replication_factor)
     db = database(connect(settings), settings)
-    for ensure in (intake_indexes, tracker_indexes):
-        ensure(db)
+    for init_db in (intake_init_db, classifier_init_db, tracker_init_db):
+        init_db(db)
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; indexes ensured")
     return 0
 

@@ -20,7 +20,7 @@ from services.classifier.model import ReportClassifier
 from services.classifier.registry import ModelHolder
 from shared.clock import Clock, system_clock
 from shared.consumer import Batch, Consumer, ConsumerSpec, Output, event_message
-from shared.events import Event, ReportClassifiedV1, ReportSubmittedV1, TicketCorrectedV1
+from shared.events import Event, ReportClassifiedV2, ReportSubmittedV1, TicketCorrectedV1
 from shared.mongo import connect, database
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED, TICKETS_CORRECTIONS
@@ -37,21 +37,19 @@ GROUP = "classifier"
 
 
 def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1],
-                   now: Any) -> list[ReportClassifiedV1]:
+                   now: Any) -> list[ReportClassifiedV2]:
     predictions = classifier.predict([e.description for e in events])
     districts = [e.district or p.district or (extract_district(e.address) if e.address else None)
                  for e, p in zip(events, predictions, strict=True)]
     return [
-        ReportClassifiedV1(
+        ReportClassifiedV2(
             event_id=f"{e.report_id}:classified:{classifier.version}", occurred_at=now,
             report_id=e.report_id, tracking_code=e.tracking_code, channel=e.channel,
             description=e.description, category_hint=e.category_hint, address=e.address,
             location=e.location, submitted_at=e.submitted_at, category=p.category,
             confidence=p.confidence, top3=p.top3, urgent=p.urgent,
-            district=district, needs_triage=p.needs_triage,
-            department=classifier.routing.department(p.category, district),
-            model_version=classifier.version, outcome=p.outcome,
-            triage_reason=p.triage_reason, danger=list(p.danger))
+            district=district, needs_triage=p.needs_triage, model_version=classifier.version,
+            outcome=p.outcome, triage_reason=p.triage_reason, danger=list(p.danger))
         for e, p, district in zip(events, predictions, districts, strict=True)
     ]
 
@@ -97,7 +95,7 @@ class ClassifierWorker:
         for event in writes:
             if isinstance(event, TicketCorrectedV1):
                 store_correction(db=self.db, event=event)
-            elif isinstance(event, ReportClassifiedV1):
+            elif isinstance(event, ReportClassifiedV2):
                 CLASSIFIED.labels("not_a_report" if event.outcome == "not_a_report" else
                                   "triage" if event.needs_triage else "auto").inc()
                 MODEL_PREDICTIONS.labels(event.model_version).inc()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterable
 
 import pymongo
@@ -19,10 +18,10 @@ from services.intake.notify import api as notify_api
 from services.intake.open311.api import bp as open311_bp
 from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.pages import blueprint as resident_pages
-from services.intake.ratelimit import RateLimiter
+from services.intake.ratelimit import RateLimiter, shared_storage
 from services.intake.reports.api import bp as reports_bp
 from services.intake.reports.staff_photos import bp as staff_photos_bp
-from services.intake.store import REPORTS, ensure_indexes
+from services.intake.store import REPORTS
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock, system_clock
 from shared.crypto import FieldCipher
@@ -48,7 +47,7 @@ def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                client: MongoClient | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="intake")
     client = client or connect(settings)
     db = database(client, settings)
 
@@ -77,19 +76,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                    proxy_hops=settings.proxy_hops,
                    readiness=readiness, collectors=[backlog])
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_body_bytes
+    limits = shared_storage(mongo_uri=settings.mongo_uri, database=settings.mongo_db)
     install_store_breaker(app, CircuitBreaker(open_s=1.0))
     app.extensions["intake"] = IntakeDeps(
         settings=settings, client=client, db=db,
         cipher=FieldCipher(settings.pii_keys),
         codes=TrackingCodes(db, prefix=settings.tracking_prefix, timezone=settings.timezone),
         clock=clock,
-        write_limiter=RateLimiter(settings.rate_limit_per_minute),
-        read_limiter=RateLimiter(settings.rate_limit_per_minute * 10),
+        write_limiter=RateLimiter(settings.rate_limit_per_minute, storage=limits, scope="write"),
+        read_limiter=RateLimiter(settings.rate_limit_per_minute * 10, storage=limits,
+                                 scope="read"),
         report_writer=(InsertBatcher(db[REPORTS],
                                      timeout_s=settings.mongo_timeout_ms / 1000 + 1.0)
                        if settings.group_commit else DirectInsert(db[REPORTS])),
     )
-    _ensure_indexes_with_retry(db)
     app.register_blueprint(reports_bp)
     app.register_blueprint(open311_bp)
     configure_sessions(app, settings, service="intake")
@@ -98,14 +98,3 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     app.register_blueprint(notify_api.api)
     app.register_blueprint(staff_photos_bp)
     return app
-
-
-def _ensure_indexes_with_retry(db, attempts: int = 5) -> None:
-    for attempt in range(attempts):
-        try:
-            ensure_indexes(db)
-            return
-        except PyMongoError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(1 + attempt)

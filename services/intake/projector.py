@@ -1,7 +1,8 @@
 """Keeps the citizen-facing view of each report up to date from downstream events.
 
 Consumes the classifier's verdicts and the tracker's status events: the category becomes
-the Open311 service_code, the department the agency_responsible, public notes the
+the Open311 service_code, the tracker's department (none until it routes the report) the
+agency_responsible, public notes the
 status_notes, the resolution deadline the expected_datetime, and the report counts as
 confirmed downstream (the relay no longer needs to republish it). Updates are idempotent:
 a status event applies only if its seq is higher than the last one applied. Runs on the shared
@@ -21,7 +22,7 @@ from pymongo.database import Database
 
 from services.intake.store import REPORTS
 from shared.consumer import Batch, ConsumerSpec, Output, run_consumer
-from shared.events import Event, ReportClassifiedV1, TicketStatusChangedV1
+from shared.events import Event, ReportClassified, TicketStatusChangedV1
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, TICKETS_STATUS
 
@@ -31,13 +32,15 @@ PROJECTED = Counter("intake_projected_events_total", "Downstream events applied 
 GROUP = "intake-projector"
 
 
-def apply_classified(*, db: Database, event: ReportClassifiedV1) -> bool:
+def apply_classified(*, db: Database, event: ReportClassified) -> bool:
+    """The classifier's suggestion. A v1 event's department is not shown: the department
+    comes from the tracker's status events, which apply the tracker's routing table."""
     if not ObjectId.is_valid(event.report_id):
         return False
     result = db[REPORTS].update_one(
         {"_id": ObjectId(event.report_id), "status": "received"},
         {"$set": {"status": "triage" if event.needs_triage else "classified",
-                  "service_code": event.category, "agency_responsible": event.department,
+                  "service_code": event.category,
                   "classification": {"confidence": event.confidence,
                                      "needs_triage": event.needs_triage,
                                      "urgent": event.urgent,
@@ -79,7 +82,7 @@ def project(batch: Batch) -> list[Output[Event]]:
 
 def apply_events(events: list[Event], now: Any, *, db: Database) -> None:
     for event in events:
-        if isinstance(event, ReportClassifiedV1):
+        if isinstance(event, ReportClassified):
             apply_classified(db=db, event=event)
         elif isinstance(event, TicketStatusChangedV1):
             apply_status(db=db, event=event)
@@ -91,7 +94,7 @@ def projector_consumer(*, db: Database, group_id: str = GROUP) -> ConsumerSpec[E
         apply_events(events, now, db=db)
 
     return ConsumerSpec(name="intake-projector", group_id=group_id,
-                        reads={REPORTS_CLASSIFIED: (ReportClassifiedV1,),
+                        reads={REPORTS_CLASSIFIED: (ReportClassified,),
                                TICKETS_STATUS: (TicketStatusChangedV1,)},
                         handler=project, apply=apply)
 

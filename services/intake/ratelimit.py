@@ -1,44 +1,51 @@
-"""Per-client sliding-window rate limit.
+"""Per-client rate limit shared by every worker and replica.
 
-Counts live in each worker's memory, so with N gunicorn workers a client can get up to N
-times the limit; the load balancer's limit is the city-wide one. 0 disables the limit.
+`limits`' moving window (a sliding log of hit times per client, like the window the citizens
+were promised) in its MongoDB storage: the counts live in the store every process already
+uses, so N gunicorn workers or replicas give one client the limit once, not N times. Each
+hit is one `update_one` on `_id` (the moving window never calls `find_one_and_update`, which
+the embedded store answers with a collection scan). 0 disables the limit.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
+
+from limits import RateLimitItemPerMinute
+from limits.storage import MongoDBStorage
+from limits.strategies import MovingWindowRateLimiter
+
+WINDOWS = "rate_limit_windows"
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic,
-                 max_clients: int = 100_000) -> None:
+    def __init__(self, per_minute: int, *, storage: MongoDBStorage, scope: str) -> None:
         self.per_minute = per_minute
-        self._monotonic = monotonic
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._max_clients = max_clients
+        self._scope = scope
+        self._item = RateLimitItemPerMinute(max(per_minute, 1))
+        self._limiter = MovingWindowRateLimiter(storage)
 
     def check(self, client: str) -> float | None:
         """Record a hit; return None if allowed, else seconds until the next one is."""
         if self.per_minute <= 0:
             return None
-        now = self._monotonic()
-        with self._lock:
-            hits = self._hits.get(client)
-            if hits is None:
-                if len(self._hits) >= self._max_clients:
-                    self._evict(now)
-                hits = self._hits[client] = deque()
-            while hits and now - hits[0] >= 60.0:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return max(0.0, 60.0 - (now - hits[0]))
-            hits.append(now)
+        if self._limiter.hit(self._item, self._scope, client):
             return None
+        reset_at, _ = self._limiter.get_window_stats(self._item, self._scope, client)
+        return max(0.0, reset_at - time.time())
 
-    def _evict(self, now: float) -> None:
-        for client in [c for c, h in self._hits.items() if not h or now - h[-1] >= 60.0]:
-            del self._hits[client]
+
+class _MongoStorage(MongoDBStorage):
+    def __del__(self) -> None:
+        # limits' own __del__ reads `self.storage`, which connects (and creates indexes) when
+        # nothing did yet: a worker or test that never counted a hit would block on it
+        if self._storage is not None:
+            self._storage.close()
+
+
+def shared_storage(*, mongo_uri: str, database: str, **client_options: object) -> MongoDBStorage:
+    """The `limits` storage on the service's own MongoDB database. Its client connects at the
+    first hit, so a gunicorn worker gets its own (pymongo is not fork-safe)."""
+    return _MongoStorage(mongo_uri, database_name=database,
+                          counter_collection_name="rate_limit_counters",
+                          window_collection_name=WINDOWS, **client_options)

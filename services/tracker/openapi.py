@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.tracker.permissions import Action, roles_for
 from services.tracker.tickets.models import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -22,8 +23,8 @@ from services.tracker.tickets.models import (
     TransitionIn,
     TriageIn,
 )
-from services.tracker.tickets.states import STATES
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+from shared.tickets import SLA_STATES, STATES
 from shared.web.openapi import Operation, build_document
 
 AUTH = {"name": "Authorization", "in": "header", "required": True,
@@ -45,10 +46,35 @@ STATS = {"type": "object"}
 CSV = {"type": "string"}
 
 
+# Each operation's row of the permission table: the roles it lets through are listed in the
+# operation's description and in `x-roles`.
+ACTIONS: dict[tuple[str, str], Action] = {
+    ("/api/v1/me", "get"): Action.WHO_AM_I,
+    ("/api/v1/tickets", "get"): Action.VIEW_TICKETS,
+    ("/api/v1/triage", "get"): Action.TRIAGE,
+    ("/api/v1/tickets/{ticket_id}", "get"): Action.VIEW_TICKETS,
+    ("/api/v1/tickets/{ticket_id}/transitions", "post"): Action.TRANSITION,
+    ("/api/v1/tickets/bulk/transitions", "post"): Action.BULK_TRANSITION,
+    ("/api/v1/tickets/{ticket_id}/notes", "post"): Action.ADD_NOTE,
+    ("/api/v1/tickets/{ticket_id}/reroute", "post"): Action.REROUTE,
+    ("/api/v1/tickets/{ticket_id}/triage", "post"): Action.TRIAGE,
+    ("/api/v1/tickets/{ticket_id}/duplicate", "post"): Action.MARK_DUPLICATE,
+    ("/api/v1/citizen/{tracking_code}/rating", "post"): Action.CITIZEN_RATE,
+    ("/api/v1/citizen/{tracking_code}/reopen", "post"): Action.CITIZEN_REOPEN,
+    ("/api/v1/citizen/{tracking_code}/reply", "post"): Action.CITIZEN_REPLY,
+    ("/api/v1/stats/departments", "get"): Action.VIEW_STATS,
+    ("/api/v1/stats/departments.csv", "get"): Action.VIEW_STATS,
+    ("/api/v1/breaches", "get"): Action.VIEW_STATS,
+}
+
+
 def _op(path: str, method: str, summary: str, ok: Any, *, body: Any = None,
         params: tuple[dict[str, Any], ...] = (), tag: str = "tickets", **kw: Any) -> Operation:
+    roles = roles_for(ACTIONS[(path, method)])
     return Operation(path, method, summary, {200: ok, **ERRORS}, body=body,
-                     parameters=[AUTH, *params], tags=(tag,), **kw)
+                     parameters=[AUTH, *params], tags=(tag,),
+                     description=f"Roles: {', '.join(roles)}.",
+                     extensions={"x-roles": sorted(roles)}, **kw)
 
 
 def operations() -> list[Operation]:
@@ -60,9 +86,7 @@ def operations() -> list[Operation]:
                     _q("district", {"type": "string", "enum": list(DISTRICT_CODES)}),
                     _q("department", {"type": "string"}),
                     _q("urgent", {"type": "string", "enum": ["true", "false"]}),
-                    _q("sla_state", {"type": "string", "enum": ["on_track", "warning",
-                                                                "breached", "paused",
-                                                                "done"]}),
+                    _q("sla_state", {"type": "string", "enum": list(SLA_STATES)}),
                     *PAGING)),
         _op("/api/v1/triage", "get", "Tickets waiting for an operator's category", QueueOut,
             params=tuple(PAGING)),

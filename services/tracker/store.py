@@ -1,4 +1,6 @@
-"""The tracker's collections and their indexes."""
+"""The tracker's collections and their indexes: `init_db` is the one place they are
+created, run by `python -m services.tracker init-db` (make run, the deploy Job) and by the
+tests' fixtures."""
 
 from __future__ import annotations
 
@@ -10,12 +12,10 @@ TICKETS = "tickets"
 ALERTS = "sla_alerts"
 LEASES = "tracker_leases"
 LOGIN_FAILURES = "staff_login_failures"
-
-OPEN_STATES = ("new", "triage", "assigned", "in_progress", "waiting_citizen", "reopened",
-               "rejected")
+STAFF_SESSIONS = "staff_sessions"
 
 
-def ensure_indexes(db: Database) -> None:
+def init_db(db: Database) -> None:
     tickets = db[TICKETS]
     _drop_partial(tickets, "sla.next_check_at_1", "unpublished_1")
     _drop_partial(db[ALERTS], "pending_1")
@@ -33,6 +33,8 @@ def ensure_indexes(db: Database) -> None:
     db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])
     db[LOGIN_FAILURES].create_index("expires_at", expireAfterSeconds=0)  # old counts go
+    db[STAFF_SESSIONS].create_index("expires_at", expireAfterSeconds=0)
+    db[STAFF_SESSIONS].create_index("user")
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

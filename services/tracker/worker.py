@@ -19,7 +19,7 @@ from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.tickets.service import create_many
 from shared.clock import Clock
 from shared.consumer import Batch, ConsumerSpec, Output, run_consumer
-from shared.events import ReportClassifiedV1
+from shared.events import ReportClassified
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED
 
@@ -29,7 +29,7 @@ REPLAYED = Counter("tracker_replayed_events_total", "Classified events that had 
 GROUP = "tracker"
 
 
-def poison_reason(event: ReportClassifiedV1) -> str | None:
+def poison_reason(event: ReportClassified) -> str | None:
     """The known ways an event that reads can never become a ticket. Anything else that
     fails is found by the loop, storing the batch's events one by one."""
     if event.submitted_at.utcoffset() is None:
@@ -39,18 +39,18 @@ def poison_reason(event: ReportClassifiedV1) -> str | None:
     return None
 
 
-def plan_tickets(batch: Batch) -> list[Output[ReportClassifiedV1]]:
+def plan_tickets(batch: Batch) -> list[Output[ReportClassified]]:
     """The handler: each classified event becomes a ticket to store, unless it is poison."""
-    outputs: list[Output[ReportClassifiedV1]] = []
+    outputs: list[Output[ReportClassified]] = []
     for message in batch.messages:
         event = message.event
-        assert isinstance(event, ReportClassifiedV1)
+        assert isinstance(event, ReportClassified)
         reason = poison_reason(event)
         outputs.append(Output.rejected(reason) if reason else Output(write=event))
     return outputs
 
 
-def store_tickets(events: list[ReportClassifiedV1], now: Any, *, db: Database,
+def store_tickets(events: list[ReportClassified], now: Any, *, db: Database,
                   source: ConfigSource) -> None:
     for ticket, created in create_many(db=db, config=source.current(), events=events, now=now):
         if created:
@@ -60,14 +60,14 @@ def store_tickets(events: list[ReportClassifiedV1], now: Any, *, db: Database,
 
 
 def tracker_consumer(*, db: Database, config: TrackerConfig | ConfigSource,
-                     group_id: str = GROUP) -> ConsumerSpec[ReportClassifiedV1]:
+                     group_id: str = GROUP) -> ConsumerSpec[ReportClassified]:
     source = config if isinstance(config, ConfigSource) else ConfigSource.fixed(config)
 
-    def apply(events: list[ReportClassifiedV1], now: Any) -> None:
+    def apply(events: list[ReportClassified], now: Any) -> None:
         store_tickets(events, now, db=db, source=source)
 
     return ConsumerSpec(name="tracker-worker", group_id=group_id,
-                        reads={REPORTS_CLASSIFIED: (ReportClassifiedV1,)},
+                        reads={REPORTS_CLASSIFIED: (ReportClassified,)},
                         handler=plan_tickets, apply=apply)
 
 

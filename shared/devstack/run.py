@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.error
@@ -48,6 +49,14 @@ PROCESSES = (
     ServiceProcess("tracker-worker", "services.tracker", "worker"),
     ServiceProcess("tracker-monitor", "services.tracker", "monitor"),
 )
+
+
+def init_databases(env: dict[str, str]) -> None:
+    """Each service's `init-db` (its indexes), once, before any of its processes starts. Run
+    as commands: shared/ knows the services by module name only."""
+    for module in dict.fromkeys(p.module for p in PROCESSES if available(p)):
+        subprocess.run([sys.executable, "-m", module, "init-db"], cwd=REPO_ROOT, env=env,
+                       check=True, timeout=120)
 
 
 def available(proc: ServiceProcess) -> bool:
@@ -151,6 +160,7 @@ def main() -> int:
         from shared.kafka import ensure_topics
 
         ensure_topics(settings)
+        init_databases(env)
         urls = {}
         launched = []
         for proc in PROCESSES:

@@ -11,11 +11,10 @@ from pathlib import Path
 from services.intake.projector import run_projector
 from services.tracker.publisher import Publisher
 from services.tracker.store import TICKETS
-from services.tracker.tickets.service import create_from_classified
 from shared.clock import system_clock
 from shared.events import ReportClassifiedV1
 from shared.topics import REPORTS_CLASSIFIED, TICKETS_STATUS
-from tests.helpers import group_at_end, image_bytes, running, wait_until
+from tests.helpers import create_from_classified, group_at_end, image_bytes, running, wait_until
 from tests.web.test_browser import browser, new_page, services, shots, staff_login  # noqa: F401
 
 QUESTION = "Xin anh/chị gửi ảnh chụp rõ vị trí đèn hỏng và số nhà gần nhất."

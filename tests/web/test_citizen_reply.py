@@ -16,10 +16,10 @@ from services.intake.projector import apply_status
 from services.intake.store import PHOTOS
 from services.tracker.publisher import ticket_events
 from services.tracker.staff import Principal
-from services.tracker.tickets.service import create_from_classified, transition
+from services.tracker.tickets.service import transition
 from shared.crypto import FieldCipher
 from shared.events import ReportClassifiedV1, TicketStatusChangedV1
-from tests.helpers import image_bytes, live_server
+from tests.helpers import create_from_classified, image_bytes, live_server
 from tests.web.conftest import csrf_of
 from tests.web.forms import field_errors
 

@@ -9,9 +9,8 @@ import re
 
 from PIL import Image
 
-from services.tracker.tickets.service import create_from_classified
 from shared.events import ReportClassifiedV1
-from tests.helpers import image_bytes, live_server
+from tests.helpers import create_from_classified, image_bytes, live_server
 from tests.web.test_staff_form_errors import point_tracker_at
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -21,24 +21,22 @@ from services.intake.store import PHOTOS, REPORTS, WITHOUT_SECRETS
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock
 from shared.crypto import FieldCipher
+from shared.limits import REOPEN_WINDOW
 from shared.redact import redact_contacts
+from shared.tickets import FINAL_STATES, STATES, TicketState
+from shared.web.i18n import label
 
 log = logging.getLogger(__name__)
-STATUS_LABELS_VI = {
-    "received": "Đã tiếp nhận",
-    "new": "Đã tạo phiếu xử lý",
-    "classified": "Đã phân loại",
-    "triage": "Đang phân loại thủ công",
-    "assigned": "Đã chuyển đơn vị xử lý",
-    "in_progress": "Đang xử lý",
-    "waiting_citizen": "Chờ người dân bổ sung",
-    "resolved": "Đã giải quyết",
-    "closed": "Đã đóng",
-    "reopened": "Đã mở lại",
-    "rejected": "Đang chuyển đơn vị phù hợp",
-    "duplicate": "Trùng với phản ánh khác",
-}
-CLOSED_STATUSES = frozenset({"resolved", "closed", "duplicate"})
+# A report's status: intake's own two before the tracker has a ticket, then the ticket's state.
+S = TicketState
+REPORT_STATUSES: tuple[str, ...] = ("received", "classified", *STATES)
+CLOSED_STATUSES = FINAL_STATES
+
+
+def status_label(status: str) -> str:
+    """The status in Vietnamese (the JSON API's and Open311's `status_label`), from the
+    translation catalogue."""
+    return label("status", status, "vi")
 
 
 class IdempotencyConflict(Exception):
@@ -217,16 +215,13 @@ def citizen_reply(*, db: Database, settings: Any, report: dict[str, Any], text: 
         raise
 
 
-REOPEN_WINDOW = timedelta(days=7)
-
-
 def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     status = doc.get("status", "received")
     resolved_at = doc.get("resolved_at")
     return {
         "tracking_code": doc["tracking_code"],
         "status": status,
-        "status_label": STATUS_LABELS_VI.get(status, status),
+        "status_label": status_label(status),
         "service_code": doc.get("service_code"),
         "agency_responsible": doc.get("agency_responsible"),
         "district": doc.get("district"),
@@ -236,9 +231,9 @@ def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[s
         "public_notes": [{"at": n["at"], "text": n["text"]} for n in doc.get("public_notes", [])],
         "duplicate_of": doc.get("duplicate_of"),
         "rating": doc.get("rating"),
-        "can_rate": status in {"resolved", "closed"} and doc.get("rating") is None
+        "can_rate": status in {S.RESOLVED, S.CLOSED} and doc.get("rating") is None
         and resolved_at is not None,
-        "can_reopen": status in {"resolved", "closed"} and resolved_at is not None
+        "can_reopen": status in {S.RESOLVED, S.CLOSED} and resolved_at is not None
         and now is not None and now - resolved_at <= REOPEN_WINDOW,
-        "can_reply": status == "waiting_citizen",
+        "can_reply": status == S.WAITING_CITIZEN,
     }
