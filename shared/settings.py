@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,8 @@ DEMO_CREDENTIALS: dict[str, frozenset[str]] = {
     "OPEN311_API_KEYS": frozenset({"demo"}),
     "STAFF_API_KEYS": frozenset({"demo-operator"}),
     "TRACKER_SERVICE_TOKEN": frozenset({"demo-intake-service"}),
+    # the password placeholder of deploy/.env.example and the k8s Secrets
+    "MONGO_URI": frozenset({"CHANGE_ME"}),
 }
 DEMO_STAFF_FILE = "staff.demo.json"
 
@@ -45,6 +48,15 @@ def _no_demo(setting: str) -> Callable[[tuple[str, ...] | str], str | None]:
                     "production needs its own secret")
         return None
     return check
+
+
+def _uri_password(uri: str) -> str:
+    credentials, at, _ = uri.partition("://")[2].rpartition("@")
+    return unquote(credentials.partition(":")[2]) if at else ""
+
+
+def _mongo_uri_in_production(uri: str) -> str | None:
+    return _no_demo("MONGO_URI")(_uri_password(uri))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -94,6 +106,13 @@ def _flag_off_when(*words: str) -> Callable[[Mapping[str, str], str, bool], bool
     return parse
 
 
+def _flag_on_when(*words: str) -> Callable[[Mapping[str, str], str, bool], bool]:
+    def parse(env: Mapping[str, str], name: str, default: bool) -> bool:
+        raw = env.get(name)
+        return default if raw is None else raw.lower() in words
+    return parse
+
+
 def _area(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
     area = _list(env, name, ())
     if not area:
@@ -137,7 +156,7 @@ def _pii_keys_in_production(keys: tuple[str, ...]) -> str | None:
     if not keys:
         return "PII_KEYS must name at least one Fernet key in production"
     if DEV_PII_KEY in keys:
-        return "the development PII key must not be used in production"
+        return "PII_KEYS holds the development PII key; it must not be used in production"
     return None
 
 
@@ -261,7 +280,8 @@ class Settings:
     kafka_create_topics: bool = setting(True, "KAFKA_CREATE_TOPICS",
                                         parse=_flag_off_when("false"))
     mongo_uri: str = setting(
-        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false", "MONGO_URI")
+        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false", "MONGO_URI",
+        production=_mongo_uri_in_production)
     mongo_db: str = setting("hotline1022", "MONGO_DB")
     # every store operation gives up after this (pymongo timeoutMS): a store outage is
     # answered with 503 in bounded time instead of a hang
@@ -280,6 +300,9 @@ class Settings:
                                               production=_no_demo("STAFF_API_KEYS"))
     rate_limit_per_minute: int = setting(120, "RATE_LIMIT_PER_MINUTE", parse=_int,
                                          used_by=(INTAKE,))
+    # every hit written to the store (else up to 5% of the limit counted in memory per worker)
+    rate_limit_exact: bool = setting(False, "RATE_LIMIT_EXACT", parse=_flag_on_when("1", "true"),
+                                     used_by=(INTAKE,))
     proxy_hops: int = setting(0, "PROXY_HOPS", parse=_int, used_by=(INTAKE,))
     max_json_body_bytes: int = setting(22 * 1024 * 1024, "MAX_JSON_BODY_BYTES", parse=_int,
                                        used_by=(INTAKE,))

@@ -18,7 +18,7 @@ from services.intake.notify import api as notify_api
 from services.intake.open311.api import bp as open311_bp
 from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.pages import blueprint as resident_pages
-from services.intake.ratelimit import RateLimiter, shared_storage
+from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
 from services.intake.reports.staff_photos import bp as staff_photos_bp
 from services.intake.store import REPORTS
@@ -76,16 +76,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                    proxy_hops=settings.proxy_hops,
                    readiness=readiness, collectors=[backlog])
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_body_bytes
-    limits = shared_storage(mongo_uri=settings.mongo_uri, database=settings.mongo_db)
     install_store_breaker(app, CircuitBreaker(open_s=1.0))
     app.extensions["intake"] = IntakeDeps(
         settings=settings, client=client, db=db,
         cipher=FieldCipher(settings.pii_keys),
         codes=TrackingCodes(db, prefix=settings.tracking_prefix, timezone=settings.timezone),
         clock=clock,
-        write_limiter=RateLimiter(settings.rate_limit_per_minute, storage=limits, scope="write"),
-        read_limiter=RateLimiter(settings.rate_limit_per_minute * 10, storage=limits,
-                                 scope="read"),
+        write_limiter=RateLimiter(settings.rate_limit_per_minute, db=db, scope="write",
+                                  exact=settings.rate_limit_exact),
+        read_limiter=RateLimiter(settings.rate_limit_per_minute * 10, db=db, scope="read",
+                                 exact=settings.rate_limit_exact),
         report_writer=(InsertBatcher(db[REPORTS],
                                      timeout_s=settings.mongo_timeout_ms / 1000 + 1.0)
                        if settings.group_commit else DirectInsert(db[REPORTS])),

@@ -29,4 +29,5 @@ def init_db(db: Database) -> None:
     reports.create_index("idempotency_key", unique=True, sparse=True)
     reports.create_index([("submitted_at", DESCENDING)])
     db[PHOTOS].create_index("report_id")
+    db["rate_limit_counts"].create_index("expires_at", expireAfterSeconds=0)  # past minutes go
     notification_indexes(db)

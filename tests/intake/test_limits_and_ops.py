@@ -14,7 +14,8 @@ def test_rate_limit_answers_429_with_retry_after(env, db):
     assert codes == [201, 201, 201, 429]
     limited = client.post("/api/v1/reports", json=valid_report())
     assert limited.content_type == "application/problem+json"
-    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+    # a sliding-window counter: a full minute's share of the estimate fades over the next one
+    assert 1 <= int(limited.headers["Retry-After"]) <= 121
     other_client = client.post("/api/v1/reports", json=valid_report(),
                                environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert other_client.status_code == 201

@@ -26,6 +26,8 @@ def production(tmp_path) -> dict[str, str]:
 
 def test_production_settings_without_demo_credentials_load(production):
     assert Settings.from_env(production).env == "production"
+    uri = "mongodb://hotline-intake:s3cr%40t@mongo-0.mongo:27017/?authSource=admin"
+    assert Settings.from_env({**production, "MONGO_URI": uri}).mongo_uri == uri
 
 
 @pytest.mark.parametrize("setting,value", [
@@ -33,6 +35,8 @@ def test_production_settings_without_demo_credentials_load(production):
     ("STAFF_API_KEYS", "demo-operator"), ("TRACKER_SERVICE_TOKEN", "demo-intake-service"),
     ("STAFF_USERS_FILE", "/etc/1022/staff.demo.json"), ("PII_KEYS", DEV_PII_KEY),
     ("SECRET_KEY", DEV_SECRET_KEY),
+    ("MONGO_URI", "mongodb://hotline-intake:CHANGE_ME@mongo-0.mongo:27017,mongo-1.mongo:27017"
+                  "/?replicaSet=rs0&authSource=admin"),
 ])
 def test_production_refuses_demo_credential_naming_the_setting(production, setting, value):
     with pytest.raises(SettingsError, match=setting):

@@ -4,7 +4,7 @@ worker (two app instances on one store stand for two gunicorn workers or replica
 from __future__ import annotations
 
 from services.intake.app import create_app
-from services.intake.ratelimit import WINDOWS
+from services.intake.ratelimit import COUNTS
 from shared.settings import Settings
 from tests.intake.conftest import valid_report
 
@@ -21,7 +21,7 @@ def test_thirty_posts_with_made_up_keys_are_refused_401_before_any_work(env, db)
             "address_string": "1 Lê Lợi"}
     assert client.post("/open311/v2/requests.json", data=form).status_code == 401
     assert db.reports.count_documents({}) == 0
-    assert db[WINDOWS].count_documents({}) == 0  # no bucket was made for a junk key
+    assert db[COUNTS].count_documents({}) == 0  # no bucket was made for a junk key
 
 
 def test_made_up_keys_do_not_escape_the_address_limit(env, db):
