@@ -1,4 +1,5 @@
-"""python -m services.intake init-db | serve | relay | projector | rotate-keys | new-key"""
+"""python -m services.intake init-db | serve | relay | projector | notifier | rotate-keys |
+new-key"""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("relay", help="publish stored reports to Kafka (the outbox relay)")
     sub.add_parser("projector", help="apply downstream events to the citizen-facing view")
+    sub.add_parser("notifier", help="queue citizen notifications from status events and "
+                                    "send them (email, SMS, Zalo)")
     sub.add_parser("rotate-keys", help="re-encrypt personal data under the first PII key")
     sub.add_parser("new-key", help="print a new PII key")
     args = parser.parse_args(argv)
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from services.intake.projector import run_projector
 
         run_projector(settings, database(connect(settings), settings), stop_on_signals())
+    elif args.command == "notifier":
+        from services.intake.notify.main import run_notifier
+
+        run_notifier(settings, database(connect(settings), settings), stop_on_signals())
     elif args.command == "rotate-keys":
         from services.intake.keys import rotate_pii
 

@@ -14,11 +14,13 @@ from pymongo.errors import PyMongoError
 from services.intake import openapi
 from services.intake.batcher import DirectInsert, InsertBatcher
 from services.intake.deps import IntakeDeps
+from services.intake.notify import api as notify_api
 from services.intake.open311.api import bp as open311_bp
 from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.pages import blueprint as resident_pages
 from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
+from services.intake.reports.staff_photos import bp as staff_photos_bp
 from services.intake.store import REPORTS
 from services.intake.tracking import TrackingCodes
 from shared.clock import Clock, clock_from
@@ -93,4 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.register_blueprint(open311_bp)
     configure_sessions(app, settings, service="intake")
     app.register_blueprint(resident_pages(settings))
+    app.register_blueprint(notify_api.pages)
+    app.register_blueprint(notify_api.api)
+    app.register_blueprint(staff_photos_bp)
     return app
