@@ -26,6 +26,7 @@ from babel.numbers import format_decimal as babel_decimal
 from babel.support import Translations
 from flask import Blueprint, Flask, current_app, g, has_request_context, request, session
 
+from shared.settings import Settings
 from shared.web.catalogues import DOMAIN, LANGUAGES, TRANSLATIONS
 
 DEFAULT_LANGUAGE = "vi"
@@ -175,11 +176,13 @@ def install_babel(app: Flask, *, timezone: str) -> None:
                       default_timezone=timezone, locale_selector=current_language)
 
 
-def install(bp: Blueprint, *, timezone: str) -> None:
+def install(bp: Blueprint, *, timezone: str | None = None) -> None:
     """Pick the language before each of the blueprint's requests; give its templates `_`,
     `_n`, `lang`, `label`, `department_label`, `switch_url` and the date and number
-    filters."""
-    bp.record_once(lambda state: install_babel(state.app, timezone=timezone))
+    filters. Without `timezone`: the setting's default (the first blueprint registered sets
+    the app's Babel, and the apps register their pages, which pass the setting, first)."""
+    bp.record_once(lambda state: install_babel(state.app,
+                                               timezone=timezone or Settings.timezone))
 
     @bp.before_request
     def _pick_language() -> None:
