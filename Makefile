@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install model tools run test lint bench clean
+.PHONY: help install model tools run test lint bench clean messages simulate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -43,6 +43,16 @@ tools: ## install Debian's chromium, nodejs and prometheus when missing (needs r
 test: install model tools ## run the whole suite (tests start their own broker and store)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The pages' gettext catalogues (shared/web/translations/<lang>/LC_MESSAGES/messages.po) and
+# their compiled .mo, which are committed so every install path (pip, the container image)
+# has them; a test fails when a .mo is older than its .po. `make messages` recompiles;
+# `make messages FROM=dir` or `make messages FROM_BRANCH=branch` first brings in the keys of
+# {vi,en}.json files (the JSON catalogues the pages used before gettext).
+messages: install ## compile the .po catalogues (FROM=dir or FROM_BRANCH=ref: import JSON keys first)
+	$(if $(FROM),$(PY) -m shared.web.catalogues import-json $(FROM))
+	$(if $(FROM_BRANCH),$(PY) -m shared.web.catalogues import-json --git-ref $(FROM_BRANCH))
+	$(PY) -m shared.web.catalogues compile
+
 lint: install ## ruff
 	$(VENV)/bin/ruff check .
 
@@ -52,6 +62,9 @@ bench: install model ## benchmarks: intake vs raw store writes, classifier speed
 	$(PY) -m bench.tracker_bench
 	$(PY) -m bench.pages_bench
 	$(PY) -m bench.figures_bench
+
+simulate: install model ## replay a month of the city (15,000 reports, a storm) through the running pipeline
+	$(PY) -m bench.simulate $(SIMULATE_ARGS)
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .run .pytest_cache

@@ -182,6 +182,86 @@ def _url_of(port_env: str, port_default: int) -> Callable[[Mapping[str, str], di
     return url
 
 
+def _mapping(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """`kind=value,kind=value` (e.g. a provider's template ids per message kind)."""
+    out = {}
+    for part in _list(env, name, ()):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"{name} is kind=value,kind=value, got {part!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """An HTTP SMS or Zalo OA gateway: where to POST, the token, the template id per kind."""
+
+    url: str | None = None
+    token: str | None = None
+    templates: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_ca_file: str | None = None
+    smtp_timeout_s: float = 10.0
+    mail_from: str = "1022 <no-reply@1022.example>"
+    sms: GatewaySettings = GatewaySettings()
+    zalo: GatewaySettings = GatewaySettings()
+    retry_base_s: float = 30.0
+    retry_max_s: float = 3600.0
+    give_up_after_s: float = 48 * 3600.0
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 7
+    batch_size: int = 100
+    idle_s: float = 0.2
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
+        def gateway(url: str, token: str, templates: str, timeout: str) -> GatewaySettings:
+            return GatewaySettings(url=env.get(url) or None, token=env.get(token) or None,
+                                   templates=tuple(sorted(_mapping(env, templates).items())),
+                                   timeout_s=_float(env, timeout, 5.0))
+
+        return cls(
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(env, "SMTP_PORT", cls.smtp_port),
+            smtp_starttls=env.get("SMTP_STARTTLS", "true").lower() not in {"0", "false", "no"},
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_ca_file=env.get("SMTP_CA_FILE") or None,
+            smtp_timeout_s=_float(env, "SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_s),
+            mail_from=env.get("MAIL_FROM", cls.mail_from),
+            sms=gateway("SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES",
+                        "SMS_GATEWAY_TIMEOUT_SECONDS"),
+            zalo=gateway("ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN", "ZALO_TEMPLATES",
+                         "ZALO_GATEWAY_TIMEOUT_SECONDS"),
+            retry_base_s=_float(env, "NOTIFY_RETRY_BASE_SECONDS", cls.retry_base_s),
+            retry_max_s=_float(env, "NOTIFY_RETRY_MAX_SECONDS", cls.retry_max_s),
+            give_up_after_s=_float(env, "NOTIFY_GIVE_UP_SECONDS", cls.give_up_after_s),
+            quiet_start_hour=_int(env, "SMS_QUIET_START_HOUR", cls.quiet_start_hour),
+            quiet_end_hour=_int(env, "SMS_QUIET_END_HOUR", cls.quiet_end_hour),
+            batch_size=_int(env, "NOTIFY_BATCH_SIZE", cls.batch_size),
+            idle_s=_float(env, "NOTIFY_IDLE_SECONDS", cls.idle_s),
+        )
+
+
+NOTIFY_VARIABLES = ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USERNAME", "SMTP_PASSWORD",
+                    "SMTP_CA_FILE", "SMTP_TIMEOUT_SECONDS", "MAIL_FROM", "SMS_GATEWAY_URL",
+                    "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES", "SMS_GATEWAY_TIMEOUT_SECONDS",
+                    "ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN", "ZALO_TEMPLATES",
+                    "ZALO_GATEWAY_TIMEOUT_SECONDS", "NOTIFY_RETRY_BASE_SECONDS",
+                    "NOTIFY_RETRY_MAX_SECONDS", "NOTIFY_GIVE_UP_SECONDS", "SMS_QUIET_START_HOUR",
+                    "SMS_QUIET_END_HOUR", "NOTIFY_BATCH_SIZE", "NOTIFY_IDLE_SECONDS")
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "embedded"
@@ -283,6 +363,11 @@ class Settings:
                                   used_by=(TRACKER,), derived=_url_of("CLASSIFIER_PORT", 8001))
     intake_url: str = setting("http://127.0.0.1:8000", "INTAKE_URL", used_by=(TRACKER,),
                               derived=_url_of("INTAKE_PORT", 8000))
+    # a simulated clock shared by every process (`make simulate`); unset: the system clock
+    clock_file: Path | None = setting(None, "CLOCK_FILE", parse=_path)
+    # citizen notifications (issue 18): intake sends them, since it alone holds the contacts;
+    # read by `NotifySettings.from_env` (variables: NOTIFY_VARIABLES)
+    notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *,
@@ -316,10 +401,13 @@ class Settings:
                 problem = spec.production(values[f.name])
                 if problem:
                     raise SettingsError(problem)
+        if service in (None, "intake"):  # intake sends the citizens' messages (issue 18)
+            values["notify"] = NotifySettings.from_env(env)
         return cls(**values)
 
     @classmethod
     def variables(cls, service: str) -> tuple[str, ...]:
         """The environment variables a service reads."""
-        return tuple(f.metadata["spec"].env for f in fields(cls)
-                     if "spec" in f.metadata and service in f.metadata["spec"].used_by)
+        own = tuple(f.metadata["spec"].env for f in fields(cls)
+                    if "spec" in f.metadata and service in f.metadata["spec"].used_by)
+        return own + (NOTIFY_VARIABLES if service == "intake" else ())

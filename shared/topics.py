@@ -42,7 +42,7 @@ WRITES: dict[str, tuple[str, ...]] = {
     "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS),
 }
 GROUPS: dict[str, tuple[str, ...]] = {
-    "intake": ("intake-projector",),
+    "intake": ("intake-projector", "intake-notifier"),
     "classifier": ("classifier",),
     "tracker": ("tracker",),
 }

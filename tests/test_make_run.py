@@ -88,17 +88,29 @@ def test_launcher_serves_and_ctrl_c_leaves_nothing(tmp_path):
         assert total == 26, "both workers' counts add up (6 demo + 20 posted)"
         assert float(backlog.group(1)) == 0, "the relay published everything"
 
+        # a citizen who gave an email and consent gets a mail, caught by the local SMTP
+        # server in RUN_DIR/mail/ (its path printed), within 5 s
+        assert f"saved in {tmp_path / 'mail'}/" in text
+        started = time.monotonic()
+        assert requests.post(f"{base}/api/v1/reports", timeout=10, json={
+            **body, "reporter": {"email": "dan@example.vn", "consent_to_notify": True}}
+        ).status_code == 201
+        while time.monotonic() - started < 5 and not list((tmp_path / "mail").glob("*.eml")):
+            time.sleep(0.1)
+        [mail] = list((tmp_path / "mail").glob("*.eml"))
+        assert "dan@example.vn" in mail.read_text() and time.monotonic() - started < 5
+
         # the whole pipeline runs: every report becomes a ticket in the tracker, and the
         # tracker's worker and monitor report on the tracker's /metrics
         tracker = f"http://127.0.0.1:{ports['TRACKER_PORT']}"
         supervisor = {"Authorization": "Bearer demo-supervisor"}
         tickets = 0
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and tickets < 26:
+        while time.monotonic() < deadline and tickets < 27:
             tickets = requests.get(f"{tracker}/api/v1/tickets?limit=1", headers=supervisor,
                                    timeout=10).json()["total"]
             time.sleep(0.5)
-        assert tickets == 26
+        assert tickets == 27
         tracker_metrics = requests.get(f"{tracker}/metrics", timeout=10).text
         assert 'tracker_tickets_created_total{route="assigned"}' in tracker_metrics or \
             'tracker_tickets_created_total{route="triage"}' in tracker_metrics

@@ -19,6 +19,7 @@ from pymongo import MongoClient
 
 from services.classifier.corrections import CORRECTIONS
 from services.classifier.registry import BUCKET, DECISIONS, VERSIONS
+from services.intake.notify.outbox import NOTIFICATIONS
 from services.intake.ratelimit import COUNTS
 from services.intake.store import COUNTERS, OUTBOX_STATE, PHOTOS, REPORTS
 from services.tracker.store import (
@@ -42,6 +43,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         COUNTERS: READ_WRITE,
         OUTBOX_STATE: READ_WRITE,
         COUNTS: READ_WRITE,
+        NOTIFICATIONS: READ_WRITE,  # the citizens' notification outbox (issue 18)
     },
     "classifier": {
         CORRECTIONS: READ_WRITE,

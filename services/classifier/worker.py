@@ -18,7 +18,7 @@ from services.classifier.corrections import store_correction
 from services.classifier.districts import extract_district
 from services.classifier.model import ReportClassifier
 from services.classifier.registry import ModelHolder
-from shared.clock import Clock, system_clock
+from shared.clock import Clock, clock_from, system_clock
 from shared.consumer import Batch, Consumer, ConsumerSpec, Output, event_message
 from shared.events import Event, ReportClassifiedV2, ReportSubmittedV1, TicketCorrectedV1
 from shared.mongo import connect, database
@@ -115,7 +115,8 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     from services.classifier.train import load
 
     worker = ClassifierWorker(settings=settings, classifier=load(settings.classifier_model_path),
-                              db=database(connect(settings), settings))
+                              db=database(connect(settings), settings),
+                              clock=clock_from(settings.clock_file))
     if settings.worker_metrics_port:  # once the worker's series exist
         start_http_server(settings.worker_metrics_port, addr=settings.host)
     log.info("classifier worker consuming %s", REPORTS_SUBMITTED)

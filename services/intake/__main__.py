@@ -1,11 +1,12 @@
-"""python -m services.intake init-db | serve | relay | projector | rotate-keys | new-key"""
+"""python -m services.intake init-db | serve | relay | projector | notifier | rotate-keys |
+new-key"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from shared.clock import system_clock
+from shared.clock import clock_from
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database
 from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("relay", help="publish stored reports to Kafka (the outbox relay)")
     sub.add_parser("projector", help="apply downstream events to the citizen-facing view")
+    sub.add_parser("notifier", help="queue citizen notifications from status events and "
+                                    "send them (email, SMS, Zalo)")
     sub.add_parser("rotate-keys", help="re-encrypt personal data under the first PII key")
     sub.add_parser("new-key", help="print a new PII key")
     args = parser.parse_args(argv)
@@ -40,11 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         db = database(connect(settings), settings)
         logging.getLogger("intake.relay").info("relay publishing to %s",
                                                settings.kafka_bootstrap)
-        OutboxRelay(settings=settings, db=db, clock=system_clock).run(stop)
+        OutboxRelay(settings=settings, db=db, clock=clock_from(settings.clock_file)).run(stop)
     elif args.command == "projector":
         from services.intake.projector import run_projector
 
         run_projector(settings, database(connect(settings), settings), stop_on_signals())
+    elif args.command == "notifier":
+        from services.intake.notify.main import run_notifier
+
+        run_notifier(settings, database(connect(settings), settings), stop_on_signals())
     elif args.command == "rotate-keys":
         from services.intake.keys import rotate_pii
 

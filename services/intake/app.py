@@ -14,14 +14,16 @@ from pymongo.errors import PyMongoError
 from services.intake import openapi
 from services.intake.batcher import DirectInsert, InsertBatcher
 from services.intake.deps import IntakeDeps
+from services.intake.notify import api as notify_api
 from services.intake.open311.api import bp as open311_bp
 from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.pages import blueprint as resident_pages
 from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
+from services.intake.reports.staff_photos import bp as staff_photos_bp
 from services.intake.store import REPORTS
 from services.intake.tracking import TrackingCodes
-from shared.clock import Clock, system_clock
+from shared.clock import Clock, clock_from
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database, reachable
 from shared.retry import CircuitBreaker
@@ -43,9 +45,10 @@ def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
         return False
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                client: MongoClient | None = None) -> Flask:
     settings = settings or Settings.from_env(service="intake")
+    clock = clock or clock_from(settings.clock_file)
     client = client or connect(settings)
     db = database(client, settings)
 
@@ -92,4 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     app.register_blueprint(open311_bp)
     configure_sessions(app, settings, service="intake")
     app.register_blueprint(resident_pages(settings))
+    app.register_blueprint(notify_api.pages)
+    app.register_blueprint(notify_api.api)
+    app.register_blueprint(staff_photos_bp)
     return app

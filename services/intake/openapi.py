@@ -15,6 +15,7 @@ from services.intake.reports.models import (
     CitizenActionOut,
     CitizenRatingIn,
     CitizenReopenIn,
+    CitizenReplyIn,
     ReportCreated,
     ReportIn,
     ReportStatus,
@@ -31,6 +32,11 @@ CODE = {"name": "tracking_code", "in": "path", "required": True,
 STAFF_KEY = {"name": "X-API-Key", "in": "header", "required": False,
              "description": "Staff key; required on the call_center channel",
              "schema": {"type": "string"}}
+
+REQUIRED_STAFF_KEY = {"name": "X-API-Key", "in": "header", "required": True,
+                      "description": "Staff key", "schema": {"type": "string"}}
+REPORT_ID = {"name": "report_id", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$"}}
 
 
 def _q(name: str, description: str, fmt: str | None = None) -> dict[str, Any]:
@@ -71,6 +77,33 @@ def document() -> dict[str, Any]:
           for action, model, summary in (
               ("rating", CitizenRatingIn, "Rate a resolved report 1 to 5"),
               ("reopen", CitizenReopenIn, "Reopen a report within 7 days of resolution"))],
+        Operation("/api/v1/reports/{tracking_code}/replies", "post",
+                  "The citizen answers the handler's question (text and photos)",
+                  {201: CitizenActionOut, 400: None, 403: None, 404: None, 413: None,
+                   415: None, 422: None, 429: None, 503: None},
+                  body=CitizenReplyIn, parameters=[CODE], tags=("reports",)),
+        Operation("/api/v1/notifications", "get",
+                  "Staff: citizen notifications by state (failed by default), no contacts",
+                  {200: {"type": "object"}, 400: None, 401: None},
+                  parameters=[REQUIRED_STAFF_KEY,
+                              {"name": "state", "in": "query", "required": False,
+                               "schema": {"type": "string", "enum": [
+                                   "pending", "sent", "failed", "cancelled"]}},
+                              _q("tracking_code", "one report's notifications")],
+                  tags=("notifications",)),
+        Operation("/api/v1/staff/reports/{report_id}/photos", "get",
+                  "Staff (the tracker's server): a report's photos, ids only",
+                  {200: {"type": "object"}, 400: None, 401: None},
+                  parameters=[REQUIRED_STAFF_KEY, REPORT_ID], tags=("photos",)),
+        Operation("/api/v1/staff/reports/{report_id}/photos/{photo_id}", "get",
+                  "Staff (the tracker's server): one photo, EXIF-free; size=thumb for 320 px",
+                  {200: None, 400: None, 401: None, 404: None},
+                  parameters=[REQUIRED_STAFF_KEY, REPORT_ID,
+                              {"name": "photo_id", "in": "path", "required": True,
+                               "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$"}},
+                              {"name": "size", "in": "query", "required": False,
+                               "schema": {"type": "string", "enum": ["full", "thumb"]}}],
+                  response_media="image/jpeg", tags=("photos",)),
         open311("/open311/v2/services.{fmt}", "get", "Open311: list services",
                 {200: _array(ServiceOut), 404: None, 429: None}, parameters=[FMT]),
         open311("/open311/v2/requests.{fmt}", "post", "Open311: create a service request",

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from services.intake.notify.outbox import ensure_indexes as notification_indexes
+
 REPORTS = "reports"
 PHOTOS = "photos"
 COUNTERS = "counters"
@@ -28,3 +30,4 @@ def init_db(db: Database) -> None:
     reports.create_index([("submitted_at", DESCENDING)])
     db[PHOTOS].create_index("report_id")
     db["rate_limit_counts"].create_index("expires_at", expireAfterSeconds=0)  # past minutes go
+    notification_indexes(db)

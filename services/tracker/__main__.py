@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 
-from shared.clock import system_clock
+from shared.clock import clock_from
 from shared.mongo import connect, database
 from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
 from shared.settings import Settings
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     config = ConfigSource(settings)  # read again every 30 s: edits apply without restart
     db = database(connect(settings), settings)
     stop = stop_on_signals()
+    clock = clock_from(settings.clock_file)
     if settings.worker_metrics_port:
         from prometheus_client import start_http_server
 
@@ -60,15 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         from services.tracker.worker import run_worker
 
         logging.getLogger("tracker").info("tracker worker consuming classified reports")
-        run_worker(stop, settings=settings, db=db, config=config, clock=system_clock)
+        run_worker(stop, settings=settings, db=db, config=config, clock=clock)
     else:
         from services.tracker.monitor import run_monitor
         from services.tracker.publisher import Publisher
 
-        publisher = Publisher(settings=settings, db=db, clock=system_clock)
+        publisher = Publisher(settings=settings, db=db, clock=clock)
         thread = threading.Thread(target=publisher.run, args=(stop,), name="publisher")
         thread.start()
-        run_monitor(stop, db=db, config=config, clock=system_clock,
+        run_monitor(stop, db=db, config=config, clock=clock,
                     interval_s=settings.monitor_interval_seconds)
         thread.join(30)
     return 0

@@ -16,7 +16,7 @@ from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.counters import gauges
 from services.tracker.tickets.api import bp as tickets_bp
-from shared.clock import Clock, system_clock
+from shared.clock import Clock, clock_from
 from shared.mongo import connect, database, reachable
 from shared.settings import Settings
 from shared.web.app_base import base_app
@@ -51,10 +51,11 @@ def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
     yield from (open_tickets, breaches, on_time, first)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                client: MongoClient | None = None,
                config: TrackerConfig | None = None) -> Flask:
     settings = settings or Settings.from_env(service="tracker")
+    clock = clock or clock_from(settings.clock_file)
     client = client or connect(settings)
     db = database(client, settings)
     source = ConfigSource.fixed(config) if config is not None else ConfigSource(settings)

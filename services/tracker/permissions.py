@@ -23,6 +23,7 @@ class Action(StrEnum):
     VIEW_STATS = "view_stats"                # figures, breaches, the dashboard
     CITIZEN_RATE = "citizen_rate"            # on behalf of the citizen, through intake
     CITIZEN_REOPEN = "citizen_reopen"
+    CITIZEN_REPLY = "citizen_reply"          # the citizen's answer to a waiting ticket
 
 
 _STAFF = frozenset({Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN})
@@ -44,6 +45,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_STATS: _SUPERVISORS,
     Action.CITIZEN_RATE: frozenset({Role.SERVICE}),
     Action.CITIZEN_REOPEN: frozenset({Role.SERVICE}),
+    Action.CITIZEN_REPLY: frozenset({Role.SERVICE}),
 }
 
 

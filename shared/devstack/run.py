@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.devstack.mailcatcher import MailCatcher
 from shared.devstack.processes import (
     Broker,
     ManagedProcess,
@@ -41,6 +42,7 @@ PROCESSES = (
     ServiceProcess("intake", "services.intake", "serve", "intake_port"),
     ServiceProcess("intake-relay", "services.intake", "relay"),
     ServiceProcess("intake-projector", "services.intake", "projector"),
+    ServiceProcess("intake-notifier", "services.intake", "notifier"),
     ServiceProcess("classifier", "services.classifier", "serve", "classifier_port"),
     ServiceProcess("classifier-worker", "services.classifier", "worker"),
     ServiceProcess("tracker", "services.tracker", "serve", "tracker_port"),
@@ -130,6 +132,14 @@ def start_prometheus(run_dir: Path, settings: Settings, launched: list[ServicePr
     return prometheus
 
 
+def start_mail_catcher(run_dir: Path) -> MailCatcher | None:
+    """The local SMTP server the notifier sends to, unless SMTP_HOST names a real one."""
+    if os.environ.get("SMTP_HOST"):
+        return None
+    return MailCatcher(run_dir / "mail", port=int(os.environ.get("SMTP_PORT", "0") or 0),
+                       on_message=lambda path: print(f"  mail: {path}", flush=True)).start()
+
+
 def main() -> int:
     broker_port = int(os.environ.get("BROKER_PORT", "9092"))
     store_port = int(os.environ.get("STORE_PORT", "27017"))
@@ -137,7 +147,9 @@ def main() -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     broker = Broker(broker_port, workdir=run_dir)
     store = Store(store_port, workdir=run_dir)
-    env = dict(os.environ, KAFKA_BOOTSTRAP=broker.bootstrap, MONGO_URI=store.uri)
+    mail = start_mail_catcher(run_dir)
+    env = dict(os.environ, KAFKA_BOOTSTRAP=broker.bootstrap, MONGO_URI=store.uri,
+               **(mail.env() if mail else {}))
     settings = Settings.from_env(env)
     started: list[ManagedProcess] = []
     stopping = False
@@ -192,6 +204,9 @@ def main() -> int:
             print(f"  Open311     {urls['intake']}/open311/v2/services.json")
         print(f"  broker      {broker.bootstrap} (Kafka protocol)")
         print(f"  store       {store.uri}")
+        if mail:
+            print(f"  mail        smtp://{mail.host}:{mail.port}, every message citizens "
+                  f"would receive is saved in {mail.folder}/")
         if prometheus:
             print(f"  prometheus  {prometheus.url}   (alerts: {prometheus.url}/alerts, "
                   f"targets: {prometheus.url}/targets)")
@@ -216,3 +231,5 @@ def main() -> int:
         return 1
     finally:
         stop_all()
+        if mail:
+            mail.stop()

@@ -1,13 +1,13 @@
 """What the server-rendered pages of intake (residents) and the tracker (staff) share:
-signed session cookies, security headers, the CSRF check, the language and date filters."""
+signed session cookies, security headers, the CSRF check, the language (Flask-Babel) and the
+date and number filters (`shared.web.i18n`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -20,7 +20,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
-DATE_FORMAT = "%d/%m/%Y %H:%M"
 
 
 class SignedCookieSessions(SecureCookieSessionInterface):
@@ -49,19 +48,9 @@ def configure_sessions(app: Flask, settings: Settings, *, service: str,
     )
 
 
-def local_time(value: datetime | None, tz: str, fmt: str = DATE_FORMAT) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
-
-
-def percent(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value * 100:.{digits}f} %"
-
-
 def install(bp: Blueprint, settings: Settings, *, cache: str = "no-store") -> None:
     """Language, CSRF, headers and filters for every page of the blueprint."""
-    i18n.install(bp)
+    i18n.install(bp, timezone=settings.timezone)
     csrf.protect(bp)
 
     @bp.after_request
@@ -75,14 +64,6 @@ def install(bp: Blueprint, settings: Settings, *, cache: str = "no-store") -> No
             response.vary.add("Cookie")
             response.vary.add("Accept-Language")
         return response
-
-    @bp.app_template_filter("local_time")
-    def _local_time(value: datetime | None, fmt: str = DATE_FORMAT) -> str:
-        return local_time(value, settings.timezone, fmt)
-
-    @bp.app_template_filter("percent")
-    def _percent(value: float | None, digits: int = 1) -> str:
-        return percent(value, digits)
 
 
 def wants_json() -> bool:

@@ -14,9 +14,9 @@ from tests.deploy.support import compose
 
 KAFKA = ("kafka-1", "kafka-2", "kafka-3")
 MONGO = ("mongo-1", "mongo-2", "mongo-3")
-APP = {"intake": 8000, "intake-relay": 9100, "intake-projector": 9100, "classifier": 8001,
-       "classifier-worker": 9100, "tracker": 8002, "tracker-worker": 9100,
-       "tracker-monitor": 9100}
+APP = {"intake": 8000, "intake-relay": 9100, "intake-projector": 9100,
+       "intake-notifier": 9100, "classifier": 8001, "classifier-worker": 9100,
+       "tracker": 8002, "tracker-worker": 9100, "tracker-monitor": 9100}
 ONE_SHOTS = {"kafka-topics", "mongo-keyfile", "mongo-init", "bootstrap", "rotate-keys"}
 DEV_ONLY = re.compile(r"calfkit|secantus|tansu|devstack|\[dev\]", re.I)
 
@@ -224,7 +224,7 @@ def test_grafana_is_provisioned():
 
 def test_app_commands_exist_in_the_services():
     intake = (support.ROOT / "services" / "intake" / "__main__.py").read_text(encoding="utf-8")
-    for sub in ("serve", "relay", "projector", "rotate-keys"):
+    for sub in ("serve", "relay", "projector", "notifier", "rotate-keys"):
         assert f'"{sub}"' in intake
     classifier = (support.ROOT / "services" / "classifier" / "__main__.py").read_text()
     for sub in ("serve", "worker", "train"):

@@ -60,3 +60,19 @@ def test_attack_reading_exact_coordinates_from_the_public_open311_feed(client, d
         assert "10.777" in page and "106.701" in page
         assert "45A/7" not in page and "Nguyễn Huệ" in page
     assert db[REPORTS].find_one({})["address"] == "45A/7 Nguyễn Huệ, Quận 1"  # staff keep it
+
+
+def test_attack_gps_position_kept_in_a_photo_sent_with_the_web_form(app, db, settings):
+    """The web form read uploads without the API's EXIF removal (found by issue 18)."""
+    from tests.web.conftest import csrf_of
+
+    resident = app.test_client()
+    page = resident.get("/").get_data(as_text=True)
+    sent = resident.post("/", content_type="multipart/form-data", data={
+        "description": "Cống trước nhà số 12 bị tắc, nước tràn lên vỉa hè mấy ngày nay.",
+        "csrf_token": csrf_of(page), "submission": "exif-web-form-1",
+        "photos": (io.BytesIO(image_bytes(exif_gps=True)), "street.jpg")})
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    data = FieldCipher(settings.pii_keys).decrypt_bytes(db[PHOTOS].find_one({})["data"])
+    assert not Image.open(io.BytesIO(data)).getexif().get_ifd(GPS_IFD)
+    assert b"PhoneMaker" not in data

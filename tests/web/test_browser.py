@@ -211,7 +211,7 @@ def _supervisor_counts(browser, tracker_url: str, shots: Path) -> None:
     row = page.locator("tr[data-department='so_xay_dung']")
     assert row.locator("[data-col=resolved]").inner_text() == "1"
     assert row.locator("[data-col=ratings]").inner_text() == "1"
-    assert "100.0 %" in row.locator("[data-col=satisfaction]").inner_text()
+    assert "100,0%" in row.locator("[data-col=satisfaction]").inner_text()
     assert page.locator("#resolved-total").inner_text() == "1"
     page.screenshot(path=str(shots / "08-supervisor-dashboard.png"), full_page=True)
     page.context.close()

@@ -143,7 +143,7 @@ def test_triage_form_errors(staff, make_ticket):
     for data, field, message in (
         ({"category": "", "district": "q3"}, "category", "chọn một giá trị"),
         ({"category": "traffic", "district": "q2"}, "district", "chọn một giá trị"),
-        ({"category": "traffic", "note": "x" * 4001}, "note", "Tối đa 4000"),
+        ({"category": "traffic", "note": "x" * 4001}, "note", "Tối đa 4.000"),
     ):
         answer = client.post(f"/staff/triage/{ticket['_id']}",
                              data={**data, "csrf_token": token})
@@ -166,9 +166,9 @@ TICKET_CASES = [
     ("transition", {"to": "flying"}, "to", "chọn một giá trị"),
     ("transition", {"to": "closed", "note": "Đóng luôn"}, "to", "không chuyển sang"),
     ("transition", {"to": "assigned", "note": "Giao lại"}, "to", "không chuyển sang"),
-    ("transition", {"to": "in_progress", "note": "x" * 4001}, "note", "Tối đa 4000"),
+    ("transition", {"to": "in_progress", "note": "x" * 4001}, "note", "Tối đa 4.000"),
     ("note", {"note": "   "}, "note", "Vui lòng nhập"),
-    ("note", {"note": "y" * 4001, "public": "1"}, "note", "Tối đa 4000"),
+    ("note", {"note": "y" * 4001, "public": "1"}, "note", "Tối đa 4.000"),
     ("reroute", {"category": "", "department": "", "note": "Sai đơn vị"}, "category",
      "Chọn lĩnh vực mới hoặc đơn vị mới"),
     ("reroute", {"category": "traffic", "note": "Vẫn giao thông"}, "category",

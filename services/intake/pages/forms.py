@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict, MultiDict
 
@@ -19,12 +20,12 @@ from services.intake.reports.models import (
     CitizenReopenIn,
     ReportIn,
 )
-from services.intake.reports.photos import Photo, sniff_image_type
+from services.intake.reports.photos import Photo, sniff_image_type, strip_metadata
 from services.intake.reports.service import NewReport
-from shared.web.i18n import translate
+from shared.web.i18n import current_language, translate
 
 REPORT_FIELDS = ("description", "category", "district", "address", "lat", "long", "name",
-                 "phone", "email")
+                 "phone", "email", "notify", "notify_zalo")
 MAX_PHOTOS = 3
 # where each model field's errors are shown on the form
 _FORM_FIELD = {"category_hint": "category", "reporter.name": "name",
@@ -102,8 +103,9 @@ def _location(values: dict[str, str], area: tuple[float, float, float, float],
     return lat, long
 
 
-def _photos(files: MultiDict[str, FileStorage], max_bytes: int,
-            errors: dict[str, str]) -> list[Photo]:
+def read_photos(files: MultiDict[str, FileStorage], max_bytes: int,
+                errors: dict[str, str]) -> list[Photo]:
+    """Uploaded photos, re-encoded without EXIF (GPS position, camera) like the API's."""
     chosen = [f for f in files.getlist("photos") if f and f.filename]
     if len(chosen) > MAX_PHOTOS:
         errors["photos"] = translate("err.photos_count", max=MAX_PHOTOS)
@@ -119,7 +121,12 @@ def _photos(files: MultiDict[str, FileStorage], max_bytes: int,
         if mime is None:
             errors["photos"] = translate("err.photo_type", name=upload.filename)
             return []
-        photos.append(Photo(mime, data, upload.filename[:200]))
+        try:
+            clean = strip_metadata(data, mime)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            errors["photos"] = translate("err.photo_type", name=upload.filename)
+            return []
+        photos.append(Photo(mime, clean, upload.filename[:200]))
     return photos
 
 
@@ -130,20 +137,29 @@ def read_report(form: ImmutableMultiDict[str, str], files: MultiDict[str, FileSt
     result = FormResult(values=values)
     errors = result.errors
     lat, long = _location(values, service_area, errors)
-    reporter = {k: values[k].strip() for k in ("name", "phone", "email") if values[k].strip()}
+    reporter: dict[str, Any] = {k: values[k].strip() for k in ("name", "phone", "email")
+                                if values[k].strip()}
+    if values["notify"]:
+        reporter["consent_to_notify"] = True
+        if values["notify_zalo"]:
+            reporter["notify_by"] = [c for c, given in (("email", "email" in reporter),
+                                                        ("sms", "phone" in reporter),
+                                                        ("zalo", "phone" in reporter)) if given]
     data: dict[str, Any] = {
         "channel": "web", "description": values["description"],
         "category_hint": values["category"] or None, "district": values["district"] or None,
         "address": values["address"].strip() or None, "lat": lat, "long": long,
-        "reporter": reporter or None,
+        "reporter": reporter or None, "language": current_language(),
     }
     try:
         body = ReportIn.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
         for name, message in model_errors(exc, _FORM_FIELD).items():
+            if name == "form" and values["notify"] and "consent_to_notify" in str(exc):
+                name, message = "notify", translate("err.notify_contact")
             errors.setdefault(name, message)
         body = None
-    photos = _photos(files, max_photo_bytes, errors)
+    photos = read_photos(files, max_photo_bytes, errors)
     if errors or body is None:
         if any(f.filename for f in files.getlist("photos")) and "photos" not in errors:
             errors["photos"] = translate("err.photos_again")
@@ -153,7 +169,8 @@ def read_report(form: ImmutableMultiDict[str, str], files: MultiDict[str, FileSt
         channel="web", description=body.description, category_hint=body.category_hint,
         district=body.district, address=body.address, lat=body.lat, long=body.long,
         name=person.name if person else None, phone=person.phone if person else None,
-        email=person.email if person else None, photos=photos)
+        email=person.email if person else None, photos=photos,
+        notify_channels=tuple(body.notify_channels()), language=body.language)
     digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode("utf-8"))
     for photo in photos:
         digest.update(hashlib.sha256(photo.data).digest())

@@ -28,16 +28,19 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from services.intake import citizen_keys
 from services.intake.deps import client_key, deps
+from services.intake.notify.links import report_of_answer_token
 from services.intake.pages import forms
 from services.intake.reports.api import TRACKING_CODE
 from services.intake.reports.service import (
     IdempotencyConflict,
+    citizen_reply,
     find_by_tracking_code,
     public_status,
     submit_report,
 )
 from services.intake.tracker_client import citizen_action
 from shared.danger import detect
+from shared.redact import redact_contacts
 from shared.settings import Settings
 from shared.taxonomy import DISTRICT_CODES, load_taxonomy
 from shared.web import pages
@@ -183,7 +186,7 @@ def _render_track(code: str, *, errors: dict[str, str] | None = None,
     done = session.pop("citizen_done", None)
     if done == code:
         # the tracker took the rating or reopen; this copy learns it a moment later
-        view["can_rate"] = view["can_reopen"] = False
+        view["can_rate"] = view["can_reopen"] = view["can_reply"] = False
     g.page_path = url_for(".track", code=code)
     return render_template("resident/track.html", report=view, errors=errors or {},
                            values=values or {}, notices=get_flashed_messages()), status
@@ -246,6 +249,51 @@ def rate(code: str) -> Response | tuple[str, int]:
 def reopen(code: str) -> Response | tuple[str, int]:
     return _citizen_form(code, "reopen", forms.read_reopen, "reason", {"reason": 10_000},
                          "notice.reopened")
+
+
+@routes.get("/track/<code>/answer/<token>")
+def answer_link(code: str, token: str) -> Response | tuple[str, int]:
+    """The link in the "information needed" message: this browser may answer (and rate,
+    reopen) without typing the key. A link for another report, or forged, is refused."""
+    d = deps()
+    doc = _report(code)
+    if report_of_answer_token(d.settings.secret_key, token) != str(doc["_id"]):
+        return _render_track(code, errors={"key": translate("err.citizen_key_needed")},
+                             status=403)
+    key = citizen_keys.stored_key(doc, d.cipher)
+    if key:
+        _remember_key(code, key)
+    return redirect(url_for(".track", code=code) + "#reply-form", 303)
+
+
+@routes.post("/track/<code>/reply")
+def reply(code: str) -> Response | tuple[str, int]:
+    """The citizen's answer to the handler's question, with photos (multipart)."""
+    d = deps()
+    doc = _report(code)
+    if _held_key(doc) is None:
+        return _render_track(code, errors={"key": translate("err.citizen_key_needed")},
+                             status=403)
+    errors: dict[str, str] = {}
+    photos = forms.read_photos(request.files, d.settings.max_photo_bytes, errors)
+    text = (request.form.get("text") or "").strip()[:4000]
+    if not text and not photos and not errors:
+        errors["text"] = translate("err.reply_empty")
+    if not errors:
+        try:
+            citizen_reply(db=d.db, settings=d.settings, report=doc,
+                          text=redact_contacts(text) or None, photos=photos, cipher=d.cipher,
+                          now=d.clock(), forward=citizen_action)
+        except Problem as exc:
+            key = "err.tracker_unavailable" if exc.status >= 500 else "err.reply_refused"
+            errors["text"] = translate(key)
+    if errors:
+        if photos and "photos" not in errors:
+            errors["photos"] = translate("err.photos_again")
+        return _render_track(code, errors=errors, values={"text": text}, status=422)
+    flash(translate("notice.replied"))
+    session["citizen_done"] = code
+    return redirect(url_for(".track", code=code), 303)
 
 
 def blueprint(settings: Settings) -> Blueprint:

@@ -8,12 +8,18 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from services.intake import citizen_keys
 from services.intake.deps import deps, enforce_rate_limit
-from services.intake.reports.models import CitizenRatingIn, CitizenReopenIn, ReportIn
+from services.intake.reports.models import (
+    CitizenRatingIn,
+    CitizenReopenIn,
+    CitizenReplyIn,
+    ReportIn,
+)
 from services.intake.reports.photos import PhotoError, decode_photos
 from services.intake.reports.service import (
     IdempotencyConflict,
     NewReport,
     Submitted,
+    citizen_reply,
     find_by_tracking_code,
     public_status,
     submit_report,
@@ -88,6 +94,7 @@ def _create_report() -> tuple[Response, int, dict[str, str]]:
         caller_phone=body.call.caller_phone if body.call else None,
         operator_id=body.call.operator_id if body.call else None,
         call_id=body.call.call_id if body.call else None, photos=photos,
+        notify_channels=tuple(body.notify_channels()), language=body.language,
     )
     result = submit(report, fingerprint(data))
     doc = result.doc
@@ -158,3 +165,31 @@ def rate_report(tracking_code: str) -> Response:
 def reopen_report(tracking_code: str) -> Response:
     """Not satisfied: reopen within 7 days of the resolution."""
     return _citizen(tracking_code, "reopen", CitizenReopenIn)
+
+
+@bp.post("/<tracking_code>/replies")
+def reply_to_report(tracking_code: str) -> tuple[Response, int]:
+    """The citizen answers the handler's question (the report waits for the citizen): text
+    and up to 3 photos; the ticket goes back to in_progress."""
+    if not TRACKING_CODE.match(tracking_code):
+        raise validation_problem([{"field": "tracking_code",
+                                   "message": "expected a code like HCM-2026-000123"}],
+                                 status=400)
+    body = parse_model(CitizenReplyIn, json_body())
+    d = deps()
+    doc = find_by_tracking_code(db=d.db, tracking_code=tracking_code, with_key=True)
+    if doc is None:
+        raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
+                      kind="not-found")
+    if not citizen_keys.matches(doc, body.citizen_key, d.cipher):
+        raise Problem(403, "Forbidden", "This is not the key given with this report.",
+                      kind="wrong-citizen-key",
+                      errors=[{"field": "citizen_key", "message": "does not match the report"}])
+    try:
+        photos = decode_photos(body.photos, max_bytes=d.settings.max_photo_bytes)
+    except PhotoError as exc:
+        raise validation_problem([{"field": exc.field, "message": str(exc)}]) from None
+    result = citizen_reply(db=d.db, settings=d.settings, report=doc, text=body.text,
+                           photos=photos, cipher=d.cipher, now=d.clock(),
+                           forward=citizen_action)
+    return jsonify(tracking_code=tracking_code, status=result.get("state"), rating=None), 201

@@ -24,6 +24,8 @@ from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 CategoryCode = Literal[CATEGORY_CODES]  # type: ignore[valid-type]
 DistrictCode = Literal[DISTRICT_CODES]  # type: ignore[valid-type]
 Channel = Literal["web", "app", "call_center"]
+NotifyChannel = Literal["email", "sms", "zalo"]
+Language = Literal["vi", "en"]
 
 # what XML 1.0 cannot carry (and no one types): C0 controls but tab/newline/CR, DEL, C1 controls,
 # lone surrogates (a JSON "\\ud800" escape) and the two non-characters U+FFFE/U+FFFF
@@ -97,6 +99,13 @@ class Reporter(TextInput):
     name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
     phone: Annotated[str, Field(max_length=32, examples=["0901234567"])] | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
+    consent_to_notify: Annotated[bool, Field(description=(
+        "The citizen agrees to receive news about this report (received, sent to a "
+        "department, information asked, resolved, reopened) at the contacts given. Each "
+        "message carries a link to stop them."))] = False
+    notify_by: Annotated[list[NotifyChannel], Field(max_length=3, description=(
+        "Channels for the news; by default email when an email is given and sms when a "
+        "phone number is"))] | None = None
 
     @field_validator("name")
     @classmethod
@@ -150,6 +159,8 @@ class ReportIn(TextInput):
     reporter: Reporter | None = None
     call: CallDetails | None = None
     photos: Annotated[list[PhotoIn], Field(max_length=3)] = []
+    language: Annotated[Language, Field(description="The language of the messages sent to "
+                                                   "the citizen")] = "vi"
 
     @field_validator("description")
     @classmethod
@@ -168,7 +179,28 @@ class ReportIn(TextInput):
             raise ValueError("call is required on the call_center channel")
         if self.channel != "call_center" and self.call is not None:
             raise ValueError("call is only for the call_center channel")
+        self.notify_channels()
         return self
+
+    def notify_channels(self) -> list[str]:
+        """The channels the citizen agreed to be told on (empty without consent)."""
+        reporter = self.reporter
+        if reporter is None or not reporter.consent_to_notify:
+            if reporter is not None and reporter.notify_by:
+                raise ValueError("reporter.notify_by needs reporter.consent_to_notify")
+            return []
+        phone = reporter.phone or (self.call.caller_phone if self.call else None)
+        has = {"email": bool(reporter.email), "sms": bool(phone), "zalo": bool(phone)}
+        if not reporter.notify_by:
+            chosen = [c for c in ("email", "sms") if has[c]]
+            if not chosen:
+                raise ValueError("reporter.consent_to_notify needs an email or a phone number")
+            return chosen
+        for channel in reporter.notify_by:
+            if not has[channel]:
+                raise ValueError(f"reporter.notify_by {channel} needs "
+                                 f"{'an email' if channel == 'email' else 'a phone number'}")
+        return list(dict.fromkeys(reporter.notify_by))
 
 
 class EmergencyGuidance(BaseModel):
@@ -244,6 +276,28 @@ class CitizenReopenIn(TextInput):
     @classmethod
     def _masked(cls, v: str) -> str:
         return redact_contacts(clean_text(v))
+
+
+class CitizenReplyIn(TextInput):
+    """The citizen's answer when the handler asked for information (status waiting_citizen):
+    text, photos, or both."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    citizen_key: CitizenKey
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None \
+        = None
+    photos: Annotated[list[PhotoIn], Field(max_length=3)] = []
+
+    @field_validator("text")
+    @classmethod
+    def _masked(cls, v: str | None) -> str | None:
+        return redact_contacts(clean_text(v)) or None if v is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> CitizenReplyIn:
+        if not self.text and not self.photos:
+            raise ValueError("text: write an answer or attach a photo")
+        return self
 
 
 class CitizenActionOut(BaseModel):

@@ -3,6 +3,7 @@ document is also its outbox entry, so it is stored and queued for Kafka atomical
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,9 +11,11 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.intake import citizen_keys
+from services.intake.notify.outbox import enqueue
+from services.intake.notify.plan import plan_received
 from services.intake.reports.photos import Photo
 from services.intake.store import PHOTOS, REPORTS, WITHOUT_SECRETS
 from services.intake.tracking import TrackingCodes
@@ -23,6 +26,7 @@ from shared.redact import redact_contacts
 from shared.tickets import FINAL_STATES, STATES, TicketState
 from shared.web.i18n import label
 
+log = logging.getLogger(__name__)
 # A report's status: intake's own two before the tracker has a ticket, then the ticket's state.
 S = TicketState
 REPORT_STATUSES: tuple[str, ...] = ("received", "classified", *STATES)
@@ -56,6 +60,8 @@ class NewReport:
     call_id: str | None = None
     media_url: str | None = None
     photos: list[Photo] = field(default_factory=list)
+    notify_channels: tuple[str, ...] = ()  # the citizen's consent to news, per channel
+    language: str = "vi"
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,10 @@ def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str
         "expected_datetime": None,
         "public_notes": [],
     }
+    doc["language"] = report.language
+    if report.notify_channels:
+        doc["notify"] = {"consent": True, "channels": list(report.notify_channels),
+                         "lang": report.language, "consented_at": now}
     if report.operator_id:
         doc["call"] = {"operator_id": report.operator_id, "call_id": report.call_id}
     if idempotency_key:
@@ -124,14 +134,8 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
             return _replay(existing, fingerprint, cipher)
     now = clock()
     report_id = ObjectId()
-    photo_ids = []
-    for photo in report.photos:
-        photo_id = ObjectId()
-        db[PHOTOS].insert_one({"_id": photo_id, "report_id": report_id,
-                               "content_type": photo.content_type, "size": len(photo.data),
-                               "data": cipher.encrypt_bytes(photo.data), "encrypted": True,
-                               "stored_at": now})
-        photo_ids.append(photo_id)
+    photo_ids = store_photos(db=db, report_id=report_id, photos=report.photos, cipher=cipher,
+                             now=now)
     key = citizen_keys.new_key()
     doc = build_document(report, report_id=report_id, tracking_code=codes.issue(now),
                          citizen_key=key, cipher=cipher, now=now, photo_ids=photo_ids,
@@ -149,7 +153,19 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
         if photo_ids:
             db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
         raise
+    queue_received(db=db, doc=doc, now=now)
     return Submitted(doc, created=True, citizen_key=key)
+
+
+def queue_received(*, db: Database, doc: dict[str, Any], now: datetime) -> None:
+    """The "received" message, queued at once. The report is already accepted: a store error
+    here only delays the message (the ticket's creation event queues it again)."""
+    if not doc.get("notify"):
+        return
+    try:
+        enqueue(db, plan_received(doc, now=now))
+    except PyMongoError:
+        log.warning("report %s: received notification not queued yet", doc["_id"])
 
 
 def _replay(existing: dict[str, Any], fingerprint: str | None,
@@ -166,6 +182,37 @@ def find_by_tracking_code(*, db: Database, tracking_code: str,
     for checking what a citizen typed (`citizen_keys.matches`)."""
     projection = {"pii": 0} if with_key else WITHOUT_SECRETS
     return db[REPORTS].find_one({"tracking_code": tracking_code}, projection)
+
+
+def store_photos(*, db: Database, report_id: ObjectId, photos: list[Photo], cipher: FieldCipher,
+                 now: datetime, source: str = "report") -> list[ObjectId]:
+    """Photos (EXIF already stripped) encrypted at rest, attached to the report."""
+    ids = []
+    for photo in photos:
+        photo_id = ObjectId()
+        db[PHOTOS].insert_one({"_id": photo_id, "report_id": report_id, "source": source,
+                               "content_type": photo.content_type, "size": len(photo.data),
+                               "data": cipher.encrypt_bytes(photo.data), "encrypted": True,
+                               "stored_at": now})
+        ids.append(photo_id)
+    return ids
+
+
+def citizen_reply(*, db: Database, settings: Any, report: dict[str, Any], text: str | None,
+                  photos: list[Photo], cipher: FieldCipher, now: datetime,
+                  forward: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """Store the answer's photos, then hand the answer to the tracker (`forward`, which owns
+    the ticket and refuses when it does not wait for the citizen); the photos go again when
+    it refuses, so nothing unreferenced stays."""
+    photo_ids = store_photos(db=db, report_id=report["_id"], photos=photos, cipher=cipher,
+                             now=now, source="reply")
+    try:
+        return forward(settings, report["tracking_code"], "reply",
+                       {"text": text, "photo_ids": [str(i) for i in photo_ids]})
+    except Exception:
+        if photo_ids:
+            db[PHOTOS].delete_many({"_id": {"$in": photo_ids}})
+        raise
 
 
 def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
@@ -188,4 +235,5 @@ def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[s
         and resolved_at is not None,
         "can_reopen": status in {S.RESOLVED, S.CLOSED} and resolved_at is not None
         and now is not None and now - resolved_at <= REOPEN_WINDOW,
+        "can_reply": status == S.WAITING_CITIZEN,
     }

@@ -72,3 +72,46 @@ def submit_call(settings: Settings, report: dict[str, Any], *, idempotency_key: 
     if status not in {201, 422}:
         raise ServiceUnavailable(f"intake answered {status}")
     return Submission(status, body)
+
+
+def _staff_get(settings: Settings, path: str, timeout_s: float) -> tuple[bytes, str]:
+    if not settings.staff_api_keys:
+        raise ServiceUnavailable("no STAFF_API_KEYS configured for intake's staff API")
+    request = urllib.request.Request(  # noqa: S310 - configured http(s) service URL
+        f"{settings.intake_url.rstrip('/')}{path}",
+        headers={"X-API-Key": settings.staff_api_keys[0]})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as resp:  # noqa: S310
+            return resp.read(), resp.headers.get_content_type()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise LookupError(path) from None
+        raise ServiceUnavailable(f"intake answered {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise ServiceUnavailable(str(exc)) from None
+
+
+def report_photos(settings: Settings, report_id: str, timeout_s: float = 3.0
+                  ) -> list[dict[str, Any]]:
+    """The report's photos (its own, then the citizen's answers'): ids and kinds, no bytes."""
+    raw, _ = _staff_get(settings, f"/api/v1/staff/reports/{report_id}/photos", timeout_s)
+    try:
+        return list(json.loads(raw)["items"])
+    except (ValueError, KeyError, TypeError):
+        raise ServiceUnavailable("intake's photo list is malformed") from None
+
+
+def report_photo(settings: Settings, report_id: str, photo_id: str, *, size: str,
+                 timeout_s: float = 10.0) -> tuple[bytes, str]:
+    return _staff_get(settings, f"/api/v1/staff/reports/{report_id}/photos/{photo_id}"
+                                f"?size={size}", timeout_s)
+
+
+def failed_notifications(settings: Settings, timeout_s: float = 2.0) -> list[dict[str, Any]]:
+    """Citizen messages intake could not deliver (tracking code, channel, reason: no
+    contact), for the operators to follow up by phone."""
+    raw, _ = _staff_get(settings, "/api/v1/notifications?state=failed", timeout_s)
+    try:
+        return list(json.loads(raw)["items"])
+    except (ValueError, KeyError, TypeError):
+        raise ServiceUnavailable("intake's notification list is malformed") from None

@@ -85,7 +85,7 @@ def description_error(message: str) -> str:
 INTAKE_FIELDS = {"description": "description", "call.caller_phone": "caller_phone",
                  "call.call_id": "call_id", "category_hint": "category",
                  "district": "district", "address": "address", "call.operator_id": "form",
-                 "Idempotency-Key": "form"}
+                 "Idempotency-Key": "form", "reporter.email": "caller_email"}
 
 
 def intake_errors(problem_errors: list[dict[str, str]]) -> Errors:

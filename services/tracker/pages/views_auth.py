@@ -10,7 +10,7 @@ from services.tracker.pages import session as staff_session
 from services.tracker.pages.common import render
 from services.tracker.pages.forms import text
 from shared.web import csrf
-from shared.web.i18n import translate
+from shared.web.i18n import ngettext, translate
 from shared.web.routes import Routes
 
 routes = Routes()
@@ -52,8 +52,8 @@ def login() -> Response | tuple[str, int]:
         if until is not None:
             minutes = max(1, int((until - now).total_seconds() + 59) // 60)
             return render("login.html", 429, values={"user": user}, next=target or "",
-                          errors={"password": translate("err.login_throttled",
-                                                        minutes=minutes)})
+                          errors={"password": ngettext("err.login_throttled",
+                                                       minutes)})
         principal = d.config.staff.login(user, password)
         if principal is None or principal.role not in staff_session.STAFF_ROLES:
             errors["password"] = translate("err.login_failed")

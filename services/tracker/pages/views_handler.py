@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from bson import ObjectId
 from flask import Response, abort, flash, get_flashed_messages, redirect, request, url_for
 
 from services.tracker.deps import deps
-from services.tracker.pages import forms
+from services.tracker.pages import clients, forms
 from services.tracker.pages.common import departments, render
 from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.permissions import Action, allowed
@@ -28,7 +29,7 @@ from services.tracker.tickets.states import ROLE_TARGETS, TRANSITIONS
 from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.tickets import SLA_STATES, STATES, TicketState
-from shared.web.i18n import label, translate
+from shared.web.i18n import label, ngettext, translate
 from shared.web.routes import Routes
 
 routes = Routes()
@@ -139,7 +140,7 @@ def bulk() -> Response | tuple[str, int]:
             moved.append(ticket["tracking_code"])
         except DomainError as exc:
             failed.append(f"{ticket_id[-6:]}: {forms.error_message(exc)}")
-    flash(translate("notice.bulk", moved=len(moved), state=label("state", body.to)))
+    flash(ngettext("notice.bulk", len(moved), state=label("state", body.to)))
     for line in failed:
         flash(line)
     return redirect(_back_to_queue(), 303)
@@ -159,6 +160,7 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
     ticket = _ticket_or_404(ticket_id)
     principal = current_staff()
     return render("ticket.html", status, t=ticket_out(ticket, history=True),
+                  photos=_photos(ticket),
                   targets=_targets(principal.role, ticket["state"])
                   + _undo_targets(principal.role, ticket),
                   may_reroute=allowed(principal.role, Action.REROUTE),
@@ -175,6 +177,39 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
 @requires_staff(Action.VIEW_TICKETS)
 def ticket(ticket_id: str) -> tuple[str, int]:
     return _ticket_page(ticket_id)
+
+
+def _photos(ticket: dict[str, Any]) -> dict[str, Any]:
+    """The report's photos for the ticket page (thumbnails); a slow intake costs the page its
+    photos, not the page."""
+    try:
+        return {"found": clients.report_photos(deps().settings, ticket["report_id"]),
+                "error": False}
+    except (clients.ServiceUnavailable, LookupError):
+        return {"found": [], "error": True}
+
+
+@routes.get("/tickets/<ticket_id>/photos/<photo_id>")
+@requires_staff(Action.VIEW_TICKETS)
+def photo(ticket_id: str, photo_id: str) -> Response:
+    """A photo of the ticket's report, through the tracker: only for staff who may see the
+    ticket (another department's ticket is 'not found'), never cached by the browser."""
+    ticket = _ticket_or_404(ticket_id)
+    size = "thumb" if request.args.get("size") == "thumb" else "full"
+    if not ObjectId.is_valid(photo_id):
+        abort(404)
+    try:
+        data, mimetype = clients.report_photo(deps().settings, ticket["report_id"], photo_id,
+                                              size=size)
+    except LookupError:
+        abort(404)
+    except clients.ServiceUnavailable:
+        abort(503)
+    if mimetype not in {"image/jpeg", "image/png"}:
+        abort(502)
+    response = Response(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _move(ticket_id: str, form: str, names: tuple[str, ...],

@@ -35,7 +35,8 @@ from shared.web.routes import Routes
 
 routes = Routes()
 
-CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address")
+CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address",
+               "caller_email", "notify", "notify_lang")
 TRIAGE_PAGE = 25
 
 
@@ -46,7 +47,15 @@ def _console(values: dict[str, Any], errors: dict[str, str], *, status: int = 20
     return render("operator.html", status, values=values, errors=errors,
                   suggestion=suggestion, nonce=nonce or secrets.token_urlsafe(16),
                   notices=[*get_flashed_messages(), *([once] if once else [])],
-                  triage_count=_triage_count())
+                  triage_count=_triage_count(), undelivered=_undelivered())
+
+
+def _undelivered() -> list[dict[str, Any]] | None:
+    """Failed citizen notifications; None when intake does not answer (the console works)."""
+    try:
+        return clients.failed_notifications(deps().settings)[:20]
+    except (clients.ServiceUnavailable, LookupError):
+        return None
 
 
 def _triage_count() -> int:
@@ -159,6 +168,11 @@ def submit_call() -> Response | tuple[str, int]:
                       ("address", "address")):
         if values[name].strip():
             report[key] = values[name].strip()
+    if values["notify"]:  # the operator asked the caller, who agreed to news
+        report["reporter"] = {"consent_to_notify": True,
+                              **({"email": values["caller_email"].strip()}
+                                 if values["caller_email"].strip() else {})}
+        report["language"] = "en" if values["notify_lang"] == "en" else "vi"
     nonce = (request.form.get("call_nonce") or secrets.token_urlsafe(16))[:64]
     try:
         answer = clients.submit_call(d.settings, report,

@@ -19,7 +19,7 @@ from services.tracker.stats.api import CSV_COLUMNS
 from services.tracker.stats.counters import figures_for_days
 from services.tracker.tickets import repository
 from services.tracker.tickets.render import ticket_out
-from shared.web.i18n import department_label, label
+from shared.web.i18n import day_month, department_label, label
 from shared.web.routes import Routes
 
 routes = Routes()
@@ -77,7 +77,7 @@ def _figures(days: int) -> Figures:
 def dashboard() -> tuple[str, int]:
     figures = _figures(_days())
     volume = figures.volume
-    per_day = charts.columns([(day.strftime("%d/%m"), n) for day, n in volume.days])
+    per_day = charts.columns([(day_month(day), n) for day, n in volume.days])
     per_category = charts.rows([(label("category", c), n) for c, n in volume.categories])
     return render("dashboard.html", rows=figures.rows, totals=figures.totals,
                   days=figures.days, computed_at=figures.computed_at, windows=WINDOWS,

@@ -15,6 +15,7 @@ from services.tracker.tickets.models import (
     MAX_LIMIT,
     MAX_OFFSET,
     BulkTransitionIn,
+    CitizenReplyIn,
     DuplicateIn,
     NoteIn,
     RatingIn,
@@ -187,3 +188,12 @@ def reopen(tracking_code: str) -> Response:
     return _citizen(service.reopen(
         db=d.db, config=d.config, principal=g.principal, tracking_code=tracking_code,
         reason=body.reason, now=d.clock()))
+
+
+@bp.post("/citizen/<tracking_code>/reply")
+@requires(Action.CITIZEN_REPLY)
+def citizen_reply(tracking_code: str) -> Response:
+    d, body = deps(), parse_model(CitizenReplyIn, json_body())
+    return _citizen(service.citizen_reply(
+        db=d.db, config=d.config, principal=g.principal, tracking_code=tracking_code,
+        text=body.text, photo_ids=body.photo_ids, now=d.clock()))

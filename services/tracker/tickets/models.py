@@ -77,6 +77,15 @@ class RatingIn(_In):
         = None
 
 
+class CitizenReplyIn(_In):
+    """The citizen's answer to a handler's question, forwarded by intake (which checked the
+    citizen's key and stored the photos)."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None \
+        = None
+    photo_ids: Annotated[list[TicketId], Field(max_length=3)] = []
+
+
 class ReopenIn(_In):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
                                              max_length=2000)]
@@ -107,6 +116,8 @@ class HistoryOut(BaseModel):
     # "reopen_after_window" (a supervisor reopened after the citizen's window) or
     # "duplicate_undone" (a supervisor took back a duplicate mark)
     exception: str | None = None
+    citizen: bool = False  # the citizen's own answer (through intake)
+    photos: list[str] = []  # ids of the citizen's photos attached to this entry
 
 
 class DuplicateCandidateOut(BaseModel):

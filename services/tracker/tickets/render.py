@@ -32,6 +32,7 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
             {"seq": h["seq"], "at": h["at"], "by": h["by"], "role": h["role"],
              "from_state": h["from"], "to_state": h["to"], "note": h.get("note"),
              "public": h.get("public", False), "department": h.get("department"),
-             "exception": h.get("exception")}
+             "exception": h.get("exception"), "citizen": h.get("citizen", False),
+             "photos": h.get("photos") or []}
             for h in ticket["history"]]
     return out

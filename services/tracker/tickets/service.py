@@ -381,3 +381,24 @@ def reopen(*, db: Database, config: TrackerConfig, principal: Principal, trackin
                    to_state="reopened", note=reason, public=False)
     return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
                   set_fields={"rating": None, "reopen_count": ticket.get("reopen_count", 0) + 1})
+
+
+def citizen_reply(*, db: Database, config: TrackerConfig, principal: Principal,
+                  tracking_code: str, text: str | None, photo_ids: list[str],
+                  now: datetime) -> dict[str, Any]:
+    """The citizen answers while the ticket waits for them: a citizen note (with the photos'
+    ids) and back to in_progress, which resumes the resolution clock."""
+    require(principal, Action.CITIZEN_REPLY)
+    if not (text or "").strip() and not photo_ids:
+        raise NotAllowed("an answer needs text or a photo", code="empty_answer")
+    ticket = _by_code(db, tracking_code)
+    if ticket["state"] != "waiting_citizen":
+        raise NotAllowed("the ticket is not waiting for the citizen's answer",
+                         code="not_waiting")
+    entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state="waiting_citizen",
+                   to_state="in_progress", note=redact_contacts(text) if text else None,
+                   public=False, citizen=True, photos=list(photo_ids) or None)
+    photos = [*ticket.get("citizen_photos", []), *photo_ids]
+    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
+                  set_fields={"citizen_photos": photos} if photo_ids else None)
+
