@@ -103,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
         exec_gunicorn("services.classifier.app:create_app", port=settings.classifier_port,
                       settings=settings)
     elif args.command == "worker":
-        stop = stop_on_signals()  # first: a SIGTERM while the model loads is a clean exit too
         from services.classifier.worker import run_worker
 
         assert stop is not None
