@@ -82,8 +82,12 @@ def test_no_message_is_fuzzy_and_placeholders_are_flagged():
         for block in blocks:
             flags = [line for line in block.splitlines() if line.startswith("#,")]
             assert not any("fuzzy" in line for line in flags), block
-            fields = any(placeholders(line.split(" ", 1)[1]) for line in block.splitlines()
-                         if line.startswith("msgstr"))
+            lines = block.splitlines()
+            start = next(i for i, line in enumerate(lines) if line.startswith("msgstr"))
+            # a long text is written `msgstr ""` followed by continuation lines
+            fields = any(placeholders(line.split(" ", 1)[1] if line.startswith("msgstr")
+                                      else line) for line in lines[start:]
+                         if line.startswith(("msgstr", '"')))
             assert any("python-brace-format" in line for line in flags) == fields, block
 
 
