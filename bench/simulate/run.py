@@ -482,6 +482,8 @@ class Simulation:
             "sent": self.tally.sent, "refused": self.tally.refused,
             "retries": self.tally.retries, "reports_stored": reports_stored,
             "lost": len(self.unseen) + self.tally.refused,
+            # tickets no department holds (closed as not a report, or waiting in triage)
+            "without_department": self.db[TICKETS].count_documents({"department": None}),
             "unrouted": sorted(self.sent[r].tracking_code for r in self.unseen),
             "triaged": self.tally.triaged, "moves": dict(self.tally.moves),
             "move_errors": self.tally.move_errors, "ratings": self.tally.ratings,

@@ -140,7 +140,8 @@ def test_a_tiny_month_through_the_running_pipeline_loses_nothing(tmp_path):
     assert not results["crashed"]
     assert len(results["surge_latency_sim_s"]) == 40
     assert results["moves"].get("resolved", 0) > 0
-    assert sum(r["resolved"] + r["backlog"] for r in results["departments"]) == 200
+    assert sum(r["resolved"] + r["backlog"] for r in results["departments"]) \
+        + results["without_department"] == 200
     md, png = write(results, tmp_path / "out")
     assert md.exists() and png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "**lost** (accepted, never routed to a ticket; or refused) | **0**" in markdown(
