@@ -12,6 +12,8 @@ from pymongo.errors import PyMongoError
 from services.tracker import openapi
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.deps import TrackerDeps
+from services.tracker.owners import service as owners
+from services.tracker.owners.api import bp as owners_bp
 from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.service import all_time_rates
@@ -74,7 +76,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     app.extensions["tracker"] = TrackerDeps(settings=settings, client=client, db=db,
                                             source=source, clock=clock)
     ensure_indexes(db)
+    owners.ensure_indexes(db)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(owners_bp)
     app.register_blueprint(stats_bp)
     configure_sessions(app, settings, service="staff")
     app.register_blueprint(staff_pages(settings))

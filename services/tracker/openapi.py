@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.tracker.owners.openapi import operations as owner_operations
 from services.tracker.tickets.models import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -59,6 +60,8 @@ def operations() -> list[Operation]:
                     _q("district", {"type": "string", "enum": list(DISTRICT_CODES)}),
                     _q("department", {"type": "string"}),
                     _q("urgent", {"type": "string", "enum": ["true", "false"]}),
+                    _q("assignee", {"type": "string",
+                                    "description": "me, none (nobody owns it) or a user"}),
                     _q("sla_state", {"type": "string", "enum": ["on_track", "warning",
                                                                 "breached", "paused",
                                                                 "done"]}),
@@ -92,6 +95,7 @@ def operations() -> list[Operation]:
             tag="supervisors", response_media="text/csv"),
         _op("/api/v1/breaches", "get", "Open tickets past a deadline", QueueOut,
             params=(_q("department", {"type": "string"}),), tag="supervisors"),
+        *owner_operations(_op),
     ]
 
 

@@ -20,6 +20,7 @@ from prometheus_client import Counter
 from pymongo.database import Database
 
 from services.tracker.config import ConfigSource, TrackerConfig
+from services.tracker.owners.service import auto_assign
 from services.tracker.tickets.service import create_many
 from shared.clock import Clock
 from shared.events import ReportClassifiedV1, UndecodableEvent, decode_event
@@ -59,13 +60,13 @@ def handle_records(*, db: Database, config: TrackerConfig, records: list[Any], n
     if not good:
         return dead
     try:
-        _count(create_many(db=db, config=config, events=[e for _, e in good], now=now))
+        _store(db=db, config=config, events=[e for _, e in good], now=now)
     except TRANSIENT:
         raise
     except Exception:  # noqa: BLE001 - one bad event must not hold the others back
         for record, event in good:  # find it: one write per event
             try:
-                _count(create_many(db=db, config=config, events=[event], now=now))
+                _store(db=db, config=config, events=[event], now=now)
             except TRANSIENT:
                 raise
             except Exception as exc:  # noqa: BLE001
@@ -83,6 +84,15 @@ def poison_reason(event: ReportClassifiedV1) -> str | None:
     if event.occurred_at.utcoffset() is None:
         return "occurred_at has no time zone"
     return None
+
+
+def _store(*, db: Database, config: TrackerConfig, events: list[ReportClassifiedV1],
+           now: Any) -> None:
+    results = create_many(db=db, config=config, events=events, now=now)
+    _count(results)
+    # round-robin on arrival where a department turned it on (owners.service)
+    auto_assign(db=db, config=config, tickets_in=[t for t, created in results if created],
+                now=now)
 
 
 def _count(results: list[tuple[dict[str, Any], bool]]) -> None:

@@ -29,11 +29,19 @@ def blueprint(settings: Settings) -> Blueprint:
     bp.register_error_handler(CsrfError, on_csrf)
     bp.register_error_handler(RoleForbidden, on_forbidden)
     bp.register_error_handler(NotFound, on_not_found)
-    for module in (views_auth, views_operator, views_handler, views_supervisor):
+    for module in (views_auth, views_operator, views_handler, views_supervisor,
+                   *extensions()):
         for rule, view, methods in module.ROUTES:
             bp.add_url_rule(rule, view_func=view, methods=methods)
     bp.record_once(_setup)
     return bp
+
+
+def extensions() -> tuple:
+    """Page modules of the staff helpdesk (owners, search, alerts, templates, live)."""
+    from services.tracker.owners import pages as owners
+
+    return (owners,)
 
 
 def _setup(state: BlueprintSetupState) -> None:

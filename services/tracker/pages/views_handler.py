@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from flask import Response, abort, flash, get_flashed_messages, redirect, request, url_for
 
 from services.tracker.deps import deps
+from services.tracker.owners import pages as owner_pages
+from services.tracker.owners.filters import assignee_filter
 from services.tracker.pages import forms
 from services.tracker.pages.common import SLA_STATES, departments, render
 from services.tracker.pages.session import current_staff, requires_staff
@@ -31,6 +33,7 @@ from services.tracker.tickets.states import (
 from services.tracker.tickets.views import ticket_out
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.web.i18n import label, translate
+from shared.web.problems import Problem
 
 QUEUE_ROLES = ("handler", "supervisor", "admin", "operator")
 MOVE_ROLES = ("handler", "supervisor", "admin")
@@ -61,6 +64,13 @@ def _filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
         filters[name] = value == "true" if name == "urgent" else value
     if "state" in filters and filters["state"] in {"resolved", "closed", "duplicate"}:
         filters["open_only"] = False
+    owner = (request.args.get("owner") or "")[:64]
+    if owner:
+        values["owner"] = owner
+        try:
+            filters.update(assignee_filter(owner, current_staff()))
+        except Problem:
+            errors["owner"] = translate("err.choice")
     return filters, values, errors
 
 
@@ -102,7 +112,7 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
                   sla_states=SLA_STATES, states=STATES, department_codes=departments(),
                   bulk_targets=_bulk_targets(principal.role), bulk_errors=bulk_errors or {},
                   bulk_values=bulk_values or {"ticket_ids": []},
-                  notices=get_flashed_messages())
+                  notices=get_flashed_messages(), **owner_pages.queue_context(principal))
 
 
 @requires_staff(*QUEUE_ROLES)
@@ -164,6 +174,7 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
                   may_move=principal.role in MOVE_ROLES, department_codes=departments(),
                   may_duplicate="duplicate" in TRANSITIONS.get(ticket["state"], ())
                   and "duplicate" in ROLE_TARGETS.get(principal.role, ()),
+                  **owner_pages.ticket_context(principal, ticket),
                   form=form, errors={form: errors or {}} if form else {},
                   values={form: values or {}} if form else {},
                   notices=get_flashed_messages())

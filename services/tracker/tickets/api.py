@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from services.tracker.auth import requires
 from services.tracker.deps import deps
+from services.tracker.owners.filters import assignee_filter
 from services.tracker.tickets import service
 from services.tracker.tickets.models import (
     MAX_LIMIT,
@@ -97,6 +98,7 @@ def list_tickets() -> Response:
         "urgent": None if urgent is None else urgent == "true",
         "sla_state": _choice("sla_state", SLA_STATES),
     }
+    filters.update(assignee_filter(request.args.get("assignee"), g.principal))
     docs, total = service.queue(db=d.db, principal=g.principal, filters=filters,
                                 limit=_int_arg("limit", 50, 1, MAX_LIMIT),
                                 offset=_int_arg("offset", 0, 0, MAX_OFFSET))

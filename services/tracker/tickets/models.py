@@ -94,6 +94,12 @@ class ClockOut(BaseModel):
     stopped_at: datetime | None
 
 
+class OwnerChangeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
 class HistoryOut(BaseModel):
     seq: int
     at: datetime
@@ -107,6 +113,7 @@ class HistoryOut(BaseModel):
     # "reopen_after_window" (a supervisor reopened after the citizen's window) or
     # "duplicate_undone" (a supervisor took back a duplicate mark)
     exception: str | None = None
+    owner_change: OwnerChangeOut | None = None  # the owner before and after (None: nobody)
 
 
 class DuplicateCandidateOut(BaseModel):
@@ -139,6 +146,7 @@ class TicketOut(BaseModel):
     finished_at: datetime | None = None  # the last time it reached a final state
     finished_on_time: bool | None = None  # within its resolution target then
     triage_reason: str | None = None  # why it waits in triage: not_a_report, too_short...
+    assignee: str | None = None  # the handler who owns it; None: nobody yet
 
 
 class TicketDetailOut(TicketOut):

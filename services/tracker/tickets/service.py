@@ -160,6 +160,8 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
     """Append entries and write the ticket if nobody changed it meanwhile."""
     updated = dict(ticket)
     updated.update(set_fields or {})
+    if updated.get("department") != ticket.get("department"):
+        updated["assignee"] = None  # the owner was a handler of the department it left
     updated["history"] = [*ticket["history"], *entries]
     updated["state"] = entries[-1]["to"]
     updated["seq"] = entries[-1]["seq"]
@@ -405,6 +407,8 @@ def queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit:
     query: dict[str, Any] = {**visible_filter(principal)}
     if filters.get("department") and principal.role != "handler":
         query["department"] = filters["department"]
+    if "assignee" in filters:  # None: tickets nobody owns
+        query["assignee"] = filters["assignee"]
     order = [("queue_key", ASCENDING), ("_id", ASCENDING)]
     if filters.get("state") or not filters.get("open_only", True):
         for key in ("state", "category", "district", "urgent"):

@@ -26,12 +26,13 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
         "finished_at": ticket.get("finished_at"),
         "finished_on_time": ticket.get("finished_on_time"),
         "triage_reason": ticket.get("triage_reason"),
+        "assignee": ticket.get("assignee"),
     }
     if history:
         out["history"] = [
             {"seq": h["seq"], "at": h["at"], "by": h["by"], "role": h["role"],
              "from_state": h["from"], "to_state": h["to"], "note": h.get("note"),
              "public": h.get("public", False), "department": h.get("department"),
-             "exception": h.get("exception")}
+             "exception": h.get("exception"), "owner_change": h.get("owner_change")}
             for h in ticket["history"]]
     return out
