@@ -51,6 +51,7 @@ bench: install model ## benchmarks: intake vs raw store writes, classifier speed
 	$(PY) -m bench.classifier_bench
 	$(PY) -m bench.tracker_bench
 	$(PY) -m bench.pages_bench
+	$(PY) -m bench.search_bench
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .run .pytest_cache

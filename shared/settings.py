@@ -13,6 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_PII_KEY = "ZGV2LW9ubHktMTAyMi1waWkta2V5LW5vdC1zZWNyZXQ="
 # Signs the web pages' session cookies in the embedded and test stacks only.
 DEV_SECRET_KEY = "dev-only-1022-session-signing-key-not-secret"  # noqa: S105
+# Keys the phone numbers' blind index (shared/blind_index.py) in the embedded and test stacks.
+DEV_CONTACT_INDEX_KEY = "dev-only-1022-contact-index-key-not-secret"  # noqa: S105
 
 
 class SettingsError(ValueError):
@@ -102,6 +104,14 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     classifier_url: str = "http://127.0.0.1:8001"
     intake_url: str = "http://127.0.0.1:8000"
+    contact_index_key: str = DEV_CONTACT_INDEX_KEY
+    # staff alert mail (issue 20) with the SMTP environment names the citizen mail uses
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "1022 <no-reply@1022.example>"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +140,12 @@ class Settings:
         if app_env == "production" and (len(secret_key) < 32 or secret_key == DEV_SECRET_KEY):
             raise SettingsError("SECRET_KEY must be a random string of 32+ characters in "
                                 "production (it signs the staff and resident session cookies)")
+        index_key = env.get("CONTACT_INDEX_KEY") or (DEV_CONTACT_INDEX_KEY
+                                                    if app_env != "production" else "")
+        if app_env == "production" and (len(index_key) < 32
+                                        or index_key == DEV_CONTACT_INDEX_KEY):
+            raise SettingsError("CONTACT_INDEX_KEY must be a random string of 32+ characters "
+                                "in production (it keys the phone numbers' blind index)")
         area = _list(env, "SERVICE_AREA", ())
         if area and len(area) != 4:
             raise SettingsError("SERVICE_AREA is min_lat,min_long,max_lat,max_long")
@@ -191,4 +207,11 @@ class Settings:
             classifier_url=env.get(
                 "CLASSIFIER_URL", f"http://{host}:{_int(env, 'CLASSIFIER_PORT', 8001)}"),
             intake_url=env.get("INTAKE_URL", f"http://{host}:{intake_port}"),
+            contact_index_key=index_key,
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(env, "SMTP_PORT", cls.smtp_port),
+            smtp_starttls=env.get("SMTP_STARTTLS", "true").lower() not in {"0", "false", "no"},
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            mail_from=env.get("MAIL_FROM", cls.mail_from),
         )

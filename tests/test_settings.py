@@ -20,8 +20,8 @@ def test_production_refuses_development_secrets():
         Settings.from_env({"APP_ENV": "production", "PII_KEYS": DEV_PII_KEY})
     complete = {"APP_ENV": "production", "PII_KEYS": "k" * 43 + "=",
                 "STAFF_USERS_FILE": "/etc/hotline/staff/staff-users.json",
-                "SECRET_KEY": "s" * 40}
-    for missing in ("STAFF_USERS_FILE", "SECRET_KEY"):
+                "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40}
+    for missing in ("STAFF_USERS_FILE", "SECRET_KEY", "CONTACT_INDEX_KEY"):
         with pytest.raises(SettingsError, match=missing):
             Settings.from_env({k: v for k, v in complete.items() if k != missing})
     prod = Settings.from_env(complete)

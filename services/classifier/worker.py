@@ -80,7 +80,8 @@ def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1]
             district=district, needs_triage=p.needs_triage,
             department=classifier.routing.department(p.category, district),
             model_version=classifier.version, outcome=p.outcome,
-            triage_reason=p.triage_reason, danger=list(p.danger))
+            triage_reason=p.triage_reason, danger=list(p.danger),
+            contact_index=e.contact_index)
         for e, p, district in zip(events, predictions, districts, strict=True)
     ]
 

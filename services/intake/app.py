@@ -22,6 +22,7 @@ from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
 from services.intake.store import REPORTS, ensure_indexes
 from services.intake.tracking import TrackingCodes
+from shared.blind_index import BlindIndex
 from shared.clock import Clock, system_clock
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database, reachable
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         report_writer=(InsertBatcher(db[REPORTS],
                                      timeout_s=settings.mongo_timeout_ms / 1000 + 1.0)
                        if settings.group_commit else DirectInsert(db[REPORTS])),
+        blind=BlindIndex(settings.contact_index_key),
     )
     _ensure_indexes_with_retry(db)
     app.register_blueprint(reports_bp)

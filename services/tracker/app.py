@@ -15,6 +15,8 @@ from services.tracker.deps import TrackerDeps
 from services.tracker.owners import service as owners
 from services.tracker.owners.api import bp as owners_bp
 from services.tracker.pages import blueprint as staff_pages
+from services.tracker.search import engine as search_engine
+from services.tracker.search import service as search_service
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.service import all_time_rates
 from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                                             source=source, clock=clock)
     ensure_indexes(db)
     owners.ensure_indexes(db)
+    search_service.ensure_indexes(db)
+    search_engine.ensure_indexes(db)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(owners_bp)
     app.register_blueprint(stats_bp)

@@ -60,6 +60,10 @@ def operations() -> list[Operation]:
                     _q("district", {"type": "string", "enum": list(DISTRICT_CODES)}),
                     _q("department", {"type": "string"}),
                     _q("urgent", {"type": "string", "enum": ["true", "false"]}),
+                    _q("q", {"type": "string", "maxLength": 200,
+                             "description": "search: a tracking code, words (with or "
+                                            "without diacritics, street names) or, for "
+                                            "operators, a caller's phone number"}),
                     _q("assignee", {"type": "string",
                                     "description": "me, none (nobody owns it) or a user"}),
                     _q("sla_state", {"type": "string", "enum": ["on_track", "warning",

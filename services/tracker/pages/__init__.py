@@ -40,8 +40,9 @@ def blueprint(settings: Settings) -> Blueprint:
 def extensions() -> tuple:
     """Page modules of the staff helpdesk (owners, search, alerts, templates, live)."""
     from services.tracker.owners import pages as owners
+    from services.tracker.search import pages as search
 
-    return (owners,)
+    return (owners, search)
 
 
 def _setup(state: BlueprintSetupState) -> None:

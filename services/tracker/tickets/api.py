@@ -90,6 +90,11 @@ def me() -> Response:
 @requires(*STAFF)
 def list_tickets() -> Response:
     d = deps()
+    if request.args.get("q") is not None:  # search (services/tracker/search)
+        from services.tracker.search.api import search_response
+
+        return search_response(g.principal, request.args["q"],
+                               _int_arg("limit", 50, 1, 200))
     urgent = _choice("urgent", ("true", "false"))
     filters = {
         "state": _choice("state", STATES), "category": _choice("category", CATEGORY_CODES),

@@ -155,6 +155,7 @@ class TicketDetailOut(TicketOut):
 
 class QueueOut(BaseModel):
     total: int
+    kind: str | None = None  # with ?q=: what the query was read as (code, phone, words)
     items: list[TicketOut]
 
 

@@ -104,6 +104,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
         "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
         "alerted": [], "duplicate_of": None, "rating": None,
         "dup_keys": band_keys(shingles(event.description)),
+        "contact_index": list(event.contact_index),  # the phones' blind index (search)
     }
     ticket.update(sla_fields(ticket, config=config, now=now))
     return ticket

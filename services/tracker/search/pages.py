@@ -1,0 +1,29 @@
+"""The search page behind the search box of every staff page."""
+
+from __future__ import annotations
+
+from flask import request
+
+from services.tracker.pages.common import render
+from services.tracker.pages.session import current_staff, requires_staff
+from services.tracker.search import service
+from services.tracker.search.api import run
+from services.tracker.tickets.service import Forbidden
+from services.tracker.tickets.views import ticket_out
+from shared.web.i18n import translate
+
+
+@requires_staff("operator", "handler", "supervisor", "admin")
+def search() -> tuple[str, int]:
+    q = (request.args.get("q") or "").strip()[:service.MAX_QUERY]
+    error, items, kind = None, [], "empty"
+    try:
+        result = run(current_staff(), q, 50)
+        items, kind = [ticket_out(t) for t in result.items], result.kind
+    except Forbidden:
+        error = translate("search.phone_forbidden")
+    return render("search.html", 403 if error else 200, search_q=q, results=items, kind=kind,
+                  error=error)
+
+
+ROUTES = (("/search", search, ["GET"]),)
