@@ -10,6 +10,8 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from services.tracker import openapi
+from services.tracker.answers import service as answers
+from services.tracker.answers.api import bp as answers_bp
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.deps import TrackerDeps
 from services.tracker.owners import service as owners
@@ -81,8 +83,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     owners.ensure_indexes(db)
     search_service.ensure_indexes(db)
     search_engine.ensure_indexes(db)
+    answers.ensure_indexes(db)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(owners_bp)
+    app.register_blueprint(answers_bp)
     app.register_blueprint(stats_bp)
     configure_sessions(app, settings, service="staff")
     app.register_blueprint(staff_pages(settings))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.tracker.answers.openapi import operations as answer_operations
 from services.tracker.owners.openapi import operations as owner_operations
 from services.tracker.tickets.models import (
     MAX_LIMIT,
@@ -100,6 +101,7 @@ def operations() -> list[Operation]:
         _op("/api/v1/breaches", "get", "Open tickets past a deadline", QueueOut,
             params=(_q("department", {"type": "string"}),), tag="supervisors"),
         *owner_operations(_op),
+        *answer_operations(_op),
     ]
 
 

@@ -39,10 +39,11 @@ def blueprint(settings: Settings) -> Blueprint:
 
 def extensions() -> tuple:
     """Page modules of the staff helpdesk (owners, search, alerts, templates, live)."""
+    from services.tracker.answers import pages as answers
     from services.tracker.owners import pages as owners
     from services.tracker.search import pages as search
 
-    return (owners, search)
+    return (owners, search, answers)
 
 
 def _setup(state: BlueprintSetupState) -> None:

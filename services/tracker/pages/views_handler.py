@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from flask import Response, abort, flash, get_flashed_messages, redirect, request, url_for
 
+from services.tracker.answers import pages as answer_pages
 from services.tracker.deps import deps
 from services.tracker.owners import pages as owner_pages
 from services.tracker.owners.filters import assignee_filter
@@ -175,6 +176,7 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
                   may_duplicate="duplicate" in TRANSITIONS.get(ticket["state"], ())
                   and "duplicate" in ROLE_TARGETS.get(principal.role, ()),
                   **owner_pages.ticket_context(principal, ticket),
+                  **answer_pages.ticket_context(ticket),
                   form=form, errors={form: errors or {}} if form else {},
                   values={form: values or {}} if form else {},
                   notices=get_flashed_messages())
