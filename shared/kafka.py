@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -51,6 +53,43 @@ def make_producer(settings: Settings, **overrides: object) -> KafkaProducer:
     }
     config.update(overrides)
     return KafkaProducer(**config)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to produce."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class NotAcknowledged(KafkaError):
+    """Some messages of a send were not acknowledged by the broker (retryable: KafkaError)."""
+
+    retriable = True
+
+
+def send_and_wait(producer: KafkaProducer, messages: Sequence[Outgoing],
+                  timeout_s: float = 15.0) -> None:
+    """Send every message and wait for the broker to acknowledge each one (acks=all); raise
+    NotAcknowledged if any is missing. What a loop may only do afterwards (commit its offsets,
+    mark its outbox published) is then safe: a failure means the messages are sent again."""
+    if not messages:
+        return
+    futures = [producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers) or None)
+               for m in messages]
+    producer.flush(timeout=timeout_s)
+    failed: list[BaseException] = []
+    for future in futures:
+        try:
+            future.get(timeout=0.1)
+        except KafkaError as exc:
+            failed.append(exc)
+    if failed:
+        raise NotAcknowledged(f"{len(failed)} of {len(futures)} messages not acknowledged "
+                              f"({type(failed[0]).__name__}: {failed[0]})")
 
 
 def make_consumer(

@@ -89,6 +89,9 @@ class Settings:
     replay_window_hours: int = 72
     public_base_url: str = "http://127.0.0.1:8000"
     classifier_batch_size: int = 500
+    # the shared consumer loop (shared/consumer): records per poll, and how long a poll waits
+    consumer_batch_size: int = 500
+    consumer_poll_ms: int = 250
     classifier_model_check_seconds: float = 30.0  # how often a process looks for a promotion
     worker_metrics_port: int = 0
     group_commit: bool = True
@@ -190,6 +193,8 @@ class Settings:
             group_commit=env.get("GROUP_COMMIT", "1") not in {"0", "false", "no"},
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", cls.worker_metrics_port),
             classifier_batch_size=_int(env, "CLASSIFIER_BATCH_SIZE", cls.classifier_batch_size),
+            consumer_batch_size=_int(env, "CONSUMER_BATCH_SIZE", cls.consumer_batch_size),
+            consumer_poll_ms=_int(env, "CONSUMER_POLL_MS", cls.consumer_poll_ms),
             classifier_model_check_seconds=_float(
                 env, "CLASSIFIER_MODEL_CHECK_SECONDS", cls.classifier_model_check_seconds),
             classifier_model_path=Path(env.get("CLASSIFIER_MODEL", str(cls.classifier_model_path))),
