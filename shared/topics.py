@@ -7,6 +7,7 @@ REPORTS_CLASSIFIED_DLQ = "reports.classified.v1.dlq"
 TICKETS_STATUS = "tickets.status.v1"
 TICKETS_CORRECTIONS = "tickets.corrections.v1"
 SLA_ALERTS = "sla.alerts"
+SLA_ALERTS_DLQ = "sla.alerts.dlq"
 
 # name -> partitions (the embedded broker has one node, so replication is always 1 there).
 TOPICS: dict[str, int] = {
@@ -17,6 +18,7 @@ TOPICS: dict[str, int] = {
     TICKETS_STATUS: 6,
     TICKETS_CORRECTIONS: 1,
     SLA_ALERTS: 3,
+    SLA_ALERTS_DLQ: 1,
 }
 
 # What each service reads and writes, and its consumer groups: the Kafka ACLs of its KafkaUser
@@ -25,15 +27,16 @@ TOPICS: dict[str, int] = {
 READS: dict[str, tuple[str, ...]] = {
     "intake": (REPORTS_CLASSIFIED, TICKETS_STATUS),
     "classifier": (REPORTS_SUBMITTED, TICKETS_CORRECTIONS),
-    "tracker": (REPORTS_CLASSIFIED,),
+    "tracker": (REPORTS_CLASSIFIED, SLA_ALERTS),
 }
 WRITES: dict[str, tuple[str, ...]] = {
     "intake": (REPORTS_SUBMITTED,),
     "classifier": (REPORTS_CLASSIFIED, REPORTS_SUBMITTED_DLQ),
-    "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS),
+    "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS,
+                SLA_ALERTS_DLQ),
 }
 GROUPS: dict[str, tuple[str, ...]] = {
     "intake": ("intake-projector",),
     "classifier": ("classifier",),
-    "tracker": ("tracker",),
+    "tracker": ("tracker", "tracker-alerts"),
 }

@@ -10,6 +10,8 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from services.tracker import openapi
+from services.tracker.alerts import store as alert_store
+from services.tracker.alerts.api import bp as alerts_bp
 from services.tracker.answers import service as answers
 from services.tracker.answers.api import bp as answers_bp
 from services.tracker.config import ConfigSource, TrackerConfig
@@ -84,9 +86,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
     search_service.ensure_indexes(db)
     search_engine.ensure_indexes(db)
     answers.ensure_indexes(db)
+    alert_store.ensure_indexes(db)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(owners_bp)
     app.register_blueprint(answers_bp)
+    app.register_blueprint(alerts_bp)
     app.register_blueprint(stats_bp)
     configure_sessions(app, settings, service="staff")
     app.register_blueprint(staff_pages(settings))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.tracker.alerts.api import operations as alert_operations
 from services.tracker.answers.openapi import operations as answer_operations
 from services.tracker.owners.openapi import operations as owner_operations
 from services.tracker.tickets.models import (
@@ -102,6 +103,7 @@ def operations() -> list[Operation]:
             params=(_q("department", {"type": "string"}),), tag="supervisors"),
         *owner_operations(_op),
         *answer_operations(_op),
+        *alert_operations(_op),
     ]
 
 

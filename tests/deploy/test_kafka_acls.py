@@ -20,19 +20,32 @@ TOPIC_CONSTANTS = {name: value for name, value in vars(topics_module).items()
 
 def _code_use(service: str) -> tuple[set[str], set[str], set[str]]:
     """(topics consumed, topics referenced otherwise, consumer group names) in the service's
-    code: a topic given to make_consumer is read; any other topic it names is written."""
+    code: a topic given to make_consumer (or a ConsumerSpec's `reads`) is read; any other
+    topic a module names is written (a topic read in one module may be written in another)."""
     reads, named, groups = set(), set(), set()
     for path in (ROOT / "services" / service).rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        file_reads: set[str] = set()
+        file_named: set[str] = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id in TOPIC_CONSTANTS:
-                named.add(TOPIC_CONSTANTS[node.id])
+                file_named.add(TOPIC_CONSTANTS[node.id])
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "make_consumer":
-                reads |= {TOPIC_CONSTANTS[a.id] for a in node.args
+                file_reads |= {TOPIC_CONSTANTS[a.id] for a in node.args
                           if isinstance(a, ast.Name) and a.id in TOPIC_CONSTANTS}
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ConsumerSpec":
+                # the shared loop reads the spec's topics, dead letters go to <topic>.dlq
+                for kw in node.keywords:
+                    if kw.arg == "reads" and isinstance(kw.value, ast.Dict):
+                        read = {TOPIC_CONSTANTS[k.id] for k in kw.value.keys
+                                if isinstance(k, ast.Name) and k.id in TOPIC_CONSTANTS}
+                        file_reads |= read
+                        file_named |= {f"{t}.dlq" for t in read}
             if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "GROUP"
                                                     for t in node.targets):
                 groups.add(ast.literal_eval(node.value))
+        reads |= file_reads
+        named |= file_named - file_reads
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
                 args = node.args.args + node.args.kwonlyargs
@@ -41,7 +54,7 @@ def _code_use(service: str) -> tuple[set[str], set[str], set[str]]:
                                         strict=True):
                     if arg.arg == "group_id" and isinstance(default, ast.Constant):
                         groups.add(default.value)
-    return reads, named - reads, groups
+    return reads, named, groups
 
 
 @pytest.mark.parametrize("service", ["intake", "classifier", "tracker"])

@@ -33,17 +33,20 @@ def blueprint(settings: Settings) -> Blueprint:
                    *extensions()):
         for rule, view, methods in module.ROUTES:
             bp.add_url_rule(rule, view_func=view, methods=methods)
+        if hasattr(module, "install"):
+            module.install(bp)
     bp.record_once(_setup)
     return bp
 
 
 def extensions() -> tuple:
     """Page modules of the staff helpdesk (owners, search, alerts, templates, live)."""
+    from services.tracker.alerts import pages as alerts
     from services.tracker.answers import pages as answers
     from services.tracker.owners import pages as owners
     from services.tracker.search import pages as search
 
-    return (owners, search, answers)
+    return (owners, search, answers, alerts)
 
 
 def _setup(state: BlueprintSetupState) -> None:
