@@ -4,6 +4,7 @@ department's tickets."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,3 +117,31 @@ def test_blind_index_ignores_spelling(digits, form):
     assert BLIND.phone(number) == BLIND.phone(spaced) == BLIND.phone("+84" + digits)
     assert digits not in BLIND.phone(number)
     assert BlindIndex("another-key-of-16+chars").phone(number) != BLIND.phone(number)
+
+
+def test_first_build_runs_aside_and_answers_503_meanwhile(app, client, tdb, config, clock):
+    """At 100,000 tickets the first build takes longer than a request may: it runs in a
+    thread of its own and the search answers 503 with Retry-After until it is done."""
+    import threading
+
+    from services.tracker.search.engine import IndexNotReady
+
+    release = threading.Event()
+
+    class Slow(WordsIndex):
+        def refresh(self, *, force: bool = False) -> int:
+            if force:
+                release.wait(10)
+            return super().refresh(force=force)
+
+    t = _ticket(tdb, config, clock, description="Đường ngập sâu ở hẻm 5.")
+    slow = Slow(tdb, refresh_s=0)
+    app.extensions["tracker_words"] = slow
+    busy = client.get("/api/v1/tickets?q=duong ngap", headers=auth("handler"))
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    with pytest.raises(IndexNotReady):
+        slow.search(["ngap"], department=None, limit=5, wait_s=0.05)
+    release.set()
+    assert slow.ensure_built(10)
+    assert _ids(client.get("/api/v1/tickets?q=duong ngap", headers=auth("handler"))) == [
+        t["_id"]]

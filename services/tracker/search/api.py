@@ -8,7 +8,7 @@ from flask import Flask, Response, current_app, jsonify
 
 from services.tracker.deps import deps
 from services.tracker.search import service
-from services.tracker.search.engine import WordsIndex
+from services.tracker.search.engine import IndexNotReady, WordsIndex
 from services.tracker.staff import Principal
 from services.tracker.tickets.service import Forbidden
 from services.tracker.tickets.views import ticket_out
@@ -47,6 +47,10 @@ def search_response(principal: Principal, q: str, limit: int) -> Response:
                                    f"at most {service.MAX_QUERY} characters"}], status=422)
     try:
         result = run(principal, q, limit)
+    except IndexNotReady:
+        raise Problem(503, "Service Unavailable", "The search index is being built; try "
+                      "again in a few seconds.", kind="search-index-building",
+                      headers={"Retry-After": "5"}) from None
     except Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc), kind="forbidden",
                       errors=[{"field": "q", "message": str(exc)}]) from None

@@ -34,6 +34,10 @@ def ensure_indexes(db: Database) -> None:
     db[TICKETS].create_index([("updated_at", ASCENDING)])
 
 
+class IndexNotReady(Exception):
+    """The words index is still being built from the store."""
+
+
 class WordsIndex:
     def __init__(self, db: Database, *, refresh_s: float = 0.5,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -54,6 +58,31 @@ class WordsIndex:
         self._checked = -1e18
         self._watermark: datetime | None = None
         self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._building = False
+
+    def ensure_built(self, wait_s: float) -> bool:
+        """The first build reads every ticket (34 s at 100,000 on the embedded store, longer
+        than a request may take): it runs in a thread of its own, started on first use; the
+        caller waits for it at most `wait_s`. A failed build is tried again on the next use."""
+        if self._ready.is_set():
+            return True
+        with self._lock:
+            if not self._building:
+                self._building = True
+                threading.Thread(target=self._build, name="words-index-build",
+                                 daemon=True).start()
+        return self._ready.wait(wait_s)
+
+    def _build(self) -> None:
+        try:
+            self.refresh(force=True)
+        except Exception:  # noqa: BLE001 - logged; the next search starts it again
+            log.exception("words index not built; trying again on the next search")
+            with self._lock:
+                self._building = False
+            return
+        self._ready.set()
 
     def refresh(self, *, force: bool = False) -> int:
         """Take in what changed in the store since the last look; returns how many."""
@@ -86,9 +115,13 @@ class WordsIndex:
             id=ticket_id, department=doc.get("department") or "",
             street=phrase(doc.get("address")), text=phrase(doc.get("description"))))
 
-    def search(self, terms: list[str], *, department: str | None, limit: int) -> list[str]:
+    def search(self, terms: list[str], *, department: str | None, limit: int,
+               wait_s: float = 5.0) -> list[str]:
         """Ids of the tickets holding every term (in the address or the text), best first:
-        the whole phrase in the address (a street) weighs most, then in the text."""
+        the whole phrase in the address (a street) weighs most, then in the text. Raises
+        IndexNotReady while the first build is still running after `wait_s`."""
+        if not self.ensure_built(wait_s):
+            raise IndexNotReady()
         self.refresh()
         t, schema = self._tantivy, self._schema
         must = [(t.Occur.Must, t.Query.boolean_query([

@@ -8,6 +8,7 @@ from services.tracker.pages.common import render
 from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.search import service
 from services.tracker.search.api import run
+from services.tracker.search.engine import IndexNotReady
 from services.tracker.tickets.service import Forbidden
 from services.tracker.tickets.views import ticket_out
 from shared.web.i18n import translate
@@ -16,14 +17,16 @@ from shared.web.i18n import translate
 @requires_staff("operator", "handler", "supervisor", "admin")
 def search() -> tuple[str, int]:
     q = (request.args.get("q") or "").strip()[:service.MAX_QUERY]
-    error, items, kind = None, [], "empty"
+    error, items, kind, status = None, [], "empty", 200
     try:
         result = run(current_staff(), q, 50)
         items, kind = [ticket_out(t) for t in result.items], result.kind
     except Forbidden:
-        error = translate("search.phone_forbidden")
-    return render("search.html", 403 if error else 200, search_q=q, results=items, kind=kind,
-                  error=error)
+        error, status = translate("search.phone_forbidden"), 403
+    except IndexNotReady:
+        error, status = translate("search.building"), 503
+    return render("search.html", status if error else 200, search_q=q, results=items,
+                  kind=kind, error=error)
 
 
 ROUTES = (("/search", search, ["GET"]),)
