@@ -3,7 +3,7 @@ supervisor's load and per-handler figures, and round-robin on arrival."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.tracker.owners import service as owners
@@ -184,3 +184,63 @@ def test_round_robin_turns_fairly(candidates, available, rounds):
         presence[user]["turn"] = 1 + max(p.get("turn", 0) for p in presence.values())
     got = [counts[u] for u in candidates if u in available]
     assert max(got) - min(got) <= 1
+
+
+OPS = st.lists(st.sampled_from(["take1", "take2", "give1", "give2", "free", "reroute",
+                                "back", "resolve"]), min_size=1, max_size=8)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # a new ticket each
+@given(ops=OPS)
+def test_owner_rules_hold_for_any_sequence(ops, tdb, config, clock):
+    """Whatever handlers and supervisors do, in any order: at most one owner, always a
+    handler of the ticket's current department, and the history's owner changes chain from
+    nobody to the current owner."""
+    from services.tracker.staff import Principal
+    from services.tracker.tickets import service as tickets
+    from tests.tracker.conftest import classified
+
+    config = _config_with_second_handler(config)
+    h1 = Principal(H1, "handler", "so_xay_dung")
+    h2 = Principal(H2, "handler", "so_xay_dung")
+    boss = Principal("supervisor.minh", "supervisor")
+    ticket, _ = tickets.create_from_classified(db=tdb, config=config,
+                                               event=classified(at=clock()), now=clock())
+    tid = ticket["_id"]
+    for op in ops:
+        try:
+            if op in ("take1", "take2"):
+                owners.take(db=tdb, config=config, principal=h1 if op == "take1" else h2,
+                            ticket_id=tid, now=clock())
+            elif op in ("give1", "give2", "free"):
+                to = {"give1": H1, "give2": H2, "free": None}[op]
+                owners.give(db=tdb, config=config, principal=boss, ticket_id=tid,
+                            assignee=to, now=clock())
+            elif op in ("reroute", "back"):
+                tickets.reroute(db=tdb, config=config, principal=boss, ticket_id=tid,
+                                category="electricity" if op == "reroute" else "traffic",
+                                department=None, note=None, now=clock())
+            else:
+                tickets.transition(db=tdb, config=config, principal=boss, ticket_id=tid,
+                                   to_state="resolved", note=None, public=False, now=clock())
+        except (tickets.Conflict, tickets.NotAllowed, tickets.Forbidden,
+                tickets.TicketNotFound, tickets.IllegalTransition):
+            pass
+        stored = tdb[TICKETS].find_one({"_id": tid})
+        owner = stored.get("assignee")
+        if owner is not None:
+            assert owner in {p.user for p in owners.handlers_of(config.staff,
+                                                                 stored["department"])}
+        chain = [h["owner_change"] for h in stored["history"] if h.get("owner_change")]
+        previous = None
+        for change in chain:
+            if change["from"] != previous:  # a department move cleared the owner
+                assert change["from"] is None
+            previous = change["to"]
+        moved_after = [h for h in stored["history"] if h.get("department")]
+        if chain and moved_after and moved_after[-1]["seq"] > max(
+                h["seq"] for h in stored["history"] if h.get("owner_change")):
+            assert owner is None
+        elif chain:
+            assert owner == chain[-1]["to"]
