@@ -31,7 +31,7 @@ from pymongo import MongoClient
 
 from bench.cpu import CpuMeter
 from bench.http_load import KeepAliveClient, build_request
-from services.intake.store import REPORTS, ensure_indexes
+from services.intake.store import REPORTS, init_db
 from shared.crypto import FieldCipher
 from shared.devstack import EmbeddedStack, free_port, wait_for_port
 from shared.settings import DEV_PII_KEY, REPO_ROOT
@@ -157,7 +157,7 @@ def sweep(uri: str, port: int, rounds: int, meter: Callable[[], CpuMeter]) -> Sw
     """Raw-store and intake rounds at every client count, turn and turn about, so both sides
     are measured at the same collection sizes and under the same machine noise."""
     client = MongoClient(uri, w="majority", journal=True)  # as durable as intake
-    ensure_indexes(client["bench_raw"])  # the same collection, indexes and document
+    init_db(client["bench_raw"])  # the same collection, indexes and document
     coll = client["bench_raw"][REPORTS]
     cipher = FieldCipher([DEV_PII_KEY])
     work = {"raw": lambda _s: coll.insert_one(raw_doc(cipher)),
@@ -204,6 +204,8 @@ def main() -> int:
                # downstream: with the default grace the relay would republish all of them
                # each minute, which production (confirmed within seconds) never does
                "RELAY_GRACE_SECONDS": "3600"}
+        subprocess.run([sys.executable, "-m", "services.intake", "init-db"], env=env,
+                       cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
         procs = [start("serve", env, workdir)]
         try:
             wait_for_port("127.0.0.1", port, 30)

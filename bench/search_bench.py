@@ -21,12 +21,11 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from services.classifier.corpus import load_split
-from services.tracker.search import engine
 from services.tracker.search import service as search
 from services.tracker.search.engine import WordsIndex
 from services.tracker.search.tokens import tokens
 from services.tracker.staff import Principal
-from services.tracker.store import TICKETS, ensure_indexes
+from services.tracker.store import TICKETS, init_db
 from services.tracker.tickets.service import visible_filter
 from shared.blind_index import BlindIndex
 from shared.devstack import EmbeddedStack
@@ -127,9 +126,7 @@ def main() -> int:
         try:
             client = MongoClient(stack.store.uri, tz_aware=True)
             db = client["search_bench"]
-            ensure_indexes(db)
-            search.ensure_indexes(db)
-            engine.ensure_indexes(db)
+            init_db(db)
             db[TICKETS].create_index("search_tokens")
             docs = tickets(TICKETS_N)
             t0 = time.perf_counter()

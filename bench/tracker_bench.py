@@ -21,6 +21,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bson import ObjectId
 from kafka import KafkaProducer
@@ -29,12 +30,12 @@ from pymongo import MongoClient
 from services.classifier.corpus import load_split
 from services.tracker.config import load_config
 from services.tracker.monitor import sweep
-from services.tracker.store import ALERTS, TICKETS, ensure_indexes
-from services.tracker.tickets.service import create_from_classified
+from services.tracker.store import ALERTS, TICKETS, init_db
+from services.tracker.tickets.service import create_many
 from services.tracker.worker import run_worker
 from shared.clock import ManualClock, system_clock
 from shared.devstack import EmbeddedStack
-from shared.events import ReportClassifiedV1, encode_event
+from shared.events import ReportClassifiedV2, encode_event
 from shared.kafka import ensure_topics
 from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED
@@ -50,33 +51,37 @@ START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 09:00 in the city
 CORPUS = load_split("validation")
 
 
-def event(i: int, at: datetime, *, urgent: bool = False) -> ReportClassifiedV1:
+def create_from_classified(**kw: Any) -> tuple[dict, bool]:
+    return create_many(events=[kw.pop("event")], **kw)[0]
+
+
+def event(i: int, at: datetime, *, urgent: bool = False) -> ReportClassifiedV2:
     """Realistic variety: the validation corpus's texts, categories and districts in turn."""
     example = CORPUS[i % len(CORPUS)]
     rid = str(ObjectId())
-    return ReportClassifiedV1(
+    return ReportClassifiedV2(
         event_id=f"{rid}:classified:bench", occurred_at=at, report_id=rid,
         tracking_code=f"HCM-2026-{i:07d}", channel="app", description=example.text,
         submitted_at=at, category=example.category, confidence=0.91,
         top3=[(example.category, 0.91)], urgent=urgent, district=example.district,
-        needs_triage=False, department="bench", model_version="bench")
+        needs_triage=False, model_version="bench")
 
 
 def creation(settings: Settings, client: MongoClient) -> None:
     config = load_config(settings)
     db = client[f"bench_create_{uuid.uuid4().hex[:6]}"]
-    ensure_indexes(db)
+    init_db(db)
     events = [event(i, START) for i in range(EVENTS)]
 
     # raw: the same ticket documents, insert_one each, no Kafka and no tracker logic
     scratch = client[f"bench_scratch_{uuid.uuid4().hex[:6]}"]
-    ensure_indexes(scratch)
+    init_db(scratch)
     docs = []
     for e in events[:EVENTS]:
         ticket, _ = create_from_classified(db=scratch, config=config, event=e, now=START)
         docs.append(ticket)
     raw_db = client[f"bench_raw_{uuid.uuid4().hex[:6]}"]
-    ensure_indexes(raw_db)
+    init_db(raw_db)
     started = time.perf_counter()
     for doc in docs:
         raw_db[TICKETS].insert_one(doc)
@@ -112,7 +117,7 @@ def creation(settings: Settings, client: MongoClient) -> None:
 def fill(db, config, *, open_count: int, due: list[dict]) -> None:
     """`open_count` open tickets: the due ones plus copies of a ticket whose next check lies
     a month ahead."""
-    ensure_indexes(db)
+    init_db(db)
     db[TICKETS].insert_many(due)
     # event DUE: a tracking code none of the due tickets holds
     template, _ = create_from_classified(db=db, config=config, event=event(len(due), START),
@@ -140,7 +145,7 @@ def sweeps(settings: Settings, client: MongoClient) -> None:
     config = load_config(settings)
     # 1,000 urgent tickets whose first-response warning falls due 46 min after START
     scratch = client[f"bench_due_{uuid.uuid4().hex[:6]}"]
-    ensure_indexes(scratch)
+    init_db(scratch)
     due = [create_from_classified(db=scratch, config=config, event=event(i, START, urgent=True),
                                   now=START)[0] for i in range(DUE)]
     client.drop_database(scratch.name)

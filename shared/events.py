@@ -14,6 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.blind_index import INDEX_PATTERN
+from shared.tickets import SlaClock, SlaLevel
+from shared.tickets import TicketState as _TicketState
 
 
 class UndecodableEvent(ValueError):
@@ -69,13 +71,14 @@ class ReportSubmittedV1(ReportEvent):
     has_contact: bool = False
 
 
-class ReportClassifiedV1(ReportEvent):
-    """The classifier's verdict on a submitted report, with what routing needs."""
+class ReportClassified(ReportEvent):
+    """The classifier's verdict on a submitted report: its suggestion of category (with the
+    confidence and the runners-up), district and urgency, and whether a human must look.
+    Which department handles the report is the tracker's decision (its routing table), not
+    part of this event."""
 
     TYPE: ClassVar[str] = "report.classified"
-    VERSION: ClassVar[int] = 1
     event_type: Literal["report.classified"] = "report.classified"
-    schema_version: Literal[1] = 1
 
     category: str
     confidence: Annotated[float, Field(ge=0, le=1)]
@@ -83,13 +86,30 @@ class ReportClassifiedV1(ReportEvent):
     urgent: bool
     district: str | None
     needs_triage: bool
-    department: str
     model_version: str
     # added by issue 15 (optional, so older producers and consumers still agree)
     outcome: Literal["routed", "needs_triage", "not_a_report"] | None = None
     triage_reason: Annotated[str, Field(max_length=40)] | None = None
     danger: list[Annotated[str, Field(max_length=20)]] = Field(default_factory=list,
                                                                max_length=20)
+
+
+class ReportClassifiedV1(ReportClassified):
+    """Version 1 also named a department, from the classifier's own copy of the routing
+    table. Still accepted while v1 events remain on the topic; the department is ignored."""
+
+    VERSION: ClassVar[int] = 1
+    schema_version: Literal[1] = 1
+    department: str
+
+
+class ReportClassifiedV2(ReportClassified):
+    """Version 2: no department (the tracker routes). Migration from v1: consumers accept
+    both (they read `ReportClassified`), then the classifier produces v2; v1 can be removed
+    once no v1 event is left within the topic's retention."""
+
+    VERSION: ClassVar[int] = 2
+    schema_version: Literal[2] = 2
 
 
 class TicketCorrectedV1(Event):
@@ -108,8 +128,7 @@ class TicketCorrectedV1(Event):
     urgent: bool = False
 
 
-TicketState = Literal["new", "triage", "assigned", "in_progress", "waiting_citizen",
-                      "resolved", "closed", "reopened", "rejected", "duplicate"]
+TicketState = Literal[tuple(s.value for s in _TicketState)]  # type: ignore[valid-type]
 
 
 class TicketStatusChangedV1(Event):
@@ -151,15 +170,15 @@ class SlaAlertV1(Event):
     department: str | None
     category: str
     urgent: bool
-    clock: Literal["first_response", "resolution"]
-    level: Literal["warning", "breach", "escalation"]
+    clock: Literal[tuple(c.value for c in SlaClock)]  # type: ignore[valid-type]
+    level: Literal[tuple(lv.value for lv in SlaLevel)]  # type: ignore[valid-type]
     due_at: datetime | None
     reached_at: datetime
 
 
 _REGISTRY: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
-    for cls in (ReportSubmittedV1, ReportClassifiedV1, TicketCorrectedV1,
+    for cls in (ReportSubmittedV1, ReportClassifiedV1, ReportClassifiedV2, TicketCorrectedV1,
                 TicketStatusChangedV1, SlaAlertV1)
 }
 

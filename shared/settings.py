@@ -1,11 +1,19 @@
-"""All configuration, read from the environment in one place: `Settings.from_env()`."""
+"""All configuration, read from the environment in one place: `Settings.from_env()`.
+
+Each setting declares, beside its default, the environment variable it is read from, which
+services read it (`used_by`) and what production demands of it. A process reads only its own
+service's settings (`Settings.from_env(service="intake")`): the classifier never holds the PII
+keys, and production checks apply to what the process reads. Without `service` (tools, the
+dev stack, tests) every setting is read and checked."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +27,38 @@ DEV_CONTACT_INDEX_KEY = "dev-only-1022-contact-index-key-not-secret"  # noqa: S1
 
 class SettingsError(ValueError):
     """A setting is missing or malformed."""
+
+
+# Credentials of the embedded and test stacks; production refuses each, naming the setting.
+DEMO_CREDENTIALS: dict[str, frozenset[str]] = {
+    "OPEN311_API_KEYS": frozenset({"demo"}),
+    "STAFF_API_KEYS": frozenset({"demo-operator"}),
+    "TRACKER_SERVICE_TOKEN": frozenset({"demo-intake-service"}),
+    # the password placeholder of deploy/.env.example and the k8s Secrets
+    "MONGO_URI": frozenset({"CHANGE_ME"}),
+}
+DEMO_STAFF_FILE = "staff.demo.json"
+
+
+def _no_demo(setting: str) -> Callable[[tuple[str, ...] | str], str | None]:
+    """Production's rule for a credential: none of the embedded stack's demo values."""
+    def check(value: tuple[str, ...] | str) -> str | None:
+        values = (value,) if isinstance(value, str) else value
+        used = sorted(set(values) & DEMO_CREDENTIALS[setting])
+        if used:
+            return (f"{setting} holds a development credential ({', '.join(used)}); "
+                    "production needs its own secret")
+        return None
+    return check
+
+
+def _uri_password(uri: str) -> str:
+    credentials, at, _ = uri.partition("://")[2].rpartition("@")
+    return unquote(credentials.partition(":")[2]) if at else ""
+
+
+def _mongo_uri_in_production(uri: str) -> str | None:
+    return _no_demo("MONGO_URI")(_uri_password(uri))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -48,175 +88,264 @@ def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, default)
+
+
+def _optional(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    return env.get(name) or default
+
+
+def _path(env: Mapping[str, str], name: str, default: Path | None) -> Path | None:
+    raw = env.get(name)
+    return Path(raw) if raw else default
+
+
+def _flag_off_when(*words: str) -> Callable[[Mapping[str, str], str, bool], bool]:
+    def parse(env: Mapping[str, str], name: str, default: bool) -> bool:
+        raw = env.get(name)
+        return default if raw is None else raw.lower() not in words
+    return parse
+
+
+def _flag_on_when(*words: str) -> Callable[[Mapping[str, str], str, bool], bool]:
+    def parse(env: Mapping[str, str], name: str, default: bool) -> bool:
+        raw = env.get(name)
+        return default if raw is None else raw.lower() in words
+    return parse
+
+
+def _area(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    area = _list(env, name, ())
+    if not area:
+        return default
+    if len(area) != 4:
+        raise SettingsError(f"{name} is min_lat,min_long,max_lat,max_long")
+    return tuple(float(x) for x in area)
+
+
+INTAKE, CLASSIFIER, TRACKER = "intake", "classifier", "tracker"
+SERVICES = frozenset({INTAKE, CLASSIFIER, TRACKER})
+_SAME = object()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How a setting is read: its variable, its parser, who reads it, and production's rule
+    (`production_default` replaces a development default; `production` returns what is wrong
+    with the value, or None)."""
+
+    env: str
+    parse: Callable[[Mapping[str, str], str, Any], Any]
+    used_by: frozenset[str]
+    production_default: Any = _SAME
+    production: Callable[[Any], str | None] | None = None
+    derived: Callable[[Mapping[str, str], dict[str, Any]], Any] | None = None
+
+
+def setting(default: Any, env: str, *, parse: Callable[..., Any] = _str,
+            used_by: frozenset[str] | tuple[str, ...] = SERVICES,
+            production_default: Any = _SAME,
+            production: Callable[[Any], str | None] | None = None,
+            derived: Callable[[Mapping[str, str], dict[str, Any]], Any] | None = None) -> Any:
+    """A dataclass field with its Spec; `derived` computes the default from the settings
+    read before it (a URL from the host and a port) when the variable is not set."""
+    return field(default=default, metadata={"spec": Spec(
+        env, parse, frozenset(used_by), production_default, production, derived)})
+
+
+def _pii_keys_in_production(keys: tuple[str, ...]) -> str | None:
+    if not keys:
+        return "PII_KEYS must name at least one Fernet key in production"
+    if DEV_PII_KEY in keys:
+        return "PII_KEYS holds the development PII key; it must not be used in production"
+    return None
+
+
+def _staff_file_in_production(path: Path | None) -> str | None:
+    if not path:
+        return "STAFF_USERS_FILE must name the staff directory in production"
+    if path.name == DEMO_STAFF_FILE:
+        return (f"STAFF_USERS_FILE names the demo staff directory ({DEMO_STAFF_FILE}); "
+                "production needs its own")
+    return None
+
+
+def _secret_key_in_production(key: str) -> str | None:
+    if len(key) < 32 or key == DEV_SECRET_KEY:
+        return ("SECRET_KEY must be a random string of 32+ characters in production (it signs "
+                "the staff and resident session cookies)")
+    return None
+
+
+def _contact_index_key_in_production(key: str) -> str | None:
+    if len(key) < 32 or key == DEV_CONTACT_INDEX_KEY:
+        return ("CONTACT_INDEX_KEY must be a random string of 32+ characters in production "
+                "(it keys the phone numbers' blind index)")
+    return None
+
+
+def _url_of(port_env: str, port_default: int) -> Callable[[Mapping[str, str], dict], str]:
+    def url(env: Mapping[str, str], values: dict[str, Any]) -> str:
+        return f"http://{values['host']}:{_int(env, port_env, port_default)}"
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "embedded"
-    host: str = "127.0.0.1"
-    intake_port: int = 8000
-    classifier_port: int = 8001
-    tracker_port: int = 8002
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_client_id: str = "1022"
+    host: str = setting("127.0.0.1", "HOST")
+    intake_port: int = setting(8000, "INTAKE_PORT", parse=_int)
+    classifier_port: int = setting(8001, "CLASSIFIER_PORT", parse=_int)
+    tracker_port: int = setting(8002, "TRACKER_PORT", parse=_int)
+    kafka_bootstrap: str = setting("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
+    kafka_client_id: str = setting("1022", "KAFKA_CLIENT_ID")
     # SASL_SSL + SCRAM-SHA-512 in Kubernetes (Strimzi KafkaUser per service); PLAINTEXT locally
-    kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
-    kafka_username: str | None = None
-    kafka_password: str | None = None
-    kafka_ca_file: str | None = None
-    kafka_create_topics: bool = True
-    mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
-    mongo_db: str = "hotline1022"
+    kafka_security_protocol: str = setting("PLAINTEXT", "KAFKA_SECURITY_PROTOCOL")
+    kafka_sasl_mechanism: str = setting("SCRAM-SHA-512", "KAFKA_SASL_MECHANISM")
+    kafka_username: str | None = setting(None, "KAFKA_USERNAME", parse=_optional)
+    kafka_password: str | None = setting(None, "KAFKA_PASSWORD", parse=_optional)
+    kafka_ca_file: str | None = setting(None, "KAFKA_CA_FILE", parse=_optional)
+    kafka_create_topics: bool = setting(True, "KAFKA_CREATE_TOPICS",
+                                        parse=_flag_off_when("false"))
+    mongo_uri: str = setting(
+        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false", "MONGO_URI",
+        production=_mongo_uri_in_production)
+    mongo_db: str = setting("hotline1022", "MONGO_DB")
     # every store operation gives up after this (pymongo timeoutMS): a store outage is
     # answered with 503 in bounded time instead of a hang
-    mongo_timeout_ms: int = 3000
-    mongo_server_selection_ms: int = 2000
-    pii_keys: tuple[str, ...] = (DEV_PII_KEY,)
-    open311_api_keys: tuple[str, ...] = ("demo",)
-    staff_api_keys: tuple[str, ...] = ("demo-operator",)
-    rate_limit_per_minute: int = 120
-    proxy_hops: int = 0
-    max_json_body_bytes: int = 22 * 1024 * 1024
-    max_form_body_bytes: int = 1024 * 1024
-    max_photo_bytes: int = 5 * 1024 * 1024
-    tracking_prefix: str = "HCM"
-    timezone: str = "Asia/Ho_Chi_Minh"
-    service_area: tuple[float, float, float, float] = (10.3, 106.3, 11.2, 107.1)
-    relay_batch_size: int = 500
-    relay_idle_seconds: float = 0.25
+    mongo_timeout_ms: int = setting(3000, "MONGO_TIMEOUT_MS", parse=_int)
+    mongo_server_selection_ms: int = setting(2000, "MONGO_SERVER_SELECTION_MS", parse=_int)
+    # the tracker encrypts the staff's alert e-mail addresses (issue 20)
+    pii_keys: tuple[str, ...] = setting((DEV_PII_KEY,), "PII_KEYS", parse=_list,
+                                        used_by=(INTAKE, TRACKER), production_default=(),
+                                        production=_pii_keys_in_production)
+    open311_api_keys: tuple[str, ...] = setting(("demo",), "OPEN311_API_KEYS", parse=_list,
+                                                used_by=(INTAKE,), production_default=(),
+                                                production=_no_demo("OPEN311_API_KEYS"))
+    # the call-center channel: intake checks them, the tracker's console sends the first
+    staff_api_keys: tuple[str, ...] = setting(("demo-operator",), "STAFF_API_KEYS",
+                                              parse=_list, used_by=(INTAKE, TRACKER),
+                                              production_default=(),
+                                              production=_no_demo("STAFF_API_KEYS"))
+    rate_limit_per_minute: int = setting(120, "RATE_LIMIT_PER_MINUTE", parse=_int,
+                                         used_by=(INTAKE,))
+    # every hit written to the store (else up to 5% of the limit counted in memory per worker)
+    rate_limit_exact: bool = setting(False, "RATE_LIMIT_EXACT", parse=_flag_on_when("1", "true"),
+                                     used_by=(INTAKE,))
+    proxy_hops: int = setting(0, "PROXY_HOPS", parse=_int, used_by=(INTAKE,))
+    max_json_body_bytes: int = setting(22 * 1024 * 1024, "MAX_JSON_BODY_BYTES", parse=_int,
+                                       used_by=(INTAKE,))
+    max_form_body_bytes: int = setting(1024 * 1024, "MAX_FORM_BODY_BYTES", parse=_int,
+                                       used_by=(INTAKE,))
+    max_photo_bytes: int = setting(5 * 1024 * 1024, "MAX_PHOTO_BYTES", parse=_int,
+                                   used_by=(INTAKE,))
+    tracking_prefix: str = setting("HCM", "TRACKING_PREFIX", used_by=(INTAKE,))
+    timezone: str = setting("Asia/Ho_Chi_Minh", "TIMEZONE")
+    service_area: tuple[float, float, float, float] = setting(
+        (10.3, 106.3, 11.2, 107.1), "SERVICE_AREA", parse=_area, used_by=(INTAKE,))
+    relay_batch_size: int = setting(500, "RELAY_BATCH_SIZE", parse=_int, used_by=(INTAKE,))
+    relay_idle_seconds: float = setting(0.25, "RELAY_IDLE_SECONDS", parse=_float,
+                                        used_by=(INTAKE,))
     # reports not confirmed downstream after this long are published again (a broker that
     # lost its memory gets them back)
-    relay_grace_seconds: float = 60.0
-    replay_window_hours: int = 72
-    public_base_url: str = "http://127.0.0.1:8000"
-    classifier_batch_size: int = 500
+    relay_grace_seconds: float = setting(60.0, "RELAY_GRACE_SECONDS", parse=_float,
+                                         used_by=(INTAKE,))
+    replay_window_hours: int = setting(72, "REPLAY_WINDOW_HOURS", parse=_int,
+                                       used_by=(INTAKE,))
+    public_base_url: str = setting("http://127.0.0.1:8000", "PUBLIC_BASE_URL",
+                                   used_by=(INTAKE,), derived=_url_of("INTAKE_PORT", 8000))
+    classifier_batch_size: int = setting(500, "CLASSIFIER_BATCH_SIZE", parse=_int,
+                                         used_by=(CLASSIFIER,))
     # the shared consumer loop (shared/consumer): records per poll, and how long a poll waits
-    consumer_batch_size: int = 500
-    consumer_poll_ms: int = 250
-    classifier_model_check_seconds: float = 30.0  # how often a process looks for a promotion
-    worker_metrics_port: int = 0
-    group_commit: bool = True
-    classifier_model_path: Path = (
-        REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib")
-    tracker_config_dir: Path = REPO_ROOT / "services" / "tracker" / "config"
-    staff_users_file: Path | None = None
-    tracker_url: str = "http://127.0.0.1:8002"
-    tracker_service_token: str = "demo-intake-service"  # noqa: S105 - embedded default
-    monitor_interval_seconds: float = 0.5
-    publisher_idle_seconds: float = 0.1
-    publisher_lease_seconds: float = 15.0
-    secret_key: str = DEV_SECRET_KEY
-    classifier_url: str = "http://127.0.0.1:8001"
-    intake_url: str = "http://127.0.0.1:8000"
-    contact_index_key: str = DEV_CONTACT_INDEX_KEY
-    # staff alert mail (issue 20) with the SMTP environment names the citizen mail uses
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_starttls: bool = True
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    mail_from: str = "1022 <no-reply@1022.example>"
+    consumer_batch_size: int = setting(500, "CONSUMER_BATCH_SIZE", parse=_int)
+    consumer_poll_ms: int = setting(250, "CONSUMER_POLL_MS", parse=_int)
+    # how often a process looks for a promotion
+    classifier_model_check_seconds: float = setting(30.0, "CLASSIFIER_MODEL_CHECK_SECONDS",
+                                                    parse=_float, used_by=(CLASSIFIER,))
+    worker_metrics_port: int = setting(0, "WORKER_METRICS_PORT", parse=_int)
+    group_commit: bool = setting(True, "GROUP_COMMIT", parse=_flag_off_when("0", "false", "no"),
+                                 used_by=(INTAKE,))
+    classifier_model_path: Path = setting(
+        REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib",
+        "CLASSIFIER_MODEL", parse=_path, used_by=(CLASSIFIER,))
+    tracker_config_dir: Path = setting(REPO_ROOT / "services" / "tracker" / "config",
+                                       "TRACKER_CONFIG_DIR", parse=_path, used_by=(TRACKER,))
+    staff_users_file: Path | None = setting(None, "STAFF_USERS_FILE", parse=_path,
+                                            used_by=(TRACKER,),
+                                            production=_staff_file_in_production)
+    tracker_url: str = setting("http://127.0.0.1:8002", "TRACKER_URL", used_by=(INTAKE,),
+                               derived=_url_of("TRACKER_PORT", 8002))
+    tracker_service_token: str = setting(  # noqa: S105 - embedded default
+        "demo-intake-service", "TRACKER_SERVICE_TOKEN", used_by=(INTAKE,),
+        production_default="", production=_no_demo("TRACKER_SERVICE_TOKEN"))
+    monitor_interval_seconds: float = setting(0.5, "MONITOR_INTERVAL_SECONDS", parse=_float,
+                                              used_by=(TRACKER,))
+    publisher_idle_seconds: float = setting(0.1, "PUBLISHER_IDLE_SECONDS", parse=_float,
+                                            used_by=(TRACKER,))
+    publisher_lease_seconds: float = setting(15.0, "PUBLISHER_LEASE_SECONDS", parse=_float,
+                                             used_by=(TRACKER,))
+    # signs the web pages' session cookies (intake's resident pages, the tracker's staff pages)
+    secret_key: str = setting(DEV_SECRET_KEY, "SECRET_KEY", parse=_optional,
+                              used_by=(INTAKE, TRACKER), production_default="",
+                              production=_secret_key_in_production)
+    classifier_url: str = setting("http://127.0.0.1:8001", "CLASSIFIER_URL",
+                                  used_by=(TRACKER,), derived=_url_of("CLASSIFIER_PORT", 8001))
+    intake_url: str = setting("http://127.0.0.1:8000", "INTAKE_URL", used_by=(TRACKER,),
+                              derived=_url_of("INTAKE_PORT", 8000))
+    # keys the phone numbers' blind index: intake computes it, the tracker's operators search
+    # with it (issue 20); the same value for both
+    contact_index_key: str = setting(DEV_CONTACT_INDEX_KEY, "CONTACT_INDEX_KEY",
+                                     parse=_optional, used_by=(INTAKE, TRACKER),
+                                     production_default="",
+                                     production=_contact_index_key_in_production)
+    # the staff alert mail (issue 20), under the SMTP names the citizen mail uses
+    smtp_host: str | None = setting(None, "SMTP_HOST", parse=_optional, used_by=(TRACKER,))
+    smtp_port: int = setting(587, "SMTP_PORT", parse=_int, used_by=(TRACKER,))
+    smtp_starttls: bool = setting(True, "SMTP_STARTTLS",
+                                  parse=_flag_off_when("0", "false", "no"), used_by=(TRACKER,))
+    smtp_username: str | None = setting(None, "SMTP_USERNAME", parse=_optional,
+                                        used_by=(TRACKER,))
+    smtp_password: str | None = setting(None, "SMTP_PASSWORD", parse=_optional,
+                                        used_by=(TRACKER,))
+    mail_from: str = setting("1022 <no-reply@1022.example>", "MAIL_FROM", used_by=(TRACKER,))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *,
+                 service: str | None = None) -> Settings:
+        """`service`: read only that service's settings (the others keep their defaults) and
+        apply production's rules to those only."""
         env = os.environ if environ is None else environ
         app_env = env.get("APP_ENV", "embedded")
         if app_env not in {"embedded", "test", "production"}:
             raise SettingsError(f"APP_ENV must be embedded, test or production, got {app_env!r}")
-        pii_keys = _list(env, "PII_KEYS", (DEV_PII_KEY,) if app_env != "production" else ())
-        if not pii_keys:
-            raise SettingsError("PII_KEYS must name at least one Fernet key in production")
-        if app_env == "production" and DEV_PII_KEY in pii_keys:
-            raise SettingsError("the development PII key must not be used in production")
-        open311_keys = _list(
-            env, "OPEN311_API_KEYS", ("demo",) if app_env != "production" else ()
-        )
-        staff_keys = _list(
-            env, "STAFF_API_KEYS", ("demo-operator",) if app_env != "production" else ()
-        )
-        staff_file = env.get("STAFF_USERS_FILE") or None
-        if app_env == "production" and not staff_file:
-            raise SettingsError("STAFF_USERS_FILE must name the staff directory in production")
-        service_token = env.get("TRACKER_SERVICE_TOKEN",
-                                cls.tracker_service_token if app_env != "production" else "")
-        secret_key = env.get("SECRET_KEY") or (DEV_SECRET_KEY if app_env != "production"
-                                                else "")
-        if app_env == "production" and (len(secret_key) < 32 or secret_key == DEV_SECRET_KEY):
-            raise SettingsError("SECRET_KEY must be a random string of 32+ characters in "
-                                "production (it signs the staff and resident session cookies)")
-        index_key = env.get("CONTACT_INDEX_KEY") or (DEV_CONTACT_INDEX_KEY
-                                                    if app_env != "production" else "")
-        if app_env == "production" and (len(index_key) < 32
-                                        or index_key == DEV_CONTACT_INDEX_KEY):
-            raise SettingsError("CONTACT_INDEX_KEY must be a random string of 32+ characters "
-                                "in production (it keys the phone numbers' blind index)")
-        area = _list(env, "SERVICE_AREA", ())
-        if area and len(area) != 4:
-            raise SettingsError("SERVICE_AREA is min_lat,min_long,max_lat,max_long")
-        host = env.get("HOST", cls.host)
-        intake_port = _int(env, "INTAKE_PORT", cls.intake_port)
-        return cls(
-            env=app_env,
-            host=host,
-            intake_port=intake_port,
-            classifier_port=_int(env, "CLASSIFIER_PORT", cls.classifier_port),
-            tracker_port=_int(env, "TRACKER_PORT", cls.tracker_port),
-            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
-            kafka_client_id=env.get("KAFKA_CLIENT_ID", cls.kafka_client_id),
-            kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL",
-                                            cls.kafka_security_protocol),
-            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", cls.kafka_sasl_mechanism),
-            kafka_username=env.get("KAFKA_USERNAME") or None,
-            kafka_password=env.get("KAFKA_PASSWORD") or None,
-            kafka_ca_file=env.get("KAFKA_CA_FILE") or None,
-            kafka_create_topics=env.get("KAFKA_CREATE_TOPICS", "true").lower() != "false",
-            mongo_uri=env.get("MONGO_URI", cls.mongo_uri),
-            mongo_db=env.get("MONGO_DB", cls.mongo_db),
-            mongo_timeout_ms=_int(env, "MONGO_TIMEOUT_MS", cls.mongo_timeout_ms),
-            mongo_server_selection_ms=_int(env, "MONGO_SERVER_SELECTION_MS",
-                                           cls.mongo_server_selection_ms),
-            pii_keys=pii_keys,
-            open311_api_keys=open311_keys,
-            staff_api_keys=staff_keys,
-            rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
-            proxy_hops=_int(env, "PROXY_HOPS", cls.proxy_hops),
-            max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", cls.max_json_body_bytes),
-            max_form_body_bytes=_int(env, "MAX_FORM_BODY_BYTES", cls.max_form_body_bytes),
-            max_photo_bytes=_int(env, "MAX_PHOTO_BYTES", cls.max_photo_bytes),
-            tracking_prefix=env.get("TRACKING_PREFIX", cls.tracking_prefix),
-            timezone=env.get("TIMEZONE", cls.timezone),
-            service_area=tuple(float(x) for x in area) if area else cls.service_area,
-            relay_batch_size=_int(env, "RELAY_BATCH_SIZE", cls.relay_batch_size),
-            relay_idle_seconds=_float(env, "RELAY_IDLE_SECONDS", cls.relay_idle_seconds),
-            relay_grace_seconds=_float(env, "RELAY_GRACE_SECONDS", cls.relay_grace_seconds),
-            replay_window_hours=_int(env, "REPLAY_WINDOW_HOURS", cls.replay_window_hours),
-            public_base_url=env.get("PUBLIC_BASE_URL", f"http://{host}:{intake_port}"),
-            group_commit=env.get("GROUP_COMMIT", "1") not in {"0", "false", "no"},
-            worker_metrics_port=_int(env, "WORKER_METRICS_PORT", cls.worker_metrics_port),
-            classifier_batch_size=_int(env, "CLASSIFIER_BATCH_SIZE", cls.classifier_batch_size),
-            consumer_batch_size=_int(env, "CONSUMER_BATCH_SIZE", cls.consumer_batch_size),
-            consumer_poll_ms=_int(env, "CONSUMER_POLL_MS", cls.consumer_poll_ms),
-            classifier_model_check_seconds=_float(
-                env, "CLASSIFIER_MODEL_CHECK_SECONDS", cls.classifier_model_check_seconds),
-            classifier_model_path=Path(env.get("CLASSIFIER_MODEL", str(cls.classifier_model_path))),
-            tracker_config_dir=Path(env.get("TRACKER_CONFIG_DIR", str(cls.tracker_config_dir))),
-            staff_users_file=Path(staff_file) if staff_file else None,
-            tracker_url=env.get("TRACKER_URL", f"http://{host}:{_int(env, 'TRACKER_PORT', 8002)}"),
-            tracker_service_token=service_token,
-            monitor_interval_seconds=_float(env, "MONITOR_INTERVAL_SECONDS",
-                                            cls.monitor_interval_seconds),
-            publisher_idle_seconds=_float(env, "PUBLISHER_IDLE_SECONDS",
-                                          cls.publisher_idle_seconds),
-            publisher_lease_seconds=_float(env, "PUBLISHER_LEASE_SECONDS",
-                                           cls.publisher_lease_seconds),
-            secret_key=secret_key,
-            classifier_url=env.get(
-                "CLASSIFIER_URL", f"http://{host}:{_int(env, 'CLASSIFIER_PORT', 8001)}"),
-            intake_url=env.get("INTAKE_URL", f"http://{host}:{intake_port}"),
-            contact_index_key=index_key,
-            smtp_host=env.get("SMTP_HOST") or None,
-            smtp_port=_int(env, "SMTP_PORT", cls.smtp_port),
-            smtp_starttls=env.get("SMTP_STARTTLS", "true").lower() not in {"0", "false", "no"},
-            smtp_username=env.get("SMTP_USERNAME") or None,
-            smtp_password=env.get("SMTP_PASSWORD") or None,
-            mail_from=env.get("MAIL_FROM", cls.mail_from),
-        )
+        if service is not None and service not in SERVICES:
+            raise SettingsError(f"unknown service {service!r}")
+        production = app_env == "production"
+        values: dict[str, Any] = {"env": app_env}
+        for f in fields(cls):
+            spec: Spec | None = f.metadata.get("spec")
+            if spec is None:
+                continue
+            if service is not None and service not in spec.used_by:
+                if production and spec.production_default is not _SAME:
+                    values[f.name] = spec.production_default  # never a development secret
+                continue
+            default = f.default
+            if production and spec.production_default is not _SAME:
+                default = spec.production_default
+            if spec.derived is not None and not env.get(spec.env):
+                values[f.name] = spec.derived(env, values)
+            else:
+                values[f.name] = spec.parse(env, spec.env, default)
+            if production and spec.production is not None:
+                problem = spec.production(values[f.name])
+                if problem:
+                    raise SettingsError(problem)
+        return cls(**values)
+
+    @classmethod
+    def variables(cls, service: str) -> tuple[str, ...]:
+        """The environment variables a service reads."""
+        return tuple(f.metadata["spec"].env for f in fields(cls)
+                     if "spec" in f.metadata and service in f.metadata["spec"].used_by)

@@ -22,7 +22,9 @@ from shared.settings import Settings
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
-    embedded = EmbeddedStack(tmp_path_factory.mktemp("stack"))
+    # no TTL sweeps: the tests' clock (2026-11-23) is behind the wall clock, so every session
+    # and login count would look expired to the store's sweeper and vanish mid-test
+    embedded = EmbeddedStack(tmp_path_factory.mktemp("stack"), ttl_sweep=False)
     embedded.start()
     yield embedded
     embedded.stop()

@@ -129,3 +129,25 @@ def image_bytes(fmt: str = "JPEG", *, size: tuple[int, int] = (8, 6), exif_gps: 
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+def create_from_classified(*, db, config, event, now):
+    """One ticket from one classified event, as the tracker's worker makes them in batches:
+    (ticket, created)."""
+    from services.tracker.tickets.service import create_many
+
+    return create_many(db=db, config=config, events=[event], now=now)[0]
+
+
+def intake_app(settings, **kwargs) -> Flask:
+    """Intake's app on a database that `init-db` prepared, as deployed."""
+    from services.intake.app import create_app
+    from services.intake.store import init_db
+    from shared.mongo import connect, database
+
+    client = connect(settings)
+    try:
+        init_db(database(client, settings))
+    finally:
+        client.close()
+    return create_app(settings, **kwargs)

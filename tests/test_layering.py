@@ -40,7 +40,7 @@ def test_shared_imports_nothing_from_services():
 
 def test_the_check_sees_every_form_of_import():
     assert imports_services("import services.intake.store")
-    assert imports_services("from services.tracker.store import ensure_indexes")
+    assert imports_services("from services.tracker.store import init_db")
     assert imports_services("def f():\n    from services import intake\n")
     assert imports_services("import importlib\nimportlib.import_module('services.intake')")
     assert not imports_services("from shared.kafka import ensure_topics\nimport servicesx")

@@ -1,8 +1,9 @@
-// Initiates the replica set if it is not initiated yet, waits for a primary, then creates (or
-// updates) the application's user. Safe to run any number of times.
+// Initiates the replica set if it is not initiated yet and waits for a primary. Safe to run
+// any number of times. Each service's own user is made afterwards by the bootstrap
+// (deploy/docker/bootstrap.py with deploy/docker/mongo_users.py), as the root user.
 //   mongosh --nodb --quiet --file init-replica-set.js
 // Environment: RS_NAME (rs0), RS_MEMBERS (host:port,... the first one seeds the set and gets
-// the root user), MONGO_ROOT_USER, MONGO_ROOT_PASSWORD, APP_USER, APP_PASSWORD, APP_DB.
+// the root user), MONGO_ROOT_USER, MONGO_ROOT_PASSWORD.
 // Used by deploy/docker-compose.yml (mongo-init) and, copied into a ConfigMap by
 // deploy/generate.py, by the Kubernetes Job mongo-rs-init.
 
@@ -19,9 +20,6 @@ const rsName = process.env.RS_NAME || "rs0";
 const hosts = required("RS_MEMBERS").split(",").map((h) => h.trim()).filter((h) => h);
 const credentials = `${encodeURIComponent(required("MONGO_ROOT_USER"))}:` +
   `${encodeURIComponent(required("MONGO_ROOT_PASSWORD"))}`;
-const appUser = required("APP_USER");
-const appPassword = required("APP_PASSWORD");
-const appDb = process.env.APP_DB || "hotline1022";
 
 function connectWithRetry(uri, seconds) {
   for (let waited = 0; ; waited += 2) {
@@ -71,17 +69,4 @@ for (let waited = 0; ; waited += 2) {
     quit(1);
   }
   sleep(2000);
-}
-
-// 3. the application's user, through the set (whichever member is primary now)
-const rs = connectWithRetry(
-  `mongodb://${credentials}@${hosts.join(",")}/admin?replicaSet=${rsName}&authSource=admin`, 60);
-const roles = [{ role: "readWrite", db: appDb }];
-if (rs.getUser(appUser) === null) {
-  rs.createUser({ user: appUser, pwd: appPassword, roles: roles });
-  print(`created user ${appUser} (readWrite on ${appDb})`);
-} else {
-  // re-running with a new APP_PASSWORD is how the application's password is rotated
-  rs.updateUser(appUser, { pwd: appPassword, roles: roles });
-  print(`updated user ${appUser} (readWrite on ${appDb})`);
 }

@@ -1,4 +1,5 @@
-"""python -m services.classifier train | retrain | evaluate | predict | serve | worker"""
+"""python -m services.classifier init-db | train | retrain | evaluate | predict | serve |
+worker"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shared.settings import Settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.classifier")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init-db", help="create the classifier's MongoDB indexes (idempotent)")
     train_p = sub.add_parser("train", help="train the model from the corpus")
     train_p.add_argument("--with-corrections", action="store_true",
                          help="add handlers' re-routings stored in MongoDB")
@@ -33,8 +35,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from services.classifier import train as training
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(service="classifier")
     model_path = settings.classifier_model_path
+    if args.command == "init-db":
+        from services.classifier.registry import init_db
+        from shared.mongo import connect, database
+
+        init_db(database(connect(settings), settings))
+        print("classifier: indexes created")
+        return 0
     if args.command == "train":
         from services.classifier.corpus import load_split
 
@@ -91,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         exec_gunicorn("services.classifier.app:create_app", port=settings.classifier_port,
                       settings=settings)
     elif args.command == "worker":
+        stop = stop_on_signals()  # first: a SIGTERM while the model loads is a clean exit too
         from services.classifier.worker import run_worker
 
-        run_worker(settings, stop_on_signals())
+        run_worker(settings, stop)
     return 0
 
 

@@ -33,7 +33,6 @@ class ClassifyOut(BaseModel):
     urgent: bool
     district: str | None
     needs_triage: bool
-    department: str
     model_version: str
     outcome: Literal["routed", "needs_triage", "not_a_report"]
     triage_reason: str | None
@@ -44,7 +43,8 @@ class ClassifyOut(BaseModel):
 def document() -> dict[str, Any]:
     return build_document(
         title="1022 classifier", version="1.0.0",
-        description="Category, district, urgency and department for a Vietnamese report.",
+        description="Category, district and urgency for a Vietnamese report (the department "
+                    "is the tracker's to decide).",
         operations=[
             Operation("/api/v1/classify", "post", "Classify one report",
                       {200: ClassifyOut, 400: None, 413: None, 415: None, 422: None},
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *,
                classifier: ReportClassifier | None = None) -> Flask:
     from shared.mongo import connect, database
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="classifier")
     state: dict[str, Any] = {}
 
     def store() -> Any:  # opened on first use, in the gunicorn worker, never before the fork

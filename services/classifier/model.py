@@ -1,5 +1,6 @@
 """The classifier: TF-IDF over both text views into calibrated linear heads for category and
-urgency, rules for the district, routing from configuration."""
+urgency, rules for the district. Which department handles a report is the tracker's
+decision (its routing table), not the classifier's."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from services.classifier.districts import extract_district
-from services.classifier.routing import Routing
 from services.classifier.text import Views, fold, views
 from shared.danger import detect
 
@@ -102,7 +102,6 @@ class Prediction:
     urgent: bool
     district: str | None
     needs_triage: bool
-    department: str
     outcome: str = "routed"  # routed | needs_triage | not_a_report
     triage_reason: str | None = None  # not_a_report | too_short | unknown_words | ...
     danger: tuple[str, ...] = ()  # danger cues found (fire, gas, injury...)
@@ -112,7 +111,7 @@ class Prediction:
         return {"category": self.category, "confidence": round(self.confidence, 4),
                 "top3": [[c, round(p, 4)] for c, p in self.top3], "urgent": self.urgent,
                 "district": self.district, "needs_triage": self.needs_triage,
-                "department": self.department, "outcome": self.outcome,
+                "outcome": self.outcome,
                 "triage_reason": self.triage_reason, "danger": list(self.danger),
                 "call_now": list(self.call_now)}
 
@@ -129,7 +128,6 @@ class ReportClassifier:
     threshold: float
     urgent_threshold: float
     version: str
-    routing: Routing
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -179,7 +177,7 @@ class ReportClassifier:
             out.append(Prediction(
                 category=category, confidence=confidence, top3=top3,
                 urgent=is_urgent, district=district, needs_triage=reason is not None,
-                department=self.routing.department(category, district), outcome=outcome,
+                outcome=outcome,
                 triage_reason=reason, danger=danger.kinds, call_now=danger.numbers))
         return out
 

@@ -43,10 +43,15 @@ def publish(*, db: Database, classifier: ReportClassifier, metrics: dict[str, An
     joblib.dump(classifier, buffer, compress=3)
     file_id = gridfs.GridFS(db, collection=BUCKET).put(
         buffer.getvalue(), filename=f"{classifier.version}.joblib")
-    db[VERSIONS].create_index([("promoted_at", DESCENDING)])
     db[VERSIONS].insert_one({"version": classifier.version, "file_id": file_id,
                              "metrics": metrics, "promoted_at": now})
     return classifier.version
+
+
+def init_db(db: Database) -> None:
+    """The classifier's indexes, run by `python -m services.classifier init-db` (make run,
+    the deploy Job) and by the tests' fixtures."""
+    db[VERSIONS].create_index([("promoted_at", DESCENDING)])
 
 
 def current_version(*, db: Database) -> dict[str, Any] | None:

@@ -20,7 +20,6 @@ from services.classifier.model import (
     build_features,
     build_urgency_head,
 )
-from services.classifier.routing import Routing
 from services.classifier.text import views
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
@@ -120,7 +119,6 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
     classifier = ReportClassifier(
         features=features, category_head=category_head, urgency_head=urgency_head,
         threshold=threshold, urgent_threshold=urgent_threshold, version=version,
-        routing=Routing.load(),
         metadata={"head_scores": scores, "head": chosen, "train_n": len(train_rows),
                   "tuning_n": len(tune_rows), "validation_n": len(validation_rows)})
     report = {"version": version, "head": chosen, "head_tuning_accuracy": scores,

@@ -1,4 +1,4 @@
-"""python -m services.intake serve | relay | rotate-keys | new-key"""
+"""python -m services.intake init-db | serve | relay | projector | rotate-keys | new-key"""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shared.settings import Settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.intake")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init-db", help="create intake's MongoDB indexes (idempotent)")
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("relay", help="publish stored reports to Kafka (the outbox relay)")
     sub.add_parser("projector", help="apply downstream events to the citizen-facing view")
@@ -22,9 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("new-key", help="print a new PII key")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = Settings.from_env()
+    settings = Settings.from_env(service="intake")
 
-    if args.command == "serve":
+    if args.command == "init-db":
+        from services.intake.store import init_db
+
+        init_db(database(connect(settings), settings))
+        print("intake: indexes created")
+    elif args.command == "serve":
         exec_gunicorn("services.intake.app:create_app", port=settings.intake_port,
                       settings=settings)
     elif args.command == "relay":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterable
 
 import pymongo
@@ -20,7 +19,7 @@ from services.intake.outbox.relay import backlog as outbox_backlog
 from services.intake.pages import blueprint as resident_pages
 from services.intake.ratelimit import RateLimiter
 from services.intake.reports.api import bp as reports_bp
-from services.intake.store import REPORTS, ensure_indexes
+from services.intake.store import REPORTS
 from services.intake.tracking import TrackingCodes
 from shared.blind_index import BlindIndex
 from shared.clock import Clock, system_clock
@@ -47,7 +46,7 @@ def broker_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                client: MongoClient | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="intake")
     client = client or connect(settings)
     db = database(client, settings)
 
@@ -82,27 +81,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         cipher=FieldCipher(settings.pii_keys),
         codes=TrackingCodes(db, prefix=settings.tracking_prefix, timezone=settings.timezone),
         clock=clock,
-        write_limiter=RateLimiter(settings.rate_limit_per_minute),
-        read_limiter=RateLimiter(settings.rate_limit_per_minute * 10),
+        write_limiter=RateLimiter(settings.rate_limit_per_minute, db=db, scope="write",
+                                  exact=settings.rate_limit_exact),
+        read_limiter=RateLimiter(settings.rate_limit_per_minute * 10, db=db, scope="read",
+                                 exact=settings.rate_limit_exact),
         report_writer=(InsertBatcher(db[REPORTS],
                                      timeout_s=settings.mongo_timeout_ms / 1000 + 1.0)
                        if settings.group_commit else DirectInsert(db[REPORTS])),
         blind=BlindIndex(settings.contact_index_key),
     )
-    _ensure_indexes_with_retry(db)
     app.register_blueprint(reports_bp)
     app.register_blueprint(open311_bp)
     configure_sessions(app, settings, service="intake")
     app.register_blueprint(resident_pages(settings))
     return app
-
-
-def _ensure_indexes_with_retry(db, attempts: int = 5) -> None:
-    for attempt in range(attempts):
-        try:
-            ensure_indexes(db)
-            return
-        except PyMongoError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(1 + attempt)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from flask import current_app, request
@@ -38,14 +40,42 @@ def deps() -> IntakeDeps:
     return current_app.extensions["intake"]
 
 
-def client_key() -> str:
+def presented_key() -> str | None:
     api_key = request.headers.get("X-API-Key") or request.args.get("api_key")
     if not api_key and request.mimetype in _FORM_TYPES:  # Open311 posts its key in the form
         api_key = request.form.get("api_key")
-    return f"key:{api_key}" if api_key else f"ip:{request.remote_addr}"
+    return api_key or None
+
+
+def is_known_key(api_key: str, settings: Settings) -> bool:
+    known = (*settings.open311_api_keys, *settings.staff_api_keys)
+    presented = api_key.encode("utf-8")
+    found = False
+    for key in known:  # every key compared, in constant time each
+        found |= hmac.compare_digest(key.encode("utf-8"), presented)
+    return found
+
+
+def client_key() -> str:
+    """The limiter's bucket: a verified API key (by digest), else the client's address
+    (the citizen's own behind PROXY_HOPS proxies). A made-up key gets no bucket of its own."""
+    api_key = presented_key()
+    if api_key and is_known_key(api_key, deps().settings):
+        return "key:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:32]
+    return f"ip:{request.remote_addr}"
+
+
+def refuse_unknown_key() -> None:
+    api_key = presented_key()
+    if api_key is not None and not is_known_key(api_key, deps().settings):
+        raise Problem(401, "Unauthorized", "The API key is not known.", kind="unauthorized",
+                      errors=[{"field": "X-API-Key" if request.headers.get("X-API-Key")
+                               else "api_key", "message": "unknown key"}])
 
 
 def enforce_rate_limit() -> None:
+    """Before any work: a made-up key is refused, then the client's hit is counted."""
+    refuse_unknown_key()
     d = deps()
     limiter = d.write_limiter if request.method == "POST" else d.read_limiter
     if limiter.per_minute <= 0:

@@ -1,4 +1,6 @@
-"""Intake's collections and their indexes."""
+"""Intake's collections and their indexes: `init_db` is the one place they are created, run
+by `python -m services.intake init-db` (make run, the deploy Job) and by the tests'
+fixtures."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ OUTBOX_STATE = "outbox_state"
 WITHOUT_SECRETS = {"pii": 0, "citizen_key": 0}
 
 
-def ensure_indexes(db: Database) -> None:
+def init_db(db: Database) -> None:
     reports = db[REPORTS]
     reports.create_index("tracking_code", unique=True)
     # sparse, not partial: the embedded store answers lookups on a partial index with a full
@@ -25,3 +27,4 @@ def ensure_indexes(db: Database) -> None:
     reports.create_index("idempotency_key", unique=True, sparse=True)
     reports.create_index([("submitted_at", DESCENDING)])
     db[PHOTOS].create_index("report_id")
+    db["rate_limit_counts"].create_index("expires_at", expireAfterSeconds=0)  # past minutes go

@@ -1,4 +1,4 @@
-"""python -m services.tracker serve | worker | monitor | calendar --year YYYY"""
+"""python -m services.tracker init-db | serve | worker | monitor | calendar --year YYYY"""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from shared.settings import Settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.tracker")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init-db", help="create the tracker's MongoDB indexes (idempotent)")
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("worker", help="create tickets from classified reports")
     sub.add_parser("monitor", help="SLA sweeps and the publisher of status events and alerts")
@@ -26,20 +27,24 @@ def main(argv: list[str] | None = None) -> int:
     cal.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = Settings.from_env()
+    settings = Settings.from_env(service="tracker")
     if args.command == "calendar":
         return print_calendar(settings, year=args.year, fmt=args.format)
+    if args.command == "init-db":
+        from services.tracker.store import init_db
+
+        init_db(database(connect(settings), settings))
+        print("tracker: indexes created")
+        return 0
     if args.command == "serve":
         exec_gunicorn("services.tracker.app:create_app", port=settings.tracker_port,
                       settings=settings)
         return 0
 
     from services.tracker.config import ConfigSource
-    from services.tracker.store import ensure_indexes
 
     config = ConfigSource(settings)  # read again every 30 s: edits apply without restart
     db = database(connect(settings), settings)
-    ensure_indexes(db)
     stop = stop_on_signals()
     if settings.worker_metrics_port:
         from prometheus_client import start_http_server

@@ -10,24 +10,20 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from services.tracker import openapi
-from services.tracker.alerts import store as alert_store
 from services.tracker.alerts.api import bp as alerts_bp
-from services.tracker.answers import service as answers
 from services.tracker.answers.api import bp as answers_bp
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.deps import TrackerDeps
-from services.tracker.owners import service as owners
 from services.tracker.owners.api import bp as owners_bp
 from services.tracker.pages import blueprint as staff_pages
-from services.tracker.search import engine as search_engine
-from services.tracker.search import service as search_service
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.service import all_time_rates
-from services.tracker.store import OPEN_STATES, TICKETS, ensure_indexes
+from services.tracker.store import TICKETS
 from services.tracker.tickets.api import bp as tickets_bp
 from shared.clock import Clock, system_clock
 from shared.mongo import connect, database, reachable
 from shared.settings import Settings
+from shared.tickets import OPEN_STATES
 from shared.web.app_base import base_app
 from shared.web.pages import configure_sessions
 
@@ -68,7 +64,7 @@ def ticket_gauges(db) -> Iterable[GaugeMetricFamily]:
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
                client: MongoClient | None = None,
                config: TrackerConfig | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="tracker")
     client = client or connect(settings)
     db = database(client, settings)
     source = ConfigSource.fixed(config) if config is not None else ConfigSource(settings)
@@ -77,16 +73,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         return {"store": reachable(client)}
 
     app = base_app(__name__, service="tracker", openapi=openapi.document,
-                   readiness=readiness, collectors=[lambda: ticket_gauges(db)])
+                   proxy_hops=settings.proxy_hops, readiness=readiness,
+                   collectors=[lambda: ticket_gauges(db)])
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.extensions["tracker"] = TrackerDeps(settings=settings, client=client, db=db,
                                             source=source, clock=clock)
-    ensure_indexes(db)
-    owners.ensure_indexes(db)
-    search_service.ensure_indexes(db)
-    search_engine.ensure_indexes(db)
-    answers.ensure_indexes(db)
-    alert_store.ensure_indexes(db)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(owners_bp)
     app.register_blueprint(answers_bp)

@@ -1,4 +1,5 @@
-"""Staff authentication (`Authorization: Bearer <token>`) and role checks for the views."""
+"""Staff authentication (`Authorization: Bearer <token>`) and the permission table's check
+for the API's views."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
+from services.tracker.permissions import Action, allowed, roles_for
 from services.tracker.staff import Principal, StaffDirectory
 from shared.web.problems import Problem
 
@@ -26,14 +28,15 @@ def current_principal() -> Principal:
     return principal
 
 
-def requires(*roles: str) -> Callable[[F], F]:
+def requires(action: Action) -> Callable[[F], F]:
+    """The view is the action: the roles come from the permission table."""
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
-            if principal.role not in roles:
+            if not allowed(principal.role, action):
                 raise Problem(403, "Forbidden",
-                              f"This needs one of the roles: {', '.join(roles)}.",
+                              f"This needs one of the roles: {', '.join(roles_for(action))}.",
                               kind="forbidden")
             g.principal = principal
             return view(*args, **kwargs)

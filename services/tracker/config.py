@@ -22,8 +22,9 @@ from services.tracker.sla.calendar import (
     holidays_version,
 )
 from services.tracker.sla.policy import SlaPolicies, policies_from_config
-from services.tracker.staff import StaffDirectory, load_directory
-from shared.settings import Settings
+from services.tracker.staff import PlainSecretError, StaffDirectory, load_directory
+from shared.limits import REOPEN_WINDOW_DAYS
+from shared.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class TrackerConfig:
     fingerprint: str = ""
     duplicate_window_days: int = 7
     duplicate_similarity: float = 0.5
-    reopen_window_days: int = 7
+    reopen_window_days: int = REOPEN_WINDOW_DAYS
 
     def calendar_for(self, *, urgent: bool) -> Calendar:
         return self.continuous if urgent else self.business
@@ -56,13 +57,20 @@ def load_config(settings: Settings) -> TrackerConfig:
     folder = settings.tracker_config_dir
     calendar_data, sla_data = _read(folder / "calendar.json"), _read(folder / "sla.json")
     business = calendar_from_config(calendar_data)
-    staff_file = settings.staff_users_file or folder / "staff.demo.json"
+    demo_file = folder / "staff.demo.json"
+    staff_file = settings.staff_users_file or demo_file
+    # plain-text demo rows only from the bundled demo file, never in production
+    allow_plain = settings.env != "production" and staff_file.resolve() == demo_file.resolve()
+    try:
+        staff = load_directory(staff_file, allow_plain=allow_plain)
+    except PlainSecretError as exc:
+        raise SettingsError(f"STAFF_USERS_FILE ({staff_file}): {exc}") from exc
     return TrackerConfig(
         routing=routing_from_config(_read(folder / "routing.json")),
         policies=policies_from_config(sla_data),
         business=business,
         continuous=ContinuousCalendar(),
-        staff=load_directory(staff_file),
+        staff=staff,
         fingerprint=rules_fingerprint(calendar_data, sla_data),
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.tickets import repository
 
 _WORD = re.compile(r"[a-z0-9]+")
 _PRIME = (1 << 61) - 1
@@ -70,13 +70,8 @@ def suggest_many(*, db: Database, tickets: list[dict[str, Any]], now: datetime,
     if not keyed:
         return
     pairs = {(t["category"], t["district"]) for t in keyed}
-    stored = list(db[TICKETS].find(
-        {"category": {"$in": sorted({c for c, _ in pairs})},
-         "district": {"$in": sorted({d for _, d in pairs})},
-         "created_at": {"$gte": now - window}, "state": {"$in": list(OPEN_STATES)},
-         "duplicate_of": None},
-        {"tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1, "created_at": 1})
-        .sort("created_at", -1))
+    stored = repository.similar_open(db, categories={c for c, _ in pairs},
+                                     districts={d for _, d in pairs}, since=now - window)
     stored = [c for c in stored if (c["category"], c["district"]) in pairs]
     texts: dict[str, str] = {t["_id"]: t["description"] for t in keyed}
     pool: list[dict[str, Any]] = stored
@@ -91,8 +86,7 @@ def suggest_many(*, db: Database, tickets: list[dict[str, Any]], now: datetime,
         pool = [ticket, *pool]  # newest first, like the stored ones
     wanted = sorted({c["_id"] for _, cs in chosen for c in cs} - texts.keys())
     if wanted:
-        texts.update((d["_id"], d["description"])
-                     for d in db[TICKETS].find({"_id": {"$in": wanted}}, {"description": 1}))
+        texts.update(repository.descriptions(db, wanted))
     for ticket, candidates in chosen:
         mine = shingles(ticket["description"])
         scored = [(similarity(mine, shingles(texts.get(c["_id"], ""))), c) for c in candidates]

@@ -21,11 +21,12 @@ from pymongo.database import Database
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
-from services.tracker.store import ALERTS, LEASES, OPEN_STATES, TICKETS
+from services.tracker.store import ALERTS, LEASES, TICKETS
 from shared.clock import Clock
 from shared.events import SlaAlertV1
 from shared.mongo import insert_new
 from shared.retry import TRANSIENT, Outage
+from shared.tickets import OPEN_STATES
 
 log = logging.getLogger(__name__)
 ALERTS_CLAIMED = Counter("tracker_sla_alerts_total", "SLA alerts raised", ["clock", "level"])

@@ -7,6 +7,7 @@ from typing import Any
 from services.tracker.alerts.api import operations as alert_operations
 from services.tracker.answers.openapi import operations as answer_operations
 from services.tracker.owners.openapi import operations as owner_operations
+from services.tracker.permissions import Action, roles_for
 from services.tracker.tickets.models import (
     MAX_LIMIT,
     MAX_OFFSET,
@@ -24,8 +25,8 @@ from services.tracker.tickets.models import (
     TransitionIn,
     TriageIn,
 )
-from services.tracker.tickets.states import STATES
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+from shared.tickets import SLA_STATES, STATES
 from shared.web.openapi import Operation, build_document
 
 AUTH = {"name": "Authorization", "in": "header", "required": True,
@@ -47,10 +48,52 @@ STATS = {"type": "object"}
 CSV = {"type": "string"}
 
 
+# Each operation's row of the permission table: the roles it lets through are listed in the
+# operation's description and in `x-roles`.
+ACTIONS: dict[tuple[str, str], Action] = {
+    ("/api/v1/me", "get"): Action.WHO_AM_I,
+    ("/api/v1/tickets", "get"): Action.VIEW_TICKETS,
+    ("/api/v1/triage", "get"): Action.TRIAGE,
+    ("/api/v1/tickets/{ticket_id}", "get"): Action.VIEW_TICKETS,
+    ("/api/v1/tickets/{ticket_id}/transitions", "post"): Action.TRANSITION,
+    ("/api/v1/tickets/bulk/transitions", "post"): Action.BULK_TRANSITION,
+    ("/api/v1/tickets/{ticket_id}/notes", "post"): Action.ADD_NOTE,
+    ("/api/v1/tickets/{ticket_id}/reroute", "post"): Action.REROUTE,
+    ("/api/v1/tickets/{ticket_id}/triage", "post"): Action.TRIAGE,
+    ("/api/v1/tickets/{ticket_id}/duplicate", "post"): Action.MARK_DUPLICATE,
+    ("/api/v1/citizen/{tracking_code}/rating", "post"): Action.CITIZEN_RATE,
+    ("/api/v1/citizen/{tracking_code}/reopen", "post"): Action.CITIZEN_REOPEN,
+    ("/api/v1/stats/departments", "get"): Action.VIEW_STATS,
+    ("/api/v1/stats/departments.csv", "get"): Action.VIEW_STATS,
+    ("/api/v1/breaches", "get"): Action.VIEW_STATS,
+    # the staff helpdesk (issue 20)
+    ("/api/v1/tickets/{ticket_id}/take", "post"): Action.TAKE,
+    ("/api/v1/tickets/{ticket_id}/assignee", "post"): Action.ASSIGN,
+    ("/api/v1/tickets/bulk/assignee", "post"): Action.BULK_ASSIGN,
+    ("/api/v1/owners/load", "get"): Action.VIEW_LOAD,
+    ("/api/v1/owners/stats", "get"): Action.VIEW_HANDLER_STATS,
+    ("/api/v1/owners/me/availability", "put"): Action.SET_AVAILABILITY,
+    ("/api/v1/owners/round-robin/{department}", "put"): Action.SET_ROUND_ROBIN,
+    ("/api/v1/answer-templates", "get"): Action.VIEW_TEMPLATES,
+    ("/api/v1/answer-templates", "post"): Action.MANAGE_TEMPLATES,
+    ("/api/v1/answer-templates/{template_id}", "put"): Action.MANAGE_TEMPLATES,
+    ("/api/v1/tickets/{ticket_id}/answer-templates/{template_id}", "get"):
+        Action.VIEW_TEMPLATES,
+    ("/api/v1/notifications", "get"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/{notification_id}/read", "post"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/read-all", "post"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/preferences", "get"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/preferences", "put"): Action.VIEW_NOTIFICATIONS,
+}
+
+
 def _op(path: str, method: str, summary: str, ok: Any, *, body: Any = None,
         params: tuple[dict[str, Any], ...] = (), tag: str = "tickets", **kw: Any) -> Operation:
+    roles = roles_for(ACTIONS[(path, method)])
     return Operation(path, method, summary, {200: ok, **ERRORS}, body=body,
-                     parameters=[AUTH, *params], tags=(tag,), **kw)
+                     parameters=[AUTH, *params], tags=(tag,),
+                     description=f"Roles: {', '.join(roles)}.",
+                     extensions={"x-roles": sorted(roles)}, **kw)
 
 
 def operations() -> list[Operation]:
@@ -68,9 +111,7 @@ def operations() -> list[Operation]:
                                             "operators, a caller's phone number"}),
                     _q("assignee", {"type": "string",
                                     "description": "me, none (nobody owns it) or a user"}),
-                    _q("sla_state", {"type": "string", "enum": ["on_track", "warning",
-                                                                "breached", "paused",
-                                                                "done"]}),
+                    _q("sla_state", {"type": "string", "enum": list(SLA_STATES)}),
                     *PAGING)),
         _op("/api/v1/triage", "get", "Tickets waiting for an operator's category", QueueOut,
             params=tuple(PAGING)),

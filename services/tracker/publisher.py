@@ -2,23 +2,19 @@
 correction as a correction event, SLA alerts as alerts.
 
 The ticket document and the alert document are their own outbox: a change sets
-`unpublished` (or `pending`), and this loop, holding a lease so that one replica publishes
-at a time, sends the events, waits for the broker's acknowledgement and only then clears the
-flag, on the condition that nothing changed meanwhile. Event ids are deterministic
-(`ticket:seq`, `ticket:clock:level`) so a consumer recognises a repeat after a crash.
+`unpublished` (or `pending`), and the shared outbox publisher (shared/outbox.py: lease, batch,
+send and wait for acknowledgements) runs the two sources below; a ticket's flag is cleared on
+the condition that nothing changed meanwhile. Event ids are deterministic (`ticket:seq`,
+`ticket:clock:level`) so a consumer recognises a repeat after a crash.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from kafka import KafkaProducer
-from prometheus_client import Counter
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
 
 from services.tracker.store import ALERTS, LEASES, TICKETS
 from shared.clock import Clock
@@ -29,15 +25,13 @@ from shared.events import (
     TicketStatusChangedV1,
     encode_event,
 )
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import Outgoing
 from shared.lease import Lease
-from shared.retry import TRANSIENT, Outage
+from shared.outbox import OutboxPublisher, OutboxSpec, SimpleSource
 from shared.settings import Settings
 from shared.topics import SLA_ALERTS, TICKETS_CORRECTIONS, TICKETS_STATUS
 
-log = logging.getLogger(__name__)
-PUBLISHED = Counter("tracker_published_events_total", "Events the tracker published",
-                    ["topic"])
+BATCH = 200
 
 
 def ticket_events(ticket: dict[str, Any]) -> list[tuple[str, Event]]:
@@ -69,76 +63,52 @@ def alert_event(doc: dict[str, Any]) -> SlaAlertV1:
     return SlaAlertV1.model_validate(doc["event"])
 
 
-def send_all(producer: KafkaProducer, events: list[tuple[str, Event, bytes]]) -> None:
-    futures = [producer.send(topic, key=key, value=encode_event(event))
-               for topic, event, key in events]
-    producer.flush(timeout=15)
-    for future in futures:
-        future.get(timeout=0.1)
-    for topic, _, _ in events:
-        PUBLISHED.labels(topic).inc()
+class TicketHistory(SimpleSource):
+    """Tickets flagged `unpublished`: the new part of their history."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def pending(self, limit: int) -> list[dict[str, Any]]:
+        return list(self.db[TICKETS].find({"unpublished": True}).limit(limit))
+
+    def messages(self, entry: dict[str, Any]) -> list[Outgoing]:
+        return [Outgoing(topic, entry["_id"].encode(), encode_event(event))
+                for topic, event in ticket_events(entry)]
+
+    def mark_published(self, entries: Sequence[dict[str, Any]]) -> None:
+        for ticket in entries:
+            self.db[TICKETS].update_one(
+                {"_id": ticket["_id"], "seq": ticket["seq"]},
+                {"$set": {"unpublished": False, "published_seq": ticket["seq"]}})
 
 
-class Publisher:
-    def __init__(self, *, settings: Settings, db: Database, clock: Clock,
-                 batch: int = 200) -> None:
-        self.settings = settings
+class PendingAlerts(SimpleSource):
+    """SLA alerts the monitor claimed (`pending`)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self.batch = batch
-        self.lease = Lease(db[LEASES], "publisher", clock=clock,
-                           duration=timedelta(seconds=settings.publisher_lease_seconds))
-        self.producer: KafkaProducer | None = None
 
-    def publish_once(self) -> int:
-        """One round; returns how many documents it published."""
-        assert self.producer is not None
-        if not self.lease.acquire():
-            return 0
-        done = 0
-        tickets = list(self.db[TICKETS].find({"unpublished": True}).limit(self.batch))
-        # renewed right before each send: a round slower than the lease must not overlap with
-        # the next holder's (that would publish the same events twice)
-        if tickets and self.lease.acquire():
-            events = [(topic, event, ticket["_id"].encode())
-                      for ticket in tickets for topic, event in ticket_events(ticket)]
-            send_all(self.producer, events)
-            for ticket in tickets:
-                self.db[TICKETS].update_one(
-                    {"_id": ticket["_id"], "seq": ticket["seq"]},
-                    {"$set": {"unpublished": False, "published_seq": ticket["seq"]}})
-            done += len(tickets)
-        alerts = list(self.db[ALERTS].find({"pending": True}).limit(self.batch))
-        if alerts and self.lease.acquire():
-            send_all(self.producer, [(SLA_ALERTS, alert_event(a), a["ticket_id"].encode())
-                                     for a in alerts])
-            self.db[ALERTS].update_many({"_id": {"$in": [a["_id"] for a in alerts]}},
-                                        {"$set": {"pending": False,
-                                                  "published_at": self.clock()}})
-            done += len(alerts)
-        return done
+    def pending(self, limit: int) -> list[dict[str, Any]]:
+        return list(self.db[ALERTS].find({"pending": True}).limit(limit))
 
-    def run(self, stop: threading.Event) -> None:
-        """Runs until `stop`: a store or broker outage is waited out with the shared backoff
-        (what was not acknowledged stays flagged and is sent again), never a reason to exit."""
-        outage = Outage("tracker-publisher", logger=log)
-        try:
-            while not stop.is_set():
-                try:
-                    if self.producer is None:
-                        ensure_topics(self.settings)
-                        self.producer = make_producer(self.settings)
-                    published = self.publish_once()
-                except TRANSIENT as exc:
-                    stop.wait(outage.failed(exc))
-                    continue
-                outage.recovered()
-                if not published:
-                    stop.wait(self.settings.publisher_idle_seconds)
-        finally:
-            try:
-                self.lease.release()
-            except PyMongoError:
-                log.info("lease not released (store unavailable); it expires by itself")
-            if self.producer is not None:
-                self.producer.close(timeout=10)
+    def messages(self, entry: dict[str, Any]) -> list[Outgoing]:
+        return [Outgoing(SLA_ALERTS, entry["ticket_id"].encode(),
+                         encode_event(alert_event(entry)))]
+
+    def mark_published(self, entries: Sequence[dict[str, Any]]) -> None:
+        self.db[ALERTS].update_many({"_id": {"$in": [a["_id"] for a in entries]}},
+                                    {"$set": {"pending": False, "published_at": self.clock()}})
+
+
+class Publisher(OutboxPublisher):
+    def __init__(self, *, settings: Settings, db: Database, clock: Clock,
+                 batch: int = BATCH) -> None:
+        spec = OutboxSpec(name="tracker-publisher",
+                          sources=(TicketHistory(db), PendingAlerts(db, clock)),
+                          batch_size=batch, idle_seconds=settings.publisher_idle_seconds)
+        super().__init__(spec, settings=settings, lease=Lease(
+            db[LEASES], "publisher", clock=clock,
+            duration=timedelta(seconds=settings.publisher_lease_seconds)))
+

@@ -1,8 +1,10 @@
-"""The tracker's collections and their indexes."""
+"""The tracker's collections and their indexes: `init_db` is the one place they are
+created, run by `python -m services.tracker init-db` (make run, the deploy Job) and by the
+tests' fixtures."""
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -10,12 +12,16 @@ TICKETS = "tickets"
 ALERTS = "sla_alerts"
 LEASES = "tracker_leases"
 LOGIN_FAILURES = "staff_login_failures"
+STAFF_SESSIONS = "staff_sessions"
+# the staff helpdesk (issue 20)
+PRESENCE = "handler_presence"                # _id: user; available, turn, last_assigned_at
+OWNER_SETTINGS = "owner_settings"            # _id: department; round_robin
+TEMPLATES = "answer_templates"
+NOTIFICATIONS = "staff_notifications"        # _id: event_id:user
+ALERT_PREFS = "staff_alert_prefs"            # _id: user; e-mail (encrypted) and mode
 
-OPEN_STATES = ("new", "triage", "assigned", "in_progress", "waiting_citizen", "reopened",
-               "rejected")
 
-
-def ensure_indexes(db: Database) -> None:
+def init_db(db: Database) -> None:
     tickets = db[TICKETS]
     _drop_partial(tickets, "sla.next_check_at_1", "unpublished_1")
     _drop_partial(db[ALERTS], "pending_1")
@@ -33,6 +39,19 @@ def ensure_indexes(db: Database) -> None:
     db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])
     db[LOGIN_FAILURES].create_index("expires_at", expireAfterSeconds=0)  # old counts go
+    db[STAFF_SESSIONS].create_index("expires_at", expireAfterSeconds=0)
+    db[STAFF_SESSIONS].create_index("user")
+    # owners: "my tickets" / "unassigned" queues, the per-handler figures
+    tickets.create_index([("assignee", ASCENDING), ("state", ASCENDING),
+                          ("queue_key", ASCENDING)])
+    tickets.create_index([("department", ASCENDING), ("finished_at", ASCENDING)])
+    # search: a caller's reports by the blind index of the number; the words index's catch-up
+    tickets.create_index([("contact_index", ASCENDING)])
+    tickets.create_index([("updated_at", ASCENDING)])
+    db[TEMPLATES].create_index([("department", ASCENDING), ("title", ASCENDING)])
+    db[NOTIFICATIONS].create_index([("user", ASCENDING), ("created_at", DESCENDING)])
+    db[NOTIFICATIONS].create_index([("user", ASCENDING), ("read_at", ASCENDING)])
+    db[NOTIFICATIONS].create_index([("email_state", ASCENDING)])
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

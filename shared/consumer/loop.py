@@ -28,12 +28,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_args
 
 from kafka import KafkaConsumer, KafkaProducer
 
 from shared.clock import Clock, system_clock
-from shared.consumer.dead_letters import DeadLetter
+from shared.consumer.dead_letters import DeadLetter, Kind
 from shared.consumer.messages import Batch, Message, Output, W
 from shared.consumer.metrics import BATCH_SECONDS, DEAD_LETTERS, MESSAGES
 from shared.events import Event, UndecodableEvent, decode_event
@@ -90,6 +90,12 @@ class Consumer(Generic[W]):
         self.settings = settings
         self.clock = clock
         self.batch_size = spec.batch_size or settings.consumer_batch_size
+        # every series exists from the start at 0, so that the first dead letter is an
+        # increase that alerts see
+        MESSAGES.labels(spec.name)
+        BATCH_SECONDS.labels(spec.name)
+        for kind in get_args(Kind):
+            DEAD_LETTERS.labels(spec.name, kind)
 
     # -- one batch -----------------------------------------------------------------------
     def settle(self, records: Sequence[Any], *, now: datetime) -> Settled:

@@ -187,10 +187,13 @@ class Broker(ManagedProcess):
 class Store(ManagedProcess):
     """SecantusDB, a MongoDB-wire-protocol server with on-disk storage."""
 
-    def __init__(self, port: int, *, workdir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, *, workdir: Path, host: str = "127.0.0.1",
+                 ttl_sweep: bool = True) -> None:
+        # ttl_sweep=False for tests, whose clock is in the past (see the module it starts)
+        module = "secantus" if ttl_sweep else "shared.devstack.store_without_ttl_sweep"
         super().__init__(
             "store",
-            [sys.executable, "-m", "secantus", "--host", host, "--port", str(port),
+            [sys.executable, "-m", module, "--host", host, "--port", str(port),
              "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING",
              # durable mode: a write is acknowledged only once it is on disk, so a SIGKILL
              # of the store loses nothing that was answered 201
@@ -230,10 +233,10 @@ class EmbeddedStack:
     """Broker and store together, on the given (or free) ports."""
 
     def __init__(self, workdir: Path, *, broker_port: int | None = None,
-                 store_port: int | None = None) -> None:
+                 store_port: int | None = None, ttl_sweep: bool = True) -> None:
         self.workdir = workdir
         self.broker = Broker(broker_port or free_port(), workdir=workdir)
-        self.store = Store(store_port or free_port(), workdir=workdir)
+        self.store = Store(store_port or free_port(), workdir=workdir, ttl_sweep=ttl_sweep)
 
     def start(self) -> EmbeddedStack:
         for part in (self.store, self.broker):

@@ -34,6 +34,19 @@ HTTP_LATENCY = Histogram(
 )
 
 
+# Every label takes a value from a known set, so that junk requests cannot create series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else OTHER
+
+
 class ScrapeCollector:
     """Adapts a function returning metrics into a collector evaluated at each scrape."""
 
@@ -51,8 +64,9 @@ def instrument(app: Flask, service: str) -> None:
 
     @app.after_request
     def _record(response: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        route = request.url_rule.rule if request.url_rule else "unmatched"  # the app's rules
+        HTTP_REQUESTS.labels(service, method_label(request.method), route,
+                             status_label(response.status_code)).inc()
         start = g.get("_metrics_start")
         if start is not None:
             HTTP_LATENCY.labels(service, route).observe(time.perf_counter() - start)

@@ -42,6 +42,8 @@ class Operation:
     response_media: str = "application/json"
     problem_media: tuple[str, ...] = ("application/problem+json",)
     text_media: tuple[str, ...] = ()  # other representations, described as text
+    description: str = ""
+    extensions: dict[str, Any] = field(default_factory=dict)  # "x-..." keys
 
 
 def build_document(
@@ -69,6 +71,9 @@ def build_document(
             .replace("}", "").replace(".", "_").replace("-", "_"),
             "responses": {},
         }
+        if op.description:
+            entry["description"] = op.description
+        entry.update(op.extensions)
         if op.tags:
             entry["tags"] = list(op.tags)
         if op.parameters:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from shared.errors import DomainError
 from shared.retry import CircuitBreaker
 
 PROBLEM_MIME = "application/problem+json"
@@ -53,6 +54,15 @@ class Problem(Exception):
         for name, value in self.headers.items():
             resp.headers[name] = value
         return resp
+
+
+def domain_problem(exc: DomainError) -> Problem:
+    """A domain refusal as problem details: its status, its code as the type, and the field
+    at fault when it names one."""
+    errors = ([{"field": exc.field, "message": exc.detail}]
+              if exc.field and exc.field != "form" else None)
+    return Problem(exc.status, exc.title, exc.detail, kind=exc.code.replace("_", "-"),
+                   errors=errors)
 
 
 def store_unavailable() -> Problem:
@@ -102,6 +112,10 @@ def install_problem_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
         return exc.to_response()
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        return domain_problem(exc).to_response()
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

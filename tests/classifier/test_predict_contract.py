@@ -12,7 +12,7 @@ from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = {"id", "category", "confidence", "top3", "urgent", "district", "needs_triage",
-        "department", "model_version", "outcome", "triage_reason", "danger", "call_now"}
+        "model_version", "outcome", "triage_reason", "danger", "call_now"}
 
 
 def run_predict(model_path: Path, stdin: bytes) -> list[dict]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -36,8 +37,10 @@ class Lane:
         producer.flush()
         producer.close()
 
-    def read(self, topic: str, count: int, timeout: float = 30.0) -> list:
-        """The first `count` records of a topic (fewer if they do not come in time)."""
+    def read(self, topic: str, count: int, timeout: float = 30.0,
+             where: Callable[[Any], bool] = lambda record: True) -> list:
+        """The first `count` records of a topic that match `where` (fewer if they do not come
+        in time)."""
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap)
         partitions = [TopicPartition(topic, p)
                       for p in sorted(consumer.partitions_for_topic(topic) or {0})]
@@ -47,7 +50,7 @@ class Lane:
         deadline = time.monotonic() + timeout
         while len(seen) < count and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=300).values():
-                seen += records
+                seen += [r for r in records if where(r)]
         consumer.close()
         return seen
 

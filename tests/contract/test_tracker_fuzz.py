@@ -11,18 +11,17 @@ import pytest
 
 from services.tracker.app import create_app
 from services.tracker.config import load_config
-from services.tracker.store import ensure_indexes
-from services.tracker.tickets.service import create_from_classified
+from services.tracker.store import init_db
 from shared.clock import system_clock
 from tests.contract.test_intake_fuzz import CHECKS
-from tests.helpers import live_server
+from tests.helpers import create_from_classified, live_server
 from tests.tracker.conftest import classified
 
 
 @pytest.mark.parametrize("token", ["demo-supervisor", "demo-handler-so_xay_dung"])
 def test_schemathesis_finds_no_server_error_in_the_tracker(settings, db, token):
     config = load_config(settings)
-    ensure_indexes(db)
+    init_db(db)
     for category in ("traffic", "flooding", "health"):
         create_from_classified(db=db, config=config, now=system_clock(),
                                event=classified(at=system_clock(), category=category))

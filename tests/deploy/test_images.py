@@ -157,13 +157,13 @@ def test_image_layout_finds_code_and_data_files(tmp_path):
                     ignore=shutil.ignore_patterns("Dockerfile"))
     probe = (
         "import shared.settings as s, shared.taxonomy as t, services.classifier.corpus as c\n"
-        "import services.classifier.routing as r, services.tracker.config as tc\n"
+        "import services.tracker.config as tc\n"
         "assert str(s.REPO_ROOT) == APP, s.REPO_ROOT\n"
-        "assert t.TAXONOMY_PATH.exists() and r.ROUTING_PATH.exists()\n"
+        "assert t.TAXONOMY_PATH.exists()\n"
         "assert any(c.CORPUS_DIR.glob('train/*.jsonl'))\n"
         "cfg = s.Settings.from_env({})\n"
         "assert str(cfg.classifier_model_path).startswith(APP)\n"
-        "assert any(cfg.tracker_config_dir.glob('*.json'))\n"
+        "assert (cfg.tracker_config_dir / 'routing.json').exists()  # the one routing table\n"
     ).replace("APP", repr(str(app)))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "PII_"))}
     env["PYTHONPATH"] = str(app)

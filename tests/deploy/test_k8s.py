@@ -199,9 +199,29 @@ def test_mongo_is_a_three_member_replica_set(overlay):
     job = find(overlay, "Job", "mongo-rs-init")
     env = {e["name"]: e.get("value") for e in pod_spec(job)["containers"][0]["env"]}
     assert env["RS_MEMBERS"].split(",") == [f"mongo-{i}.mongo:27017" for i in range(3)]
-    uri = secret(overlay, "hotline-secrets")["stringData"]["MONGO_URI"]
-    assert "replicaSet=rs0" in uri
-    assert all(f"mongo-{i}.mongo:27017" in uri for i in range(3))
+    # each workload of the app images logs in as its service's own user (its role: that
+    # service's collections only, deploy/docker/mongo_users.py); the bootstrap as the admin
+    users = set()
+    for resource in rendered(overlay):
+        if resource["kind"] not in ("Deployment", "Job", "CronJob"):
+            continue
+        for container in pod_spec(resource)["containers"]:
+            if not support.is_app_image(container["image"]):
+                continue
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            uri = env["MONGO_URI"]
+            assert "replicaSet=rs0" in uri, resource["metadata"]["name"]
+            assert all(f"mongo-{i}.mongo:27017" in uri for i in range(3))
+            user = re.match(r"mongodb://(?:([^:@]+):[^@]+@)?", uri).group(1)
+            image_service = container["image"].rsplit("/", 1)[1].split(":")[0]
+            if user is None:  # only the bootstrap: it logs in as the user administrator
+                assert resource["metadata"]["name"] == "hotline-bootstrap"
+                assert {"MONGO_ROOT_USER", "MONGO_ROOT_PASSWORD"} <= set(env)
+                continue
+            assert user == f"hotline-{image_service}", uri
+            users.add(user)
+    assert users >= {"hotline-intake", "hotline-classifier", "hotline-tracker"}
+    assert "MONGO_URI" not in secret(overlay, "hotline-secrets").get("stringData", {})
     assert find(overlay, "PodDisruptionBudget", "mongo")["spec"]["maxUnavailable"] == 1
 
 

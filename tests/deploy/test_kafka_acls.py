@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import shared.topics as topics_module
+from shared.consumer import dead_letter_topic
 from shared.topics import GROUPS, READS, TOPICS, WRITES
 from tests.deploy.support import OVERLAYS, by_kind, pod_spec
 
@@ -19,9 +20,10 @@ TOPIC_CONSTANTS = {name: value for name, value in vars(topics_module).items()
 
 
 def _code_use(service: str) -> tuple[set[str], set[str], set[str]]:
-    """(topics consumed, topics referenced otherwise, consumer group names) in the service's
-    code: a topic given to make_consumer (or a ConsumerSpec's `reads`) is read; any other
-    topic a module names is written (a topic read in one module may be written in another)."""
+    """(topics consumed, topics written, consumer group names) in the service's code: a topic
+    among the `reads` of a ConsumerSpec is read, and its dead-letter topic written (the shared
+    loop sets aside there what it cannot process); any other topic it names is written (a
+    topic read in one module may be written in another: sla.alerts.v1)."""
     reads, named, groups = set(), set(), set()
     for path in (ROOT / "services" / service).rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -30,17 +32,11 @@ def _code_use(service: str) -> tuple[set[str], set[str], set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id in TOPIC_CONSTANTS:
                 file_named.add(TOPIC_CONSTANTS[node.id])
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "make_consumer":
-                file_reads |= {TOPIC_CONSTANTS[a.id] for a in node.args
-                          if isinstance(a, ast.Name) and a.id in TOPIC_CONSTANTS}
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ConsumerSpec":
-                # the shared loop reads the spec's topics, dead letters go to <topic>.dlq
-                for kw in node.keywords:
-                    if kw.arg == "reads" and isinstance(kw.value, ast.Dict):
-                        read = {TOPIC_CONSTANTS[k.id] for k in kw.value.keys
-                                if isinstance(k, ast.Name) and k.id in TOPIC_CONSTANTS}
-                        file_reads |= read
-                        file_named |= {f"{t}.dlq" for t in read}
+                spec_reads = next(k.value for k in node.keywords if k.arg == "reads")
+                assert isinstance(spec_reads, ast.Dict), "reads: a literal {TOPIC: events}"
+                file_reads |= {TOPIC_CONSTANTS[k.id] for k in spec_reads.keys
+                          if isinstance(k, ast.Name) and k.id in TOPIC_CONSTANTS}
             if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "GROUP"
                                                     for t in node.targets):
                 groups.add(ast.literal_eval(node.value))
@@ -54,7 +50,7 @@ def _code_use(service: str) -> tuple[set[str], set[str], set[str]]:
                                         strict=True):
                     if arg.arg == "group_id" and isinstance(default, ast.Constant):
                         groups.add(default.value)
-    return reads, named, groups
+    return reads, named | {dead_letter_topic(t) for t in reads}, groups
 
 
 @pytest.mark.parametrize("service", ["intake", "classifier", "tracker"])
@@ -63,6 +59,11 @@ def test_declared_reads_and_writes_are_what_the_code_does(service):
     assert set(READS[service]) == reads
     assert set(WRITES[service]) == writes
     assert set(GROUPS[service]) == groups
+
+
+def test_every_topic_read_has_its_dead_letter_topic():
+    read = {t for topics in READS.values() for t in topics}
+    assert {dead_letter_topic(t) for t in read} <= set(TOPICS)
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))

@@ -68,8 +68,10 @@ def test_the_brief_s_alerts_are_covered():
     assert "tracker_monitor_last_sweep_timestamp_seconds" in exprs["HotlineSlaMonitorStale"]
     assert "up{" in exprs["HotlineTargetDown"]
     assert 'status=~"5.."' in exprs["HotlineHigh5xxRate"]
-    assert "classifier_dead_letters_total" in exprs["HotlineDeadLetters"]
-    assert "tracker_dead_letters_total" in exprs["HotlineTrackerDeadLetters"]
+    for alert, consumer in (("HotlineDeadLetters", "classifier-worker"),
+                            ("HotlineTrackerDeadLetters", "tracker-worker"),
+                            ("HotlineProjectorDeadLetters", "intake-projector")):
+        assert f'consumer_dead_letters_total{{consumer="{consumer}"}}' in exprs[alert]
 
 
 def test_metric_names_reads_metrics_not_functions_or_labels():

@@ -41,8 +41,8 @@ def test_promtool_checks_the_rules():
 def test_promtool_rejects_a_broken_rule(tmp_path):
     """The check above can fail: a typo in PromQL is refused."""
     broken = support.RULES.read_text(encoding="utf-8").replace(
-        "sum(rate(intake_outbox_failures_total[5m])) > 0",
-        "sum(rate(intake_outbox_failures_total[5m]) > 0", 1)
+        'sum(rate(loop_failed_rounds_total{loop="intake-relay"}[5m])) > 0',
+        'sum(rate(loop_failed_rounds_total{loop="intake-relay"}[5m]) > 0', 1)
     path = tmp_path / "broken.rules.yml"
     path.write_text(broken, encoding="utf-8")
     result = promtool("check", "rules", str(path))

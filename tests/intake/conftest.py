@@ -5,12 +5,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services.intake.app import create_app
+from services.intake.store import init_db
 from shared.clock import ManualClock
 from shared.settings import Settings
 
 
 @pytest.fixture
 def app(settings: Settings, clock: ManualClock, db) -> Flask:
+    init_db(db)
     return create_app(settings, clock=clock)
 
 

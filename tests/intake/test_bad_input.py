@@ -121,7 +121,7 @@ OPEN311_CASES = [
     ("no api key", {"description": "Ngập nước đường Lê Lợi", "address_string": "1 Lê Lợi"},
      400, "api_key"),
     ("wrong api key", {"api_key": "nope", "description": "Ngập nước đường Lê Lợi",
-                       "address_string": "1 Lê Lợi"}, 403, "api_key"),
+                       "address_string": "1 Lê Lợi"}, 401, "api_key"),
     ("no location", {"api_key": "demo", "description": "Ngập nước đường Lê Lợi"}, 400, "body"),
     ("bad service code", {"api_key": "demo", "service_code": "weather",
                           "description": "Ngập nước đường Lê Lợi", "lat": "10.77",

@@ -50,3 +50,33 @@ def test_rating_when_the_tracker_is_down_is_a_503_problem(env, db, clock):
     assert resp.mimetype == "application/problem+json" and resp.headers["Retry-After"]
     bad = client.post(f"/api/v1/reports/{code}/rating", json={"score": 9, "citizen_key": key})
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "score"
+
+
+def _classified(version: int, report_id: str, code: str, **extra):
+    from shared.events import ReportClassifiedV1, ReportClassifiedV2
+
+    at = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+    cls = ReportClassifiedV1 if version == 1 else ReportClassifiedV2
+    return cls(event_id=f"{report_id}:classified", occurred_at=at, report_id=report_id,
+               tracking_code=code, channel="web", description="Đường ngập sâu sau mưa lớn",
+               submitted_at=at, category="flooding", confidence=0.9,
+               top3=[("flooding", 0.9)], urgent=False, district="q3", needs_triage=False,
+               model_version="test", **extra)
+
+
+def test_the_department_shown_is_the_trackers_never_the_classifiers(client, db):
+    """Open311's agency_responsible: none until the tracker routes the report, then the
+    tracker's department. A v1 classified event (still accepted) names a department from the
+    classifier's old routing copy: it is not shown."""
+    from services.intake.projector import apply_classified
+
+    for version in (1, 2):
+        created = client.post("/api/v1/reports", json=valid_report()).get_json()
+        rid, code = created["report_id"], created["tracking_code"]
+        extra = {"department": "classifier_says"} if version == 1 else {}
+        assert apply_classified(db=db, event=_classified(version, rid, code, **extra))
+        page = client.get(f"/api/v1/reports/{code}").get_json()
+        assert (page["service_code"], page["agency_responsible"]) == ("flooding", None)
+        assert apply_status(db=db, event=status_event(rid, code, 2, "assigned"))
+        page = client.get(f"/api/v1/reports/{code}").get_json()
+        assert page["agency_responsible"] == "thoat_nuoc_do_thi"

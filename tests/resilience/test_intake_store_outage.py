@@ -8,10 +8,9 @@ import time
 
 import requests
 
-from services.intake.app import create_app
 from services.intake.store import REPORTS
 from shared.settings import Settings
-from tests.helpers import live_server
+from tests.helpers import intake_app, live_server
 from tests.intake.conftest import valid_report
 
 
@@ -34,7 +33,7 @@ def retry_refused(call, attempts: int = 10) -> requests.Response:
 def test_paused_store_gets_503_in_bounded_time_and_the_retry_makes_one_report(
         own_env, own_store):
     settings = Settings.from_env(own_env)
-    app = create_app(settings)
+    app = intake_app(settings)
     body = valid_report(description="Nước ngập sâu đầu hẻm 45 sau cơn mưa chiều nay.")
     with live_server(app) as base:
         def post(key: str) -> requests.Response:
@@ -68,7 +67,7 @@ def test_paused_store_gets_503_in_bounded_time_and_the_retry_makes_one_report(
 
 def test_killed_store_gets_503_then_everything_comes_back(own_env, own_store):
     settings = Settings.from_env(own_env)
-    app = create_app(settings)
+    app = intake_app(settings)
     with live_server(app) as base:
         own_store.kill()
         resp, took = timed(lambda: requests.post(

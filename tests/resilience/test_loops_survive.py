@@ -10,7 +10,6 @@ from datetime import timedelta
 from bson import ObjectId
 from kafka import KafkaProducer
 
-from services.intake.app import create_app
 from services.intake.outbox.relay import OutboxRelay
 from services.intake.projector import run_projector
 from services.intake.store import OUTBOX_STATE, REPORTS
@@ -20,7 +19,7 @@ from shared.kafka import ensure_topics
 from shared.mongo import connect, database
 from shared.settings import Settings
 from shared.topics import REPORTS_SUBMITTED, TICKETS_STATUS
-from tests.helpers import collect, running, wait_until
+from tests.helpers import collect, intake_app, running, wait_until
 from tests.intake.conftest import valid_report
 from tests.intake.test_ticket_status import status_event
 
@@ -28,7 +27,7 @@ from tests.intake.test_ticket_status import status_event
 def test_projector_waits_out_a_killed_store_and_applies_what_came_meanwhile(
         own_env, own_store):
     settings = Settings.from_env(own_env)
-    created = create_app(settings).test_client().post(
+    created = intake_app(settings).test_client().post(
         "/api/v1/reports", json=valid_report()).get_json()
     rid, code = created["report_id"], created["tracking_code"]
     db = database(connect(settings), settings)
@@ -54,7 +53,7 @@ def test_projector_waits_out_a_killed_store_and_applies_what_came_meanwhile(
 
 def test_relay_republishes_unconfirmed_reports_even_when_the_topic_exists(env, db):
     settings = Settings.from_env({**env, "RELAY_GRACE_SECONDS": "2"})
-    client = create_app(settings).test_client()
+    client = intake_app(settings).test_client()
     ids = [client.post("/api/v1/reports", json=valid_report()).get_json()["report_id"]
            for _ in range(3)]
     # as if published long ago to a broker that has since lost its memory: the relay's

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 
 from services.tracker.app import create_app
 from services.tracker.config import TrackerConfig, load_config
-from services.tracker.store import ensure_indexes
+from services.tracker.store import init_db
 from shared.clock import ManualClock
-from shared.events import ReportClassifiedV1
+from shared.events import ReportClassifiedV2
 from shared.settings import Settings
 
 TOKENS = {
@@ -42,7 +42,7 @@ def config(settings: Settings) -> TrackerConfig:
 
 @pytest.fixture
 def tdb(db):
-    ensure_indexes(db)
+    init_db(db)
     return db
 
 
@@ -65,20 +65,20 @@ def classified(*, at: datetime, category: str = "traffic", district: str | None 
                description: str = "Đèn giao thông ở ngã tư bị hỏng từ sáng, xe cộ rất lộn xộn.",
                report_id: str | None = None, confidence: float = 0.93,
                code: str | None = None, channel: str = "web",
-               category_hint: str | None = None) -> ReportClassifiedV1:
+               category_hint: str | None = None) -> ReportClassifiedV2:
     report_id = report_id or str(ObjectId())
-    return ReportClassifiedV1(
+    return ReportClassifiedV2(
         event_id=f"{report_id}:classified:test", occurred_at=at, report_id=report_id,
         tracking_code=code or f"TST-2026-{uuid.uuid4().int % 10**9:09d}", channel=channel,
         category_hint=category_hint,
         description=description, submitted_at=at, category=category, confidence=confidence,
         top3=[(category, confidence)], urgent=urgent, district=district,
-        needs_triage=needs_triage, department="so_xay_dung", model_version="test")
+        needs_triage=needs_triage, model_version="test")
 
 
 @pytest.fixture
 def make_ticket(tdb, config: TrackerConfig, clock: ManualClock) -> Callable[..., dict]:
-    from services.tracker.tickets.service import create_from_classified
+    from tests.helpers import create_from_classified
 
     def make(**kw) -> dict:
         ticket, _ = create_from_classified(db=tdb, config=config,

@@ -28,10 +28,9 @@ from services.tracker.sla.calendar import (
 from services.tracker.sla.clocks import (
     FIRST_RESPONSE,
     RESOLUTION,
+    ClockStatus,
     StateChange,
     compute_clocks,
-    levels_reached,
-    next_check_at,
 )
 from services.tracker.sla.policy import (
     SLA_PATH,
@@ -42,6 +41,24 @@ from services.tracker.sla.policy import (
 )
 
 CITY = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def next_check_at(clocks: dict[str, ClockStatus], *, now: datetime) -> datetime | None:
+    """The earliest warn/due/escalate instant of a running clock later than `now`: what the
+    clocks promise the monitor (summary.pending_levels reads the same instants)."""
+    pending = [instant for clock in clocks.values() if clock.running
+               for instant in (clock.warn_at, clock.due_at, clock.escalate_at)
+               if instant is not None and instant > now]
+    return min(pending, default=None)
+
+
+def levels_reached(clock: ClockStatus, *, now: datetime) -> list[str]:
+    """The alert levels whose instant has come by `now`, in order (a level is reached exactly
+    when elapsed >= its threshold)."""
+    instants = (clock.warn_at, clock.due_at, clock.escalate_at)
+    return [level for level, instant in zip(("warning", "breach", "escalation"), instants,
+                                            strict=True)
+            if instant is not None and instant <= now]
 BUSINESS = BusinessCalendar()
 MAKEUP_SAT = BusinessCalendar(makeup_days=frozenset({date(2026, 12, 12)}))
 MONDAY_OFF = BusinessCalendar(extra_days_off=frozenset({date(2026, 12, 14)}))
@@ -262,7 +279,7 @@ def test_warning_breach_and_escalation_instants() -> None:
     # 6h: Mon 5.5h to 17:00, Tue 07:30 + 0.5h
     assert first.escalate_at == vn("2026-12-08 08:00")
     # Mon 5.5h + Tue 07:30-10:00 2.5h
-    assert (first.elapsed, first.fraction(), first.breached) == (8 * H, 2.0, True)
+    assert (first.elapsed, first.elapsed / first.target, first.breached) == (8 * H, 2.0, True)
     assert levels_reached(first, now=vn("2026-12-08 10:00")) == ["warning", "breach", "escalation"]
     # resolution warning at 30h: Mon 5.5 + Tue-Thu 24 = 29.5h, Fri 07:30 + 0.5h
     assert next_check_at(clocks, now=vn("2026-12-08 10:00")) == vn("2026-12-11 08:00")

@@ -20,19 +20,26 @@ from kafka import KafkaProducer
 from services.tracker.__main__ import main
 from services.tracker.config import load_config
 from services.tracker.monitor import run_monitor, sweep
-from services.tracker.pages.queries import live_breaches
 from services.tracker.sla.calendar import load_calendar
 from services.tracker.staff import Principal
-from services.tracker.stats.service import department_stats, open_breaches
+from services.tracker.stats.service import department_stats
 from services.tracker.store import TICKETS
 from services.tracker.tickets import service
+from services.tracker.tickets.repository import TicketFilter, breaches, queue
 from services.tracker.worker import run_worker
 from shared.clock import system_clock
 from shared.events import encode_event
+from shared.tickets import OPEN_STATES
 from shared.topics import REPORTS_CLASSIFIED
 from tests.helpers import running, wait_until
 from tests.tracker.conftest import auth, classified
 from tests.tracker.test_worker import dead_letter
+
+
+def flagged_breaches(db) -> list[dict]:
+    """Open tickets whose stored SLA state says breached (as of their last recompute)."""
+    return list(db[TICKETS].find({"sla.breached": True, "state": {"$in": list(OPEN_STATES)}}))
+
 
 SUPERVISOR = Principal(user="sup", role="supervisor")
 CITIZEN = Principal(user="intake", role="service")
@@ -113,7 +120,7 @@ def test_a_supervisor_undoes_a_wrong_duplicate_mark_and_it_is_audited(client, td
     # the wrong mark stopped no clock: 10 days later it is late and an open breach
     clock.advance(days=10)
     sweep(db=tdb, config=config, now=clock())
-    assert ticket["_id"] in {t["_id"] for t in open_breaches(db=tdb)}
+    assert ticket["_id"] in {t["_id"] for t in flagged_breaches(tdb)}
 
 
 # --- defect 2: a reopen is judged by the last resolution -----------------------------------
@@ -143,10 +150,10 @@ def test_a_breached_ticket_waiting_for_the_citizen_stays_breached(client, tdb, c
     clock.advance(hours=9)
     paused = move(tdb, config, clock, ticket, "waiting_citizen")
     assert paused["sla"]["state"] == "breached" and paused["sla"]["breached"]
-    assert [t["_id"] for t in open_breaches(db=tdb)] == [ticket["_id"]]
-    assert [t["_id"] for t in live_breaches(db=tdb, now=clock(), limit=10)] == [ticket["_id"]]
-    breaches = client.get("/api/v1/breaches", headers=auth("supervisor")).json
-    assert [t["id"] for t in breaches["items"]] == [ticket["_id"]]
+    assert [t["_id"] for t in flagged_breaches(tdb)] == [ticket["_id"]]
+    assert [t["_id"] for t in breaches(tdb, now=clock(), limit=10)] == [ticket["_id"]]
+    listed = client.get("/api/v1/breaches", headers=auth("supervisor")).json
+    assert [t["id"] for t in listed["items"]] == [ticket["_id"]]
 
 
 def test_the_queue_orders_paused_tickets_by_their_due(tdb, config, clock, make_ticket):
@@ -156,12 +163,12 @@ def test_the_queue_orders_paused_tickets_by_their_due(tdb, config, clock, make_t
     move(tdb, config, clock, late, "in_progress")
     move(tdb, config, clock, later, "in_progress")
     move(tdb, config, clock, late, "waiting_citizen")  # paused, due before `later`
-    docs, _ = service.queue(db=tdb, principal=handler_of(late), filters={}, limit=10,
-                            offset=0)
+    docs, _ = queue(tdb, principal=handler_of(late), filters=TicketFilter(), limit=10,
+                    offset=0)
     assert [d["_id"] for d in docs] == [late["_id"], later["_id"]]
     # nor does a paused ticket that is not late appear in the live breach list later on
     clock.advance(days=30)
-    assert late["_id"] not in {t["_id"] for t in live_breaches(db=tdb, now=clock(), limit=10)}
+    assert late["_id"] not in {t["_id"] for t in breaches(tdb, now=clock(), limit=10)}
 
 
 # --- defect 4: the government's calendar ---------------------------------------------------
@@ -285,7 +292,7 @@ def test_a_rerouted_ticket_gets_a_first_response_clock_in_its_new_department(
     assert [e["department"] for e in rerouted["first_responses"]] == ["so_xay_dung", "dien_luc"]
     clock.advance(days=3)
     sweep(db=tdb, config=config, now=clock())
-    assert ticket["_id"] in {t["_id"] for t in open_breaches(db=tdb)}
+    assert ticket["_id"] in {t["_id"] for t in flagged_breaches(tdb)}
     move(tdb, config, clock, rerouted, "in_progress")
     assert (row(tdb, "dien_luc")["first_responses"],
             row(tdb, "dien_luc")["first_response_on_time_rate"]) == (1, 0.0)
@@ -334,7 +341,9 @@ def test_any_event_that_cannot_become_a_ticket_is_set_aside_and_the_rest_stored(
     from types import SimpleNamespace
 
     import services.tracker.tickets.service as tickets_service
-    from services.tracker.worker import handle_records
+    from services.tracker.worker import tracker_consumer
+    from shared.consumer import Consumer
+    from shared.settings import Settings
 
     bad, good = classified(at=clock()), classified(at=clock())
     real = tickets_service.new_ticket
@@ -348,7 +357,9 @@ def test_any_event_that_cannot_become_a_ticket_is_set_aside_and_the_rest_stored(
     records = [SimpleNamespace(value=encode_event(e), key=e.report_id.encode(),
                                topic=REPORTS_CLASSIFIED, partition=0, offset=i)
                for i, e in enumerate((bad, good))]
-    dead = handle_records(db=tdb, config=config, records=records, now=clock())
-    assert [(r.offset, reason.split(":")[0]) for r, reason in dead] == \
-        [(0, "cannot become a ticket")]
+    settled = Consumer(tracker_consumer(db=tdb, config=config),
+                       settings=Settings()).settle(records, now=clock())
+    assert [(d.offset, d.reason.split(":")[0]) for d in settled.dead] == \
+        [(0, "cannot be applied")]
+    assert "KeyError" in settled.dead[0].reason and settled.processed == 1
     assert tdb[TICKETS].count_documents({"_id": good.report_id}) == 1

@@ -19,10 +19,10 @@ from services.tracker.monitor import sweep
 from services.tracker.publisher import Publisher
 from services.tracker.sla.summary import ticket_clocks
 from services.tracker.store import ALERTS, LEASES, TICKETS
-from services.tracker.tickets.service import create_from_classified
 from shared.clock import system_clock
 from shared.settings import REPO_ROOT, Settings
-from tests.helpers import collect, running, wait_until
+from shared.topics import SLA_ALERTS
+from tests.helpers import collect, create_from_classified, running, wait_until
 from tests.tracker.conftest import classified
 
 LEVELS = {"warning", "breach", "escalation"}
@@ -168,7 +168,7 @@ def test_alerts_exactly_once_with_two_monitor_processes_a_crash_and_a_restart(
     claimed_after_restart = tdb[ALERTS].count_documents({"claimed_at": {"$gt": now +
                                                                         timedelta(seconds=8)}})
     assert len(ids) > 150 and claimed_after_restart > 20, (len(ids), claimed_after_restart)
-    messages = collect(settings.kafka_bootstrap, "sla.alerts", until=ids, key="event_id")
+    messages = collect(settings.kafka_bootstrap, SLA_ALERTS, until=ids, key="event_id")
     published = [m["event_id"] for m in messages]
     assert sorted(published) == sorted(ids)  # each exactly once on the topic
     assert publisher_is_idle(settings, tdb)

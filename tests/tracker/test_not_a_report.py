@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from services.tracker.tickets.service import create_from_classified
 from shared.events import decode_event, encode_event
+from tests.helpers import create_from_classified
 from tests.tracker.conftest import auth, classified
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from services.tracker.publisher import ticket_events
 from services.tracker.store import TICKETS
-from services.tracker.tickets.service import create_from_classified
 from services.tracker.tickets.states import TRANSITIONS
 from shared.events import TicketCorrectedV1, TicketStatusChangedV1
+from tests.helpers import create_from_classified
 from tests.tracker.conftest import auth, classified
 
 

@@ -13,9 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services.intake.app import create_app as create_intake
+from services.intake.store import init_db as intake_init_db
 from services.tracker.app import create_app as create_tracker
 from services.tracker.config import TrackerConfig, load_config
-from services.tracker.store import ensure_indexes
+from services.tracker.store import init_db
 from shared.clock import ManualClock
 from shared.events import ReportClassifiedV1
 from shared.settings import Settings
@@ -40,12 +41,13 @@ def config(settings: Settings) -> TrackerConfig:
 
 @pytest.fixture
 def intake_app(settings: Settings, clock: ManualClock, db) -> Flask:
+    intake_init_db(db)
     return create_intake(settings, clock=clock)
 
 
 @pytest.fixture
 def tracker_app(settings: Settings, clock: ManualClock, db, config: TrackerConfig) -> Flask:
-    ensure_indexes(db)
+    init_db(db)
     return create_tracker(settings, clock=clock, config=config)
 
 
@@ -87,9 +89,9 @@ def classified(*, at, category: str = "traffic", district: str | None = "q3",
 
 @pytest.fixture
 def make_ticket(db, config: TrackerConfig, clock: ManualClock) -> Callable[..., dict]:
-    from services.tracker.tickets.service import create_from_classified
+    from tests.helpers import create_from_classified
 
-    ensure_indexes(db)
+    init_db(db)
 
     def make(**kw) -> dict:
         ticket, _ = create_from_classified(db=db, config=config,

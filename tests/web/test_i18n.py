@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from services.intake.reports.service import STATUS_LABELS_VI
-from services.tracker.pages.common import SLA_STATES
+from services.intake.reports.service import REPORT_STATUSES
 from services.tracker.staff import ROLES
-from services.tracker.tickets.states import STATES
 from shared.events import Channel
 from shared.settings import REPO_ROOT
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES, load_taxonomy
+from shared.tickets import SLA_STATES, STATES
 from shared.web.i18n import LANGUAGES, catalogue, department_label, label
 
 PAGES = [REPO_ROOT / "services" / "intake" / "pages",
@@ -49,7 +48,7 @@ def test_every_key_the_pages_use_exists():
 
 @pytest.mark.parametrize(("prefix", "codes"), [
     ("category", CATEGORY_CODES), ("district", DISTRICT_CODES), ("state", STATES),
-    ("status", tuple(STATUS_LABELS_VI)), ("sla", SLA_STATES), ("role", ROLES),
+    ("status", REPORT_STATUSES), ("sla", SLA_STATES), ("role", ROLES),
     ("channel", Channel.__args__), ("clock", ("first_response", "resolution")),
     ("lang", LANGUAGES),
 ])
@@ -62,8 +61,6 @@ def test_every_code_has_a_name(prefix, codes):
 def test_vietnamese_names_match_the_contracts(config):
     for cat in load_taxonomy().categories:
         assert label("category", cat.code, "vi") == cat.name_vi
-    for code, status in STATUS_LABELS_VI.items():
-        assert label("status", code, "vi") == status
     for code, name in config.routing.names.items():
         assert department_label(code, "vi") == name
     assert department_label("ubnd_q3", "vi") == "UBND Quận 3"

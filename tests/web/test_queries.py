@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from services.tracker.pages import queries
 from services.tracker.pages.figures import FiguresCache
 from services.tracker.staff import Principal
 from services.tracker.store import TICKETS
-from services.tracker.tickets import service
+from services.tracker.tickets import repository, service
+from services.tracker.tickets.repository import TicketFilter
 from services.tracker.tickets.service import SYSTEM
 
 HANDLER = Principal(user="h", role="handler", department="so_xay_dung")
@@ -33,8 +33,8 @@ def mixed(make_ticket, db, config, clock):
 
 
 def one_query(db, principal, filters, limit, offset):
-    """The queue as one plain query: what `service.queue` must answer, however it reads."""
-    query = {**service.visible_filter(principal)}
+    """The queue as one plain query: what `repository.queue` must answer, however it reads."""
+    query = {**repository.visible_filter(principal)}
     for key in ("state", "category", "district", "urgent"):
         if filters.get(key) is not None:
             query[key] = filters[key]
@@ -55,8 +55,10 @@ def one_query(db, principal, filters, limit, offset):
                                      {"sla_state": "on_track", "district": "q3"}])
 def test_queue_is_the_plain_query(db, mixed, principal, filters):
     for limit, offset in ((50, 0), (2, 1)):
-        docs, total = service.queue(db=db, principal=principal, filters=dict(filters),
-                                    limit=limit, offset=offset)
+        typed = TicketFilter(**{k: v for k, v in filters.items() if k != "state"},
+                             states=(filters["state"],) if "state" in filters else None)
+        docs, total = repository.queue(db, principal=principal, filters=typed, limit=limit,
+                                       offset=offset)
         assert ([t["_id"] for t in docs], total) == one_query(db, principal, filters,
                                                                limit, offset)
     if not filters:
@@ -69,8 +71,8 @@ def test_live_breaches_are_the_overdue_open_tickets(db, make_ticket, config, clo
     fresh = make_ticket()
     service.transition(db=db, config=config, principal=SYSTEM, ticket_id=later["_id"],
                        to_state="resolved", note=None, public=False, now=clock())
-    assert queries.live_breaches(db=db, now=clock(), limit=10) == []
-    found = queries.live_breaches(db=db, now=clock() + timedelta(days=30), limit=10)
+    assert repository.breaches(db, now=clock(), limit=10) == []
+    found = repository.breaches(db, now=clock() + timedelta(days=30), limit=10)
     assert [t["_id"] for t in found][:1] == [late["_id"]]
     assert later["_id"] not in {t["_id"] for t in found} and fresh["_id"] in {
         t["_id"] for t in found}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.security import generate_password_hash
 
-from services.tracker.staff import directory_from_rows
+from services.tracker.staff import directory_from_rows, token_digest
 from shared.settings import DEV_PII_KEY, DEV_SECRET_KEY, Settings, SettingsError
 
 PRODUCTION = {"APP_ENV": "production", "PII_KEYS": "k" * 43 + "=",
@@ -34,7 +34,8 @@ def test_service_urls_follow_the_ports():
 def test_directory_with_hashed_passwords_and_tokens():
     directory = directory_from_rows([
         {"user": "lan", "role": "operator", "password_hash": generate_password_hash("mật-khẩu")},
-        {"user": "an", "role": "handler", "department": "dien_luc", "token": "t-an"},
+        {"user": "an", "role": "handler", "department": "dien_luc",
+         "token_sha256": token_digest("t-an")},
     ])
     assert directory.login("lan", "mật-khẩu").role == "operator"
     assert directory.login("lan", "mat-khau") is None

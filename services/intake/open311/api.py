@@ -21,6 +21,7 @@ from shared.danger import detect
 from shared.taxonomy import CATEGORY_CODES, load_taxonomy
 from shared.timefmt import parse_iso
 from shared.web.body import fingerprint
+from shared.web.i18n import translate
 from shared.web.problems import Problem, field_errors, validation_problem
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -110,12 +111,12 @@ def create_request(fmt: str) -> Response:
     sanitized = {k: v for k, v in form.items() if k != "api_key"}
     submitted = submit(report, fingerprint(sanitized))
     doc = submitted.doc
-    notice = f"Phản ánh đã được tiếp nhận; theo dõi bằng mã {doc['tracking_code']}."
+    notice = translate("open311.accepted", "vi", code=doc["tracking_code"])
     emergency = detect(body.description).guidance()
     if emergency is not None:
         notice = f"{emergency['vi']} {emergency['en']} {notice}"
     if submitted.citizen_key:
-        notice += f" Mã bí mật để đánh giá hoặc mở lại: {submitted.citizen_key}."
+        notice += " " + translate("open311.citizen_key", "vi", secret=submitted.citizen_key)
     created = {
         "service_request_id": doc["tracking_code"],
         "token": str(doc["_id"]),

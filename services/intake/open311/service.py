@@ -7,19 +7,21 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.intake.reports.service import CLOSED_STATUSES, STATUS_LABELS_VI
+from services.intake.reports.service import CLOSED_STATUSES, status_label
 from services.intake.store import REPORTS, WITHOUT_SECRETS
 from shared.redact import public_address, redact_contacts, round_coordinate
 from shared.taxonomy import Taxonomy
 from shared.timefmt import iso_local
+from shared.web.i18n import translate
 
+# Open311's service groups (named in Vietnamese from the catalogue: open311.group.<key>)
 SERVICE_GROUPS = {
-    "Hạ tầng đô thị": ("traffic", "flooding", "electricity", "water_supply", "trees_lighting",
+    "infrastructure": ("traffic", "flooding", "electricity", "water_supply", "trees_lighting",
                        "construction"),
-    "Môi trường": ("environment", "noise"),
-    "Trật tự, an ninh": ("urban_order", "security", "fire_safety"),
-    "Y tế, giáo dục, xã hội": ("health", "education", "social_welfare"),
-    "Hành chính, đất đai, kinh tế": ("land_housing", "admin_services", "commerce"),
+    "environment": ("environment", "noise"),
+    "order": ("urban_order", "security", "fire_safety"),
+    "social": ("health", "education", "social_welfare"),
+    "admin": ("land_housing", "admin_services", "commerce"),
 }
 GROUP_OF = {code: group for group, codes in SERVICE_GROUPS.items() for code in codes}
 MAX_RESULTS = 1000
@@ -35,7 +37,7 @@ def services(taxonomy: Taxonomy) -> list[dict[str, Any]]:
             "metadata": False,
             "type": "realtime",
             "keywords": ", ".join(part.strip() for part in cat.covers.split(",")[:4]),
-            "group": GROUP_OF.get(cat.code, "Khác"),
+            "group": translate(f"open311.group.{GROUP_OF.get(cat.code, 'other')}", "vi"),
         }
         for cat in taxonomy.categories
     ]
@@ -53,7 +55,7 @@ def service_request(doc: dict[str, Any], taxonomy: Taxonomy, tz: str) -> dict[st
     return {
         "service_request_id": doc["tracking_code"],
         "status": "closed" if status in CLOSED_STATUSES else "open",
-        "status_notes": notes[-1]["text"] if notes else STATUS_LABELS_VI.get(status),
+        "status_notes": notes[-1]["text"] if notes else status_label(status),
         "service_name": name,
         "service_code": code,
         "description": redact_contacts(doc["description"]),

@@ -44,6 +44,9 @@ from shared.web import pages
 from shared.web.csrf import CsrfError
 from shared.web.i18n import translate
 from shared.web.problems import Problem
+from shared.web.routes import Routes
+
+routes = Routes()
 
 FORM_NONCE = "submission"
 
@@ -91,10 +94,12 @@ def _render_form(values: dict[str, str], errors: dict[str, str], status: int = 2
                            max_photos=forms.MAX_PHOTOS, **_choices()), status
 
 
+@routes.get("/")
 def report_form() -> tuple[str, int]:
     return _render_form(dict.fromkeys(forms.REPORT_FIELDS, ""), {})
 
 
+@routes.post("/")
 def submit() -> Response | tuple[str, int]:
     d = deps()
     result = forms.read_report(request.form, request.files,
@@ -137,6 +142,7 @@ def _held_key(doc: dict[str, Any]) -> str | None:
     return key if citizen_keys.matches(doc, key, deps().cipher) else None
 
 
+@routes.get("/submitted/<code>")
 def submitted(code: str) -> str:
     doc = _report(code)
     key = _held_key(doc)  # shown only to the browser that filed it
@@ -154,6 +160,7 @@ def _report(code: str) -> dict[str, Any]:
     return doc
 
 
+@routes.get("/track")
 def track_lookup() -> Response | tuple[str, int]:
     raw = request.args.get("code")
     if raw is None:
@@ -184,10 +191,12 @@ def _render_track(code: str, *, errors: dict[str, str] | None = None,
                            values=values or {}, notices=get_flashed_messages()), status
 
 
+@routes.get("/track/<code>")
 def track(code: str) -> tuple[str, int]:
     return _render_track(code)
 
 
+@routes.post("/track/<code>/key")
 def enter_key(code: str) -> Response | tuple[str, int]:
     """The key typed on another device. Posted, so that it never lands in an address bar,
     a browser history or a proxy's access log."""
@@ -229,11 +238,13 @@ def _citizen_form(code: str, action: str, read: Callable[..., Any], field: str,
     return redirect(url_for(".track", code=code), 303)
 
 
+@routes.post("/track/<code>/rating")
 def rate(code: str) -> Response | tuple[str, int]:
     return _citizen_form(code, "rating", forms.read_rating, "score",
                          {"score": 2, "comment": 10_000}, "notice.rated")
 
 
+@routes.post("/track/<code>/reopen")
 def reopen(code: str) -> Response | tuple[str, int]:
     return _citizen_form(code, "reopen", forms.read_reopen, "reason", {"reason": 10_000},
                          "notice.reopened")
@@ -248,12 +259,5 @@ def blueprint(settings: Settings) -> Blueprint:
     bp.register_error_handler(CsrfError, _csrf_failed)
     bp.register_error_handler(RequestEntityTooLarge, _too_large)
     bp.register_error_handler(404, _not_found)
-    for rule, view, methods in (
-        ("/", report_form, ["GET"]), ("/", submit, ["POST"]),
-        ("/submitted/<code>", submitted, ["GET"]), ("/track", track_lookup, ["GET"]),
-        ("/track/<code>", track, ["GET"]), ("/track/<code>/key", enter_key, ["POST"]),
-        ("/track/<code>/rating", rate, ["POST"]),
-        ("/track/<code>/reopen", reopen, ["POST"]),
-    ):
-        bp.add_url_rule(rule, view_func=view, methods=methods)
+    routes.register(bp)
     return bp

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.limits import DESCRIPTION_MAX, DESCRIPTION_MIN
 from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS, redact_contacts
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
@@ -24,7 +25,6 @@ CategoryCode = Literal[CATEGORY_CODES]  # type: ignore[valid-type]
 DistrictCode = Literal[DISTRICT_CODES]  # type: ignore[valid-type]
 Channel = Literal["web", "app", "call_center"]
 
-DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
 # what XML 1.0 cannot carry (and no one types): C0 controls but tab/newline/CR, DEL, C1 controls,
 # lone surrogates (a JSON "\\ud800" escape) and the two non-characters U+FFFE/U+FFFF
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")

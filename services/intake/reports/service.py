@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -19,23 +19,21 @@ from services.intake.tracking import TrackingCodes
 from shared.blind_index import BlindIndex
 from shared.clock import Clock
 from shared.crypto import FieldCipher
+from shared.limits import REOPEN_WINDOW
 from shared.redact import redact_contacts
+from shared.tickets import FINAL_STATES, STATES, TicketState
+from shared.web.i18n import label
 
-STATUS_LABELS_VI = {
-    "received": "Đã tiếp nhận",
-    "new": "Đã tạo phiếu xử lý",
-    "classified": "Đã phân loại",
-    "triage": "Đang phân loại thủ công",
-    "assigned": "Đã chuyển đơn vị xử lý",
-    "in_progress": "Đang xử lý",
-    "waiting_citizen": "Chờ người dân bổ sung",
-    "resolved": "Đã giải quyết",
-    "closed": "Đã đóng",
-    "reopened": "Đã mở lại",
-    "rejected": "Đang chuyển đơn vị phù hợp",
-    "duplicate": "Trùng với phản ánh khác",
-}
-CLOSED_STATUSES = frozenset({"resolved", "closed", "duplicate"})
+# A report's status: intake's own two before the tracker has a ticket, then the ticket's state.
+S = TicketState
+REPORT_STATUSES: tuple[str, ...] = ("received", "classified", *STATES)
+CLOSED_STATUSES = FINAL_STATES
+
+
+def status_label(status: str) -> str:
+    """The status in Vietnamese (the JSON API's and Open311's `status_label`), from the
+    translation catalogue."""
+    return label("status", status, "vi")
 
 
 class IdempotencyConflict(Exception):
@@ -175,16 +173,13 @@ def find_by_tracking_code(*, db: Database, tracking_code: str,
     return db[REPORTS].find_one({"tracking_code": tracking_code}, projection)
 
 
-REOPEN_WINDOW = timedelta(days=7)
-
-
 def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     status = doc.get("status", "received")
     resolved_at = doc.get("resolved_at")
     return {
         "tracking_code": doc["tracking_code"],
         "status": status,
-        "status_label": STATUS_LABELS_VI.get(status, status),
+        "status_label": status_label(status),
         "service_code": doc.get("service_code"),
         "agency_responsible": doc.get("agency_responsible"),
         "district": doc.get("district"),
@@ -194,8 +189,8 @@ def public_status(doc: dict[str, Any], *, now: datetime | None = None) -> dict[s
         "public_notes": [{"at": n["at"], "text": n["text"]} for n in doc.get("public_notes", [])],
         "duplicate_of": doc.get("duplicate_of"),
         "rating": doc.get("rating"),
-        "can_rate": status in {"resolved", "closed"} and doc.get("rating") is None
+        "can_rate": status in {S.RESOLVED, S.CLOSED} and doc.get("rating") is None
         and resolved_at is not None,
-        "can_reopen": status in {"resolved", "closed"} and resolved_at is not None
+        "can_reopen": status in {S.RESOLVED, S.CLOSED} and resolved_at is not None
         and now is not None and now - resolved_at <= REOPEN_WINDOW,
     }

@@ -10,13 +10,13 @@ from pydantic import BaseModel, StringConstraints
 from services.tracker.alerts import store
 from services.tracker.auth import requires
 from services.tracker.deps import deps
+from services.tracker.permissions import Action
 from services.tracker.tickets.models import _In
 from shared.crypto import FieldCipher
 from shared.web.body import json_body, parse_model
 from shared.web.problems import Problem
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1")
-STAFF = ("operator", "handler", "supervisor", "admin")
 Email = Annotated[str, StringConstraints(strip_whitespace=True,
                                          pattern=r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
                                          max_length=254)]
@@ -57,7 +57,7 @@ def notification_out(n: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/notifications")
-@requires(*STAFF)
+@requires(Action.VIEW_NOTIFICATIONS)
 def mine() -> Response:
     db, user = deps().db, g.principal.user
     return jsonify(unread=store.unread_count(db, user),
@@ -65,20 +65,19 @@ def mine() -> Response:
 
 
 @bp.post("/notifications/<notification_id>/read")
-@requires(*STAFF)
+@requires(Action.VIEW_NOTIFICATIONS)
 def read_one(notification_id: str) -> Response:
     d = deps()
     if not store.mark_read(d.db, user=g.principal.user, notification_id=notification_id,
                            now=d.clock()):
-        if d.db[store.NOTIFICATIONS].find_one({"_id": notification_id,
-                                               "user": g.principal.user}) is None:
+        if not store.exists(d.db, user=g.principal.user, notification_id=notification_id):
             raise Problem(404, "Not Found", "No such notification of yours.",
                           kind="notification-not-found")
     return jsonify(unread=store.unread_count(d.db, g.principal.user))
 
 
 @bp.post("/notifications/read-all")
-@requires(*STAFF)
+@requires(Action.VIEW_NOTIFICATIONS)
 def read_all() -> Response:
     d = deps()
     store.mark_read(d.db, user=g.principal.user, notification_id=None, now=d.clock())
@@ -86,7 +85,7 @@ def read_all() -> Response:
 
 
 @bp.get("/notifications/preferences")
-@requires(*STAFF)
+@requires(Action.VIEW_NOTIFICATIONS)
 def get_preferences() -> Response:
     d = deps()
     pref = store.preferences(d.db, [g.principal.user]).get(g.principal.user)
@@ -95,7 +94,7 @@ def get_preferences() -> Response:
 
 
 @bp.put("/notifications/preferences")
-@requires(*STAFF)
+@requires(Action.VIEW_NOTIFICATIONS)
 def put_preferences() -> Response:
     d, body = deps(), parse_model(PreferencesIn, json_body())
     store.set_preferences(d.db, user=g.principal.user, email=body.email, mode=body.mode,

@@ -1,4 +1,5 @@
-"""The alerts consumer on the shared consumer loop: `sla.alerts` in, one notification per
+"""The alerts consumer on the shared consumer loop: `sla.alerts.v1` in (undecodable alerts to
+`sla.alerts.v1.dlq`), one notification per
 person out. The handler is pure (each event becomes a write); the side-effect step reads the
 ticket's owner, picks the recipients and inserts `event_id:user` notifications, so a replayed
 or twice-consumed alert notifies nobody twice."""
@@ -14,7 +15,7 @@ from pymongo.database import Database
 from services.tracker.alerts import store
 from services.tracker.alerts.recipients import directory_principals, recipients
 from services.tracker.config import ConfigSource
-from services.tracker.store import TICKETS
+from services.tracker.tickets import repository
 from shared.consumer import Batch, ConsumerSpec, Output
 from shared.events import SlaAlertV1
 from shared.topics import SLA_ALERTS
@@ -41,8 +42,7 @@ def notifications_for(event: SlaAlertV1, *, users: list[str],
 def make_apply(db: Database, source: ConfigSource
                ) -> Callable[[list[SlaAlertV1], datetime], None]:
     def apply(events: list[SlaAlertV1], now: datetime) -> None:
-        owners = {t["_id"]: t.get("assignee") for t in db[TICKETS].find(
-            {"_id": {"$in": list({e.ticket_id for e in events})}}, {"assignee": 1})}
+        owners = repository.assignees(db, (e.ticket_id for e in events))
         staff = directory_principals(source.current().staff)
         planned = [(e, recipients(e, assignee=owners.get(e.ticket_id), staff=staff))
                    for e in events]

@@ -107,7 +107,7 @@ class Mailer:
                 continue
             col.update_many({"_id": {"$in": ids}}, {"$set": {"email_state": "sent",
                                                              "sent_at": now}})
-            self.db[store.PREFS].update_one({"_id": user}, {"$set": {"last_digest_at": now}})
+            self.db[store.ALERT_PREFS].update_one({"_id": user}, {"$set": {"last_digest_at": now}})
             sent += 1
         return sent
 

@@ -11,10 +11,13 @@ from services.tracker.alerts import store
 from services.tracker.deps import deps
 from services.tracker.pages.common import render
 from services.tracker.pages.session import current_staff, requires_staff
+from services.tracker.permissions import Action
 from shared.crypto import FieldCipher
 from shared.web.i18n import translate
+from shared.web.routes import Routes
 
-STAFF = ("operator", "handler", "supervisor", "admin")
+routes = Routes()
+
 _EMAIL = r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 
 
@@ -27,7 +30,8 @@ def install(bp: Blueprint) -> None:
         return {"unread_notifications": count}
 
 
-@requires_staff(*STAFF)
+@routes.get("/notifications")
+@requires_staff(Action.VIEW_NOTIFICATIONS)
 def notifications() -> tuple[str, int]:
     d = deps()
     me = current_staff()
@@ -38,7 +42,8 @@ def notifications() -> tuple[str, int]:
                   notices=get_flashed_messages(), errors={})
 
 
-@requires_staff(*STAFF)
+@routes.post("/notifications/read")
+@requires_staff(Action.VIEW_NOTIFICATIONS)
 def read() -> Response:
     d = deps()
     target = request.form.get("id") or None
@@ -46,7 +51,8 @@ def read() -> Response:
     return redirect(url_for("staff.notifications"), 303)
 
 
-@requires_staff(*STAFF)
+@routes.post("/notifications/preferences")
+@requires_staff(Action.VIEW_NOTIFICATIONS)
 def preferences() -> Response | tuple[str, int]:
     import re
 
@@ -67,9 +73,3 @@ def preferences() -> Response | tuple[str, int]:
     flash(translate("alerts.saved"))
     return redirect(url_for("staff.notifications"), 303)
 
-
-ROUTES = (
-    ("/notifications", notifications, ["GET"]),
-    ("/notifications/read", read, ["POST"]),
-    ("/notifications/preferences", preferences, ["POST"]),
-)

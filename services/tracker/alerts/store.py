@@ -5,31 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import DESCENDING
 from pymongo.database import Database
 
+from services.tracker.store import ALERT_PREFS, NOTIFICATIONS
 from shared.crypto import FieldCipher
 from shared.mongo import insert_new
 
-NOTIFICATIONS = "staff_notifications"
-PREFS = "staff_alert_prefs"
 Mode = Literal["each", "hourly", "none"]
 MODES: tuple[str, ...] = ("each", "hourly", "none")
 
 
-def ensure_indexes(db: Database) -> None:
-    db[NOTIFICATIONS].create_index([("user", ASCENDING), ("created_at", DESCENDING)])
-    db[NOTIFICATIONS].create_index([("user", ASCENDING), ("read_at", ASCENDING)])
-    db[NOTIFICATIONS].create_index([("email_state", ASCENDING)])
-
 
 def preferences(db: Database, users: list[str]) -> dict[str, dict[str, Any]]:
-    return {d["_id"]: d for d in db[PREFS].find({"_id": {"$in": users}})}
+    return {d["_id"]: d for d in db[ALERT_PREFS].find({"_id": {"$in": users}})}
 
 
 def set_preferences(db: Database, *, user: str, email: str | None, mode: Mode,
                     cipher: FieldCipher, now: datetime) -> None:
-    db[PREFS].update_one({"_id": user}, {"$set": {
+    db[ALERT_PREFS].update_one({"_id": user}, {"$set": {
         "email": cipher.encrypt(email) if email else None, "mode": mode, "updated_at": now}},
         upsert=True)
 
@@ -69,3 +63,8 @@ def mark_read(db: Database, *, user: str, notification_id: str | None, now: date
     if notification_id is not None:
         query["_id"] = notification_id
     return db[NOTIFICATIONS].update_many(query, {"$set": {"read_at": now}}).modified_count
+
+
+def exists(db: Database, *, user: str, notification_id: str) -> bool:
+    return db[NOTIFICATIONS].find_one({"_id": notification_id, "user": user},
+                                      {"_id": 1}) is not None

@@ -10,12 +10,13 @@ from services.tracker.answers import service
 from services.tracker.answers.models import TemplateIn
 from services.tracker.auth import requires
 from services.tracker.deps import deps
+from services.tracker.permissions import Action
+from services.tracker.staff import Role
 from services.tracker.tickets import service as tickets
 from shared.web.body import json_body, parse_model
 from shared.web.problems import Problem, validation_problem
 
 bp = Blueprint("answers", __name__, url_prefix="/api/v1")
-STAFF = ("operator", "handler", "supervisor", "admin")
 
 
 def template_out(doc: dict[str, Any]) -> dict[str, Any]:
@@ -29,10 +30,10 @@ def _not_found() -> Problem:
 
 
 @bp.get("/answer-templates")
-@requires(*STAFF)
+@requires(Action.VIEW_TEMPLATES)
 def list_templates() -> Response:
     p = g.principal
-    department = p.department if p.role == "handler" else request.args.get("department")
+    department = p.department if p.role == Role.HANDLER else request.args.get("department")
     return jsonify(items=[template_out(t) for t in service.list_templates(deps().db,
                                                                           department)])
 
@@ -53,19 +54,19 @@ def _save(template_id: str | None) -> Response:
 
 
 @bp.post("/answer-templates")
-@requires("admin")
+@requires(Action.MANAGE_TEMPLATES)
 def create() -> Response:
     return _save(None)
 
 
 @bp.put("/answer-templates/<template_id>")
-@requires("admin")
+@requires(Action.MANAGE_TEMPLATES)
 def update(template_id: str) -> Response:
     return _save(template_id)
 
 
 @bp.delete("/answer-templates/<template_id>")
-@requires("admin")
+@requires(Action.MANAGE_TEMPLATES)
 def remove(template_id: str) -> Response:
     if not service.delete(deps().db, template_id):
         raise _not_found()
@@ -73,14 +74,10 @@ def remove(template_id: str) -> Response:
 
 
 @bp.get("/tickets/<ticket_id>/answer-templates/<template_id>")
-@requires(*STAFF)
+@requires(Action.VIEW_TEMPLATES)
 def rendered(ticket_id: str, template_id: str) -> Response:
     d = deps()
-    try:
-        ticket = tickets.get_ticket(db=d.db, principal=g.principal, ticket_id=ticket_id)
-    except tickets.TicketNotFound:
-        raise Problem(404, "Not Found", "No such ticket, or not one you may see.",
-                      kind="ticket-not-found") from None
+    ticket = tickets.get_ticket(db=d.db, principal=g.principal, ticket_id=ticket_id)
     template = service.get_template(d.db, template_id)
     if template is None or template["department"] != ticket.get("department"):
         raise _not_found()

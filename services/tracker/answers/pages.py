@@ -13,7 +13,11 @@ from services.tracker.deps import deps
 from services.tracker.pages import forms
 from services.tracker.pages.common import departments, render
 from services.tracker.pages.session import current_staff, requires_staff
+from services.tracker.permissions import Action
 from shared.web.i18n import translate
+from shared.web.routes import Routes
+
+routes = Routes()
 
 
 def ticket_context(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +42,8 @@ def _page(*, values: dict[str, Any] | None = None, errors: dict[str, str] | None
                   notices=get_flashed_messages())
 
 
-@requires_staff("admin")
+@routes.get("/answer-templates")
+@requires_staff(Action.MANAGE_TEMPLATES)
 def answer_templates() -> tuple[str, int]:
     editing = request.args.get("edit")
     values = {}
@@ -50,7 +55,8 @@ def answer_templates() -> tuple[str, int]:
     return _page(values=values, editing=editing)
 
 
-@requires_staff("admin")
+@routes.post("/answer-templates/save")
+@requires_staff(Action.MANAGE_TEMPLATES)
 def save_answer_template() -> Response | tuple[str, int]:
     d = deps()
     values = forms.values(request.form, ("department", "title", "body", "template_id"))
@@ -76,16 +82,11 @@ def save_answer_template() -> Response | tuple[str, int]:
     return _page(values=values, errors=errors, editing=editing, status=422)
 
 
-@requires_staff("admin")
+@routes.post("/answer-templates/<template_id>/delete")
+@requires_staff(Action.MANAGE_TEMPLATES)
 def remove_answer_template(template_id: str) -> Response:
     if not service.delete(deps().db, template_id):
         abort(404)
     flash(translate("answers.deleted"))
     return redirect(url_for("staff.answer_templates"), 303)
 
-
-ROUTES = (
-    ("/answer-templates", answer_templates, ["GET"]),
-    ("/answer-templates/save", save_answer_template, ["POST"]),
-    ("/answer-templates/<template_id>/delete", remove_answer_template, ["POST"]),
-)

@@ -12,10 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bson import ObjectId
-from pymongo import ASCENDING
 from pymongo.database import Database
 
-TEMPLATES = "answer_templates"
+from services.tracker.store import TEMPLATES
+
 PLACEHOLDERS = ("code", "street", "deadline")
 _HOUSE = re.compile(r"^\s*(?:số\s*)?[\d/]+[a-zA-Z]?\s+", re.IGNORECASE)
 
@@ -25,9 +25,6 @@ class TemplateError(ValueError):
         super().__init__(message)
         self.field = field
 
-
-def ensure_indexes(db: Database) -> None:
-    db[TEMPLATES].create_index([("department", ASCENDING), ("title", ASCENDING)])
 
 
 def check_body(body: str) -> None:

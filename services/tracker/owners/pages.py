@@ -10,17 +10,18 @@ from flask import Response, abort, flash, redirect, request, url_for
 
 from services.tracker.deps import deps
 from services.tracker.owners import service
-from services.tracker.owners.api import bulk as bulk_give
 from services.tracker.pages import forms
 from services.tracker.pages.common import departments, render
 from services.tracker.pages.session import current_staff, requires_staff
-from services.tracker.tickets import service as tickets
-from services.tracker.tickets.states import IllegalTransition
+from services.tracker.permissions import Action, allowed
+from services.tracker.staff import Role
+from services.tracker.tickets.errors import TicketNotFound
+from shared.errors import DomainError
 from shared.web.i18n import translate
+from shared.web.routes import Routes
 
-SUPERVISORS = ("supervisor", "admin")
+routes = Routes()
 WINDOWS = (7, 30, 90)
-ERRORS = (IllegalTransition, tickets.Forbidden, tickets.Conflict, tickets.NotAllowed)
 
 
 def _back(ticket_id: str | None = None) -> str:
@@ -34,9 +35,9 @@ def _back(ticket_id: str | None = None) -> str:
 def _act(ticket_id: str, action: Any, notice: str) -> Response:
     try:
         ticket = action()
-    except tickets.TicketNotFound:
+    except TicketNotFound:
         abort(404)
-    except ERRORS as exc:
+    except DomainError as exc:
         flash(next(iter(forms.service_error(exc, "assignee").values())))
         return redirect(_back(ticket_id), 303)
     flash(translate(notice, code=ticket["tracking_code"],
@@ -44,7 +45,8 @@ def _act(ticket_id: str, action: Any, notice: str) -> Response:
     return redirect(_back(ticket_id), 303)
 
 
-@requires_staff("handler")
+@routes.post("/tickets/<ticket_id>/take")
+@requires_staff(Action.TAKE)
 def take(ticket_id: str) -> Response:
     d = deps()
     return _act(ticket_id, lambda: service.take(db=d.db, config=d.config,
@@ -53,7 +55,8 @@ def take(ticket_id: str) -> Response:
                 "owner.taken")
 
 
-@requires_staff("handler", *SUPERVISORS)
+@routes.post("/tickets/<ticket_id>/assignee")
+@requires_staff(Action.ASSIGN)
 def give(ticket_id: str) -> Response:
     d = deps()
     assignee = (request.form.get("assignee") or "").strip()[:64] or None
@@ -64,7 +67,8 @@ def give(ticket_id: str) -> Response:
                 "owner.given")
 
 
-@requires_staff(*SUPERVISORS)
+@routes.post("/queue/assignee")
+@requires_staff(Action.BULK_ASSIGN)
 def bulk_assign() -> Response:
     d = deps()
     ids = [i for i in request.form.getlist("ticket_ids")[:200] if len(i) == 24]
@@ -72,7 +76,8 @@ def bulk_assign() -> Response:
     if not ids:
         flash(translate("err.select_tickets"))
         return redirect(_back(), 303)
-    results = bulk_give(d, current_staff(), ids, assignee)
+    results = service.bulk_give(db=d.db, config=d.config, principal=current_staff(),
+                                ticket_ids=ids, assignee=assignee, now=d.clock())
     moved = sum(1 for r in results if r["status"] == 200)
     flash(translate("owner.bulk_done", moved=moved,
                     user=assignee or translate("owner.nobody")))
@@ -82,11 +87,12 @@ def bulk_assign() -> Response:
     return redirect(_back(), 303)
 
 
-@requires_staff("handler")
+@routes.post("/me/availability")
+@requires_staff(Action.SET_AVAILABILITY)
 def availability() -> Response:
     d = deps()
     available = request.form.get("available") == "1"
-    service.set_available(db=d.db, user=current_staff().user, available=available,
+    service.set_available(db=d.db, principal=current_staff(), available=available,
                           now=d.clock())
     flash(translate("owner.available_on" if available else "owner.available_off"))
     return redirect(_back(), 303)
@@ -97,7 +103,8 @@ def _days() -> int:
     return int(raw) if raw.isdigit() and int(raw) in WINDOWS else 30
 
 
-@requires_staff(*SUPERVISORS)
+@routes.get("/team")
+@requires_staff(Action.VIEW_LOAD)
 def team() -> tuple[str, int]:
     d = deps()
     department = request.args.get("department") or None
@@ -105,9 +112,10 @@ def team() -> tuple[str, int]:
         department = None
     days = _days()
     rr = service.round_robin_departments(d.db)
+    principal = current_staff()
     return render("team.html", load=service.load(db=d.db, config=d.config,
-                                                 department=department),
-                  stats=service.handler_stats(db=d.db, config=d.config,
+                                                 principal=principal, department=department),
+                  stats=service.handler_stats(db=d.db, config=d.config, principal=principal,
                                               department=department,
                                               since=service.window_start(d.clock(), days)),
                   days=days, windows=WINDOWS, department=department,
@@ -117,14 +125,16 @@ def team() -> tuple[str, int]:
                                               if p.department}))
 
 
-@requires_staff(*SUPERVISORS)
+@routes.post("/team/round-robin")
+@requires_staff(Action.SET_ROUND_ROBIN)
 def round_robin() -> Response:
     d = deps()
     department = request.form.get("department") or ""
     if department not in d.config.routing.departments():
         abort(404)
     enabled = request.form.get("enabled") == "1"
-    service.set_round_robin(db=d.db, department=department, enabled=enabled, now=d.clock())
+    service.set_round_robin(db=d.db, principal=current_staff(), department=department,
+                            enabled=enabled, now=d.clock())
     flash(translate("owner.rr_on" if enabled else "owner.rr_off"))
     return redirect(url_for("staff.team"), 303)
 
@@ -134,9 +144,9 @@ def queue_context(principal: Any) -> dict[str, Any]:
     the handlers a supervisor may assign to."""
     d = deps()
     ctx: dict[str, Any] = {"owner_view": request.args.get("owner") or ""}
-    if principal.role == "handler":
+    if allowed(principal.role, Action.SET_AVAILABILITY):
         ctx["available"] = service.availability(d.db, [principal.user])[principal.user]
-    if principal.role in SUPERVISORS:
+    if allowed(principal.role, Action.BULK_ASSIGN):
         ctx["assignable"] = service.handlers_of(d.config.staff)
     return ctx
 
@@ -145,19 +155,10 @@ def ticket_context(principal: Any, ticket: dict[str, Any]) -> dict[str, Any]:
     d = deps()
     owner = ticket.get("assignee")
     ownable = ticket["state"] in service.OWNABLE_STATES and bool(ticket.get("department"))
-    may_give = ownable and (principal.role in SUPERVISORS or (
-        principal.role == "handler" and owner in (None, principal.user)))
-    return {"may_take": ownable and principal.role == "handler" and owner is None,
+    may_give = ownable and allowed(principal.role, Action.ASSIGN) and (
+        principal.role != Role.HANDLER or owner in (None, principal.user))
+    return {"may_take": ownable and allowed(principal.role, Action.TAKE) and owner is None,
             "may_give": may_give,
             "colleagues": [p.user for p in service.handlers_of(d.config.staff,
                                                                ticket.get("department"))]}
 
-
-ROUTES = (
-    ("/tickets/<ticket_id>/take", take, ["POST"]),
-    ("/tickets/<ticket_id>/assignee", give, ["POST"]),
-    ("/queue/assignee", bulk_assign, ["POST"]),
-    ("/me/availability", availability, ["POST"]),
-    ("/team", team, ["GET"]),
-    ("/team/round-robin", round_robin, ["POST"]),
-)

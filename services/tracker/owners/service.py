@@ -10,25 +10,21 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.database import Database
 
 from services.tracker.config import TrackerConfig
-from services.tracker.staff import Principal, StaffDirectory
-from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.permissions import Action
+from services.tracker.staff import Principal, Role, StaffDirectory
+from services.tracker.store import OWNER_SETTINGS, PRESENCE
+from services.tracker.tickets import repository
 from services.tracker.tickets import service as tickets
-from services.tracker.tickets.service import SYSTEM, Conflict, Forbidden, NotAllowed
+from services.tracker.tickets.errors import Conflict, Forbidden, NotAllowed
+from services.tracker.tickets.service import SYSTEM, require
+from shared.errors import DomainError
+from shared.tickets import OPEN_STATES, TicketState
 
-PRESENCE = "handler_presence"        # _id: user; available, last_assigned_at
-OWNER_SETTINGS = "owner_settings"    # _id: department; round_robin
-OWNABLE_STATES = frozenset(OPEN_STATES) - {"triage", "rejected", "new"}
-SUPERVISORS = frozenset({"supervisor", "admin"})
-
-
-def ensure_indexes(db: Database) -> None:
-    db[TICKETS].create_index([("assignee", ASCENDING), ("state", ASCENDING),
-                              ("queue_key", ASCENDING)])
-    db[TICKETS].create_index([("department", ASCENDING), ("finished_at", ASCENDING)])
+OWNABLE_STATES = frozenset(OPEN_STATES) - {TicketState.TRIAGE, TicketState.REJECTED,
+                                           TicketState.NEW}
 
 
 def handlers_of(directory: StaffDirectory, department: str | None = None) -> list[Principal]:
@@ -63,8 +59,7 @@ def take(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id
          now: datetime) -> dict[str, Any]:
     """A handler takes an unowned ticket of the department. Taking one that someone else
     owns is a supervisor's reassignment, not a take."""
-    if principal.role != "handler":
-        raise Forbidden("only handlers take tickets; supervisors assign them")
+    require(principal, Action.TAKE)
     ticket = tickets.get_ticket(db=db, principal=principal, ticket_id=ticket_id)
     owner = ticket.get("assignee")
     if owner and owner != principal.user:
@@ -77,22 +72,42 @@ def give(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id
          assignee: str | None, now: datetime) -> dict[str, Any]:
     """Give the ticket to a handler of its department (None: nobody owns it). Supervisors
     reassign anything; a handler gives or releases only what it owns or nobody owns."""
-    if principal.role not in SUPERVISORS | {"handler"}:
-        raise Forbidden("owners are set by handlers and supervisors")
+    require(principal, Action.ASSIGN)
     ticket = tickets.get_ticket(db=db, principal=principal, ticket_id=ticket_id)
-    if principal.role == "handler" and ticket.get("assignee") not in (None, principal.user):
-        raise Forbidden("only a supervisor reassigns another handler's ticket")
+    if principal.role == Role.HANDLER and ticket.get("assignee") not in (None, principal.user):
+        raise Forbidden("only a supervisor reassigns another handler's ticket",
+                        code="reassign_for_supervisors")
     if assignee is not None:
         _check_owner(config, ticket, assignee)
     return _change(db=db, config=config, principal=principal, ticket=ticket, to=assignee,
                    now=now)
 
 
+def bulk_give(*, db: Database, config: TrackerConfig, principal: Principal,
+              ticket_ids: list[str], assignee: str | None, now: datetime
+              ) -> list[dict[str, Any]]:
+    """Give each ticket; one refused ticket does not stop the others (its status and why)."""
+    require(principal, Action.BULK_ASSIGN)
+    results: list[dict[str, Any]] = []
+    for ticket_id in dict.fromkeys(ticket_ids):
+        try:
+            ticket = give(db=db, config=config, principal=principal, ticket_id=ticket_id,
+                          assignee=assignee, now=now)
+        except DomainError as exc:
+            results.append({"ticket_id": ticket_id, "status": exc.status,
+                            "error": exc.detail})
+            continue
+        results.append({"ticket_id": ticket_id, "status": 200, "state": ticket["state"]})
+    return results
+
+
 # --- availability and round-robin -----------------------------------------------------
 
-def set_available(*, db: Database, user: str, available: bool, now: datetime) -> None:
-    db[PRESENCE].update_one({"_id": user}, {"$set": {"available": available, "at": now}},
-                            upsert=True)
+def set_available(*, db: Database, principal: Principal, available: bool,
+                  now: datetime) -> None:
+    require(principal, Action.SET_AVAILABILITY)
+    db[PRESENCE].update_one({"_id": principal.user},
+                            {"$set": {"available": available, "at": now}}, upsert=True)
 
 
 def availability(db: Database, users: list[str]) -> dict[str, bool]:
@@ -101,7 +116,9 @@ def availability(db: Database, users: list[str]) -> dict[str, bool]:
     return {u: found.get(u, False) for u in users}
 
 
-def set_round_robin(*, db: Database, department: str, enabled: bool, now: datetime) -> None:
+def set_round_robin(*, db: Database, principal: Principal, department: str, enabled: bool,
+                    now: datetime) -> None:
+    require(principal, Action.SET_ROUND_ROBIN)
     db[OWNER_SETTINGS].update_one({"_id": department},
                                   {"$set": {"round_robin": enabled, "at": now}}, upsert=True)
 
@@ -151,10 +168,11 @@ def auto_assign(*, db: Database, config: TrackerConfig, tickets_in: list[dict[st
 
 # --- the supervisor's view ---------------------------------------------------------------
 
-def load(*, db: Database, config: TrackerConfig, department: str | None
-         ) -> list[dict[str, Any]]:
+def load(*, db: Database, config: TrackerConfig, principal: Principal,
+         department: str | None) -> list[dict[str, Any]]:
     """Per handler (and 'unassigned' per department): open tickets held and the earliest
-    resolution deadline among them. One indexed query per open state."""
+    resolution deadline among them."""
+    require(principal, Action.VIEW_LOAD)
     rows: dict[tuple[str, str | None], dict[str, Any]] = {}
     handlers = handlers_of(config.staff, department)
     present = availability(db, [p.user for p in handlers])
@@ -162,36 +180,28 @@ def load(*, db: Database, config: TrackerConfig, department: str | None
         rows[(p.department or "", p.user)] = {"department": p.department, "user": p.user,
                                               "open": 0, "oldest_due": None,
                                               "available": present[p.user]}
-    query: dict[str, Any] = {"department": department} if department else {}
-    for state in OPEN_STATES:
-        for t in db[TICKETS].find({**query, "state": state},
-                                  {"department": 1, "assignee": 1,
-                                   "expected_resolution_at": 1}):
-            key = (t.get("department") or "", t.get("assignee"))
-            row = rows.setdefault(key, {"department": t.get("department"),
-                                        "user": t.get("assignee"), "open": 0,
-                                        "oldest_due": None, "available": None})
-            row["open"] += 1
-            due = t.get("expected_resolution_at")
-            if due is not None and (row["oldest_due"] is None or due < row["oldest_due"]):
-                row["oldest_due"] = due
+    for t in repository.open_owned(db, department=department):
+        key = (t.get("department") or "", t.get("assignee"))
+        row = rows.setdefault(key, {"department": t.get("department"),
+                                    "user": t.get("assignee"), "open": 0,
+                                    "oldest_due": None, "available": None})
+        row["open"] += 1
+        due = t.get("expected_resolution_at")
+        if due is not None and (row["oldest_due"] is None or due < row["oldest_due"]):
+            row["oldest_due"] = due
     return sorted(rows.values(), key=lambda r: (r["department"] or "", r["user"] is None,
                                                 r["user"] or ""))
 
 
-def handler_stats(*, db: Database, config: TrackerConfig, department: str | None,
-                  since: datetime) -> list[dict[str, Any]]:
+def handler_stats(*, db: Database, config: TrackerConfig, principal: Principal,
+                  department: str | None, since: datetime) -> list[dict[str, Any]]:
     """Per handler: tickets they owned that were resolved in the window (resolved or
     closed), how many of those on time, and the median time from filing to resolution."""
-    query: dict[str, Any] = {"finished_at": {"$gte": since},
-                             "state": {"$in": ["resolved", "closed"]}}
-    if department:
-        query["department"] = department
+    require(principal, Action.VIEW_HANDLER_STATS)
     per: dict[str, dict[str, Any]] = {
         p.user: {"user": p.user, "department": p.department, "durations": [], "on_time": 0}
         for p in handlers_of(config.staff, department)}
-    for t in db[TICKETS].find(query, {"assignee": 1, "department": 1, "finished_at": 1,
-                                      "finished_on_time": 1, "started_at": 1}):
+    for t in repository.resolved_since(db, department=department, since=since):
         user = t.get("assignee")
         if not user:
             continue

@@ -8,15 +8,15 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import NotFound
 
 from services.tracker.pages import (
-    queries,
     views_auth,
     views_handler,
     views_operator,
     views_supervisor,
 )
-from services.tracker.pages.common import on_csrf, on_forbidden, on_not_found
+from services.tracker.pages.common import on_csrf, on_domain_error, on_forbidden, on_not_found
 from services.tracker.pages.figures import FiguresCache
 from services.tracker.pages.session import RoleForbidden
+from shared.errors import DomainError
 from shared.settings import Settings
 from shared.web import pages
 from shared.web.csrf import CsrfError
@@ -28,11 +28,11 @@ def blueprint(settings: Settings) -> Blueprint:
     pages.install(bp, settings)
     bp.register_error_handler(CsrfError, on_csrf)
     bp.register_error_handler(RoleForbidden, on_forbidden)
+    bp.register_error_handler(DomainError, on_domain_error)
     bp.register_error_handler(NotFound, on_not_found)
     for module in (views_auth, views_operator, views_handler, views_supervisor,
                    *extensions()):
-        for rule, view, methods in module.ROUTES:
-            bp.add_url_rule(rule, view_func=view, methods=methods)
+        module.routes.register(bp)
         if hasattr(module, "install"):
             module.install(bp)
     bp.record_once(_setup)
@@ -51,7 +51,6 @@ def extensions() -> tuple:
 
 def _setup(state: BlueprintSetupState) -> None:
     state.app.extensions["staff_pages_figures"] = FiguresCache()
-    queries.ensure_indexes(state.app.extensions["tracker"].db)
 
 
 __all__ = ["blueprint"]

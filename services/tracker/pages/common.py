@@ -9,11 +9,10 @@ from werkzeug.exceptions import HTTPException
 
 from services.tracker.deps import deps
 from services.tracker.pages.session import RoleForbidden, current_staff
+from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.web.csrf import CsrfError
-from shared.web.i18n import translate
-
-SLA_STATES = ("on_track", "warning", "breached", "paused", "done")
+from shared.web.i18n import has_key, translate
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -32,6 +31,12 @@ def departments() -> list[str]:
 def error_page(status: int, message_key: str) -> Response:
     body, _ = render("error.html", message=translate(message_key), status=status)
     return Response(body, status, mimetype="text/html")
+
+
+def on_domain_error(exc: DomainError) -> Response:
+    """A refusal no form caught: the error page, in the page's language, by its code."""
+    return error_page(exc.status, exc.message_key if has_key(exc.message_key)
+                      else "error.forbidden")
 
 
 def on_csrf(_: CsrfError) -> Response:

@@ -8,12 +8,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import ImmutableMultiDict
 
-from services.tracker.tickets import service
-from services.tracker.tickets.states import IllegalTransition
-from shared.web.i18n import label, translate
+from shared.errors import DomainError
+from shared.limits import DESCRIPTION_MAX, DESCRIPTION_MIN
+from shared.web.i18n import has_key, label, translate
 
 Errors = dict[str, str]
-DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
 
 
 def text(form: ImmutableMultiDict[str, str], name: str, limit: int = 8000) -> str:
@@ -61,32 +60,25 @@ def optional(value: str) -> str | None:
     return value or None
 
 
-def service_error(exc: Exception, field: str) -> Errors:
-    """A refusal of the tickets service, shown on the form's main field."""
-    if isinstance(exc, IllegalTransition):
-        return {field: translate("err.illegal_transition",
-                                 current=label("state", exc.current),
-                                 target=label("state", exc.target))}
-    if isinstance(exc, service.Forbidden):
-        return {field: translate("err.forbidden_move")}
-    if isinstance(exc, service.Conflict):
-        return {"form": translate("err.conflict")}
-    if isinstance(exc, service.NotAllowed):
-        detail = str(exc)
-        for needle, key in (("already routed", "err.same_route"),
-                            ("triage the ticket", "err.triage_first"),
-                            ("duplicate itself", "err.duplicate_self"),
-                            ("unknown department", "err.choice")):
-            if needle in detail:
-                return {field: translate(key)}
-        return {field: translate("err.not_allowed")}
-    raise exc
+def error_message(exc: DomainError) -> str:
+    """A refusal of the tickets service in the page's language, by its code."""
+    params = {name: label("state", value) if name in {"current", "target"} else value
+              for name, value in exc.params.items()}
+    if not has_key(exc.message_key):
+        return translate("err.not_allowed")
+    return translate(exc.message_key, **params)
+
+
+def service_error(exc: DomainError, field: str) -> Errors:
+    """A refusal of the tickets service, shown on the form's main field (an edit conflict on
+    the whole form)."""
+    return {"form" if exc.field == "form" else field: error_message(exc)}
 
 
 def description_error(message: str) -> str:
     short = "at least" in message or "too_short" in message
     return translate("err.description_short" if short else "err.description_long",
-                     min=DESCRIPTION_MIN, max="4.000")
+                     min=DESCRIPTION_MIN, max=f"{DESCRIPTION_MAX:,}".replace(",", "."))
 
 
 # intake's error field paths -> the operator form's fields

@@ -11,8 +11,12 @@ from services.tracker.pages.common import render
 from services.tracker.pages.forms import text
 from shared.web import csrf
 from shared.web.i18n import translate
+from shared.web.routes import Routes
+
+routes = Routes()
 
 
+@routes.get("/")
 def index() -> Response:
     principal = staff_session.current_staff()
     if principal is None:
@@ -20,6 +24,7 @@ def index() -> Response:
     return redirect(staff_session.home_url(principal))
 
 
+@routes.get("/login")
 def login_form() -> Response | tuple[str, int]:
     principal = staff_session.current_staff()
     if principal is not None:
@@ -28,6 +33,7 @@ def login_form() -> Response | tuple[str, int]:
                   next=staff_session.safe_next(request.args.get("next")) or "")
 
 
+@routes.post("/login")
 def login() -> Response | tuple[str, int]:
     user = text(request.form, "user", 100).strip()
     password = text(request.form, "password", 200)
@@ -41,7 +47,8 @@ def login() -> Response | tuple[str, int]:
     d = deps()
     address, now = request.remote_addr or "-", d.clock()
     if not errors:
-        until = login_throttle.refused_until(db=d.db, user=user, address=address, now=now)
+        # counted before the password is checked: concurrent guesses cannot pass the limit
+        until = login_throttle.begin_attempt(db=d.db, user=user, address=address, now=now)
         if until is not None:
             minutes = max(1, int((until - now).total_seconds() + 59) // 60)
             return render("login.html", 429, values={"user": user}, next=target or "",
@@ -50,24 +57,16 @@ def login() -> Response | tuple[str, int]:
         principal = d.config.staff.login(user, password)
         if principal is None or principal.role not in staff_session.STAFF_ROLES:
             errors["password"] = translate("err.login_failed")
-            login_throttle.record_failure(db=d.db, user=user, address=address, now=now)
     if errors or principal is None:
         return render("login.html", 422, values={"user": user}, errors=errors,
                       next=target or "")
-    login_throttle.forget(db=d.db, user=user, address=address)
+    login_throttle.succeeded(db=d.db, user=user, address=address)
     staff_session.log_in(principal)
     csrf.rotate()
     return redirect(target or staff_session.home_url(principal), 303)
 
 
+@routes.post("/logout")
 def logout() -> Response:
     staff_session.log_out()
     return redirect(url_for("staff.login"), 303)
-
-
-ROUTES = (
-    ("/", index, ["GET"]),
-    ("/login", login_form, ["GET"]),
-    ("/login", login, ["POST"]),
-    ("/logout", logout, ["POST"]),
-)

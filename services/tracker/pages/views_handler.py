@@ -15,43 +15,42 @@ from services.tracker.deps import deps
 from services.tracker.owners import pages as owner_pages
 from services.tracker.owners.filters import assignee_filter
 from services.tracker.pages import forms
-from services.tracker.pages.common import SLA_STATES, departments, render
+from services.tracker.pages.common import departments, render
 from services.tracker.pages.session import current_staff, requires_staff
-from services.tracker.store import TICKETS
-from services.tracker.tickets import service
+from services.tracker.permissions import Action, allowed
+from services.tracker.tickets import repository, service
 from services.tracker.tickets.models import (
     BulkTransitionIn,
     NoteIn,
     RerouteIn,
     TransitionIn,
 )
-from services.tracker.tickets.states import (
-    ROLE_TARGETS,
-    STATES,
-    TRANSITIONS,
-    IllegalTransition,
-)
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets.render import ticket_out
+from services.tracker.tickets.repository import TicketFilter
+from services.tracker.tickets.states import ROLE_TARGETS, TRANSITIONS
+from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+from shared.tickets import SLA_STATES, STATES, TicketState
 from shared.web.i18n import label, translate
 from shared.web.problems import Problem
+from shared.web.routes import Routes
 
-QUEUE_ROLES = ("handler", "supervisor", "admin", "operator")
-MOVE_ROLES = ("handler", "supervisor", "admin")
+routes = Routes()
+
 PAGE_SIZE = 50
 FILTERS: dict[str, tuple[str, ...] | None] = {
     "state": STATES, "sla_state": SLA_STATES, "category": CATEGORY_CODES,
     "district": DISTRICT_CODES, "urgent": ("true", "false"), "department": None,
 }
-SERVICE_ERRORS = (IllegalTransition, service.Forbidden, service.Conflict, service.NotAllowed)
 
 
-def _filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """The queue's filters from the query string: (service filters, values, errors)."""
+def _filters() -> tuple[TicketFilter, dict[str, str], dict[str, str]]:
+    """The queue's filters from the query string: (the repository's filter, values,
+    errors)."""
     values = {name: (request.args.get(name) or "")[:64] for name in FILTERS}
     errors: dict[str, str] = {}
     filters: dict[str, Any] = {}
-    for name, allowed in FILTERS.items():
+    for name, choices in FILTERS.items():
         value = values[name]
         if not value:
             continue
@@ -59,12 +58,10 @@ def _filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
             if value not in deps().config.routing.departments():
                 errors[name] = translate("err.choice")
                 continue
-        elif allowed is not None and value not in allowed:
+        elif choices is not None and value not in choices:
             errors[name] = translate("err.choice")
             continue
         filters[name] = value == "true" if name == "urgent" else value
-    if "state" in filters and filters["state"] in {"resolved", "closed", "duplicate"}:
-        filters["open_only"] = False
     owner = (request.args.get("owner") or "")[:64]
     if owner:
         values["owner"] = owner
@@ -72,7 +69,9 @@ def _filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
             filters.update(assignee_filter(owner, current_staff()))
         except Problem:
             errors["owner"] = translate("err.choice")
-    return filters, values, errors
+    state = filters.pop("state", None)
+    return TicketFilter(states=None if state is None else (TicketState(state),),
+                        **filters), values, errors
 
 
 def _page() -> int:
@@ -82,19 +81,20 @@ def _page() -> int:
 
 def _targets(role: str, state: str) -> list[str]:
     """Moves the role may make from the state (duplicates have their own form)."""
-    allowed = TRANSITIONS.get(state, frozenset()) & ROLE_TARGETS.get(role, frozenset())
-    return [s for s in STATES if s in allowed and s != "duplicate"]
+    targets = TRANSITIONS.get(state, frozenset()) & ROLE_TARGETS.get(role, frozenset())
+    return [s for s in STATES if s in targets and s != TicketState.DUPLICATE]
 
 
 def _undo_targets(role: str, ticket: dict) -> list[str]:
     """A supervisor may take back a duplicate mark (the note is the reason)."""
     target = service.undo_target(ticket)
-    return [target] if target and role in service.SUPERVISORS else []
+    return [target] if target and allowed(role, Action.UNDO_DUPLICATE) else []
 
 
 def _bulk_targets(role: str) -> list[str]:
     return [s for s in STATES if s in ROLE_TARGETS.get(role, frozenset())
-            and s not in {"duplicate", "triage", "assigned", "new"}]
+            and s not in {TicketState.DUPLICATE, TicketState.TRIAGE, TicketState.ASSIGNED,
+                          TicketState.NEW}]
 
 
 def _queue_page(*, bulk_errors: dict[str, str] | None = None,
@@ -104,8 +104,8 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
     principal = current_staff()
     filters, values, errors = _filters()
     page = _page()
-    docs, total = service.queue(db=d.db, principal=principal, filters=filters,
-                                limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    docs, total = repository.queue(d.db, principal=principal, filters=filters,
+                                   limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = {k: v for k, v in values.items() if v}
     return render("queue.html", status, tickets=[ticket_out(t) for t in docs], total=total,
                   page=page, pages=max(1, -(-total // PAGE_SIZE)), values=values,
@@ -116,7 +116,8 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
                   notices=get_flashed_messages(), **owner_pages.queue_context(principal))
 
 
-@requires_staff(*QUEUE_ROLES)
+@routes.get("/queue")
+@requires_staff(Action.VIEW_TICKETS)
 def queue() -> tuple[str, int]:
     return _queue_page()
 
@@ -126,7 +127,8 @@ def _back_to_queue() -> str:
     return url_for("staff.queue") + (f"?{query}" if query and "//" not in query else "")
 
 
-@requires_staff(*MOVE_ROLES)
+@routes.post("/queue/bulk")
+@requires_staff(Action.BULK_TRANSITION)
 def bulk() -> Response | tuple[str, int]:
     d = deps()
     principal = current_staff()
@@ -146,10 +148,8 @@ def bulk() -> Response | tuple[str, int]:
                                         ticket_id=ticket_id, to_state=body.to, note=body.note,
                                         public=body.public, now=d.clock())
             moved.append(ticket["tracking_code"])
-        except (service.TicketNotFound, *SERVICE_ERRORS) as exc:
-            message = (translate("err.ticket_gone") if isinstance(exc, service.TicketNotFound)
-                       else next(iter(forms.service_error(exc, "to").values())))
-            failed.append(f"{ticket_id[-6:]}: {message}")
+        except DomainError as exc:
+            failed.append(f"{ticket_id[-6:]}: {forms.error_message(exc)}")
     flash(translate("notice.bulk", moved=len(moved), state=label("state", body.to)))
     for line in failed:
         flash(line)
@@ -172,9 +172,11 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
     return render("ticket.html", status, t=ticket_out(ticket, history=True),
                   targets=_targets(principal.role, ticket["state"])
                   + _undo_targets(principal.role, ticket),
-                  may_move=principal.role in MOVE_ROLES, department_codes=departments(),
-                  may_duplicate="duplicate" in TRANSITIONS.get(ticket["state"], ())
-                  and "duplicate" in ROLE_TARGETS.get(principal.role, ()),
+                  may_reroute=allowed(principal.role, Action.REROUTE),
+                  department_codes=departments(),
+                  may_duplicate=allowed(principal.role, Action.MARK_DUPLICATE)
+                  and TicketState.DUPLICATE in TRANSITIONS.get(ticket["state"], ())
+                  and TicketState.DUPLICATE in ROLE_TARGETS.get(principal.role, ()),
                   **owner_pages.ticket_context(principal, ticket),
                   **answer_pages.ticket_context(ticket),
                   form=form, errors={form: errors or {}} if form else {},
@@ -182,7 +184,8 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
                   notices=get_flashed_messages())
 
 
-@requires_staff(*QUEUE_ROLES)
+@routes.get("/tickets/<ticket_id>")
+@requires_staff(Action.VIEW_TICKETS)
 def ticket(ticket_id: str) -> tuple[str, int]:
     return _ticket_page(ticket_id)
 
@@ -200,7 +203,7 @@ def _move(ticket_id: str, form: str, names: tuple[str, ...],
             updated = act(body)
         except service.TicketNotFound:
             abort(404)
-        except SERVICE_ERRORS as exc:
+        except DomainError as exc:
             errors = forms.service_error(exc, main_field)
         else:
             flash(translate(notice, state=label("state", updated["state"])))
@@ -208,7 +211,8 @@ def _move(ticket_id: str, form: str, names: tuple[str, ...],
     return _ticket_page(ticket_id, form=form, errors=errors, values=values, status=422)
 
 
-@requires_staff(*MOVE_ROLES, "operator")
+@routes.post("/tickets/<ticket_id>/transition")
+@requires_staff(Action.TRANSITION)
 def transition(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
     return _move(
@@ -221,7 +225,8 @@ def transition(ticket_id: str) -> Response | tuple[str, int]:
         "to", "notice.moved")
 
 
-@requires_staff(*QUEUE_ROLES)
+@routes.post("/tickets/<ticket_id>/note")
+@requires_staff(Action.ADD_NOTE)
 def note(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
     return _move(
@@ -243,7 +248,8 @@ def _check_reroute(values: dict[str, Any]) -> tuple[Any, dict[str, str]]:
                                    "note": forms.optional(values["note"])})
 
 
-@requires_staff(*MOVE_ROLES)
+@routes.post("/tickets/<ticket_id>/reroute")
+@requires_staff(Action.REROUTE)
 def reroute(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
     return _move(
@@ -258,13 +264,14 @@ def _check_duplicate(values: dict[str, Any]) -> tuple[Any, dict[str, str]]:
     code = values["original"].strip().upper()
     if not code:
         return None, {"original": translate("err.required")}
-    original = deps().db[TICKETS].find_one({"tracking_code": code}, {"_id": 1})
+    original = repository.by_tracking_code(deps().db, code, fields=("_id",))
     if original is None:
         return None, {"original": translate("err.code_unknown")}
     return {"original_id": original["_id"], "note": forms.optional(values["note"])}, {}
 
 
-@requires_staff(*MOVE_ROLES, "operator")
+@routes.post("/tickets/<ticket_id>/duplicate")
+@requires_staff(Action.MARK_DUPLICATE)
 def duplicate(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
     return _move(
@@ -273,14 +280,3 @@ def duplicate(ticket_id: str) -> Response | tuple[str, int]:
                                          ticket_id=ticket_id, original_id=b["original_id"],
                                          note=b["note"], now=d.clock()),
         "original", "notice.moved")
-
-
-ROUTES = (
-    ("/queue", queue, ["GET"]),
-    ("/queue/bulk", bulk, ["POST"]),
-    ("/tickets/<ticket_id>", ticket, ["GET"]),
-    ("/tickets/<ticket_id>/transition", transition, ["POST"]),
-    ("/tickets/<ticket_id>/note", note, ["POST"]),
-    ("/tickets/<ticket_id>/reroute", reroute, ["POST"]),
-    ("/tickets/<ticket_id>/duplicate", duplicate, ["POST"]),
-)

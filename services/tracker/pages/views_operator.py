@@ -21,16 +21,21 @@ from services.tracker.deps import deps
 from services.tracker.pages import clients, forms
 from services.tracker.pages.common import render
 from services.tracker.pages.session import current_staff, requires_staff
-from services.tracker.tickets import service
+from services.tracker.permissions import Action
+from services.tracker.tickets import repository, service
 from services.tracker.tickets.models import TriageIn
-from services.tracker.tickets.states import IllegalTransition
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets.render import ticket_out
+from services.tracker.tickets.repository import TicketFilter
 from shared.danger import detect, guidance
+from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES
+from shared.tickets import TRIAGE_STATES
 from shared.web.i18n import department_label, label, translate
+from shared.web.routes import Routes
+
+routes = Routes()
 
 CALL_FIELDS = ("caller_phone", "call_id", "description", "category", "district", "address")
-CONSOLE_ROLES = ("operator", "supervisor", "admin")
 TRIAGE_PAGE = 25
 
 
@@ -46,14 +51,17 @@ def _console(values: dict[str, Any], errors: dict[str, str], *, status: int = 20
 
 def _triage_count() -> int:
     d = deps()
-    _, total = service.queue(db=d.db, principal=current_staff(),
-                             filters={"state": {"$in": ["triage", "rejected"]}}, limit=1,
-                             offset=0)
+    _, total = repository.queue(d.db, principal=current_staff(),
+                                filters=TicketFilter(states=TRIAGE_STATES), limit=1, offset=0)
     return total
 
 
 def suggestion_view(prediction: dict[str, Any], text: str = "") -> dict[str, Any]:
-    """The classifier's answer with display names, for the page and its script."""
+    """The classifier's answer with display names, for the page and its script. The
+    department is the one the tracker's routing table will give the report (none while it
+    needs an operator's triage), never one the classifier names."""
+    department = None if prediction.get("needs_triage") else deps().config.routing.department(
+        prediction["category"], prediction.get("district"))
     return {
         "category": prediction["category"],
         "category_label": label("category", prediction["category"]),
@@ -64,8 +72,8 @@ def suggestion_view(prediction: dict[str, Any], text: str = "") -> dict[str, Any
         "district_label": label("district", prediction.get("district")),
         "urgent": bool(prediction.get("urgent")),
         "needs_triage": bool(prediction.get("needs_triage")),
-        "department": prediction.get("department"),
-        "department_label": department_label(prediction.get("department")),
+        "department": department,
+        "department_label": department_label(department),
         "outcome": prediction.get("outcome") or "routed",
         "triage_reason": prediction.get("triage_reason"),
         "emergency": emergency_view(prediction, text),
@@ -83,12 +91,14 @@ def emergency_view(prediction: dict[str, Any], text: str) -> dict[str, Any] | No
     return guidance(numbers) if numbers else None
 
 
-@requires_staff(*CONSOLE_ROLES)
+@routes.get("/operator")
+@requires_staff(Action.TAKE_CALLS)
 def operator() -> tuple[str, int]:
     return _console(dict.fromkeys(CALL_FIELDS, ""), {})
 
 
-@requires_staff(*CONSOLE_ROLES)
+@routes.post("/operator/suggest")
+@requires_staff(Action.TAKE_CALLS)
 def suggest() -> tuple[Response, int] | Response:
     """JSON for the console's script: {text} -> the suggestion (proxied to the classifier)."""
     payload = request.get_json(silent=True) or {}
@@ -115,7 +125,8 @@ def _check_call(values: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-@requires_staff(*CONSOLE_ROLES)
+@routes.post("/operator")
+@requires_staff(Action.TAKE_CALLS)
 def submit_call() -> Response | tuple[str, int]:
     d = deps()
     values = forms.values(request.form, CALL_FIELDS)
@@ -170,21 +181,23 @@ def _triage_page(errors: dict[str, dict[str, str]] | None = None,
                  values: dict[str, dict[str, Any]] | None = None,
                  status: int = 200) -> tuple[str, int]:
     d = deps()
-    docs, total = service.queue(db=d.db, principal=current_staff(),
-                                filters={"state": {"$in": ["triage", "rejected"]}},
-                                limit=TRIAGE_PAGE, offset=0)
+    docs, total = repository.queue(d.db, principal=current_staff(),
+                                   filters=TicketFilter(states=TRIAGE_STATES),
+                                   limit=TRIAGE_PAGE, offset=0)
     return render("triage.html", status, tickets=[ticket_out(t) for t in docs], total=total,
                   top3={t["_id"]: t.get("top3") or [] for t in docs},
                   errors=errors or {}, values=values or {},
                   notices=get_flashed_messages())
 
 
-@requires_staff(*CONSOLE_ROLES)
+@routes.get("/triage")
+@requires_staff(Action.TRIAGE)
 def triage_queue() -> tuple[str, int]:
     return _triage_page()
 
 
-@requires_staff(*CONSOLE_ROLES)
+@routes.post("/triage/<ticket_id>")
+@requires_staff(Action.TRIAGE)
 def triage(ticket_id: str) -> Response | tuple[str, int]:
     d = deps()
     values = forms.values(request.form, ("category", "district", "note"))
@@ -196,22 +209,12 @@ def triage(ticket_id: str) -> Response | tuple[str, int]:
             ticket = service.triage(db=d.db, config=d.config, principal=current_staff(),
                                     ticket_id=ticket_id, category=body.category,
                                     district=body.district, note=body.note, now=d.clock())
-        except service.TicketNotFound:
-            errors = {"form": translate("err.ticket_gone")}
-        except (IllegalTransition, service.Forbidden, service.Conflict,
-                service.NotAllowed) as exc:
+        except service.TicketNotFound as exc:
+            errors = {"form": forms.error_message(exc)}
+        except DomainError as exc:
             errors = forms.service_error(exc, "category")
         else:
             flash(translate("notice.triaged", code=ticket["tracking_code"],
                             department=department_label(ticket["department"])))
             return redirect(url_for("staff.triage_queue"), 303)
     return _triage_page({ticket_id: errors}, {ticket_id: values}, status=422)
-
-
-ROUTES = (
-    ("/operator", operator, ["GET"]),
-    ("/operator", submit_call, ["POST"]),
-    ("/operator/suggest", suggest, ["POST"]),
-    ("/triage", triage_queue, ["GET"]),
-    ("/triage/<ticket_id>", triage, ["POST"]),
-)

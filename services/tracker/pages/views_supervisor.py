@@ -14,12 +14,16 @@ from services.tracker.pages import charts, queries
 from services.tracker.pages.common import render
 from services.tracker.pages.figures import Figures, FiguresCache
 from services.tracker.pages.session import requires_staff
+from services.tracker.permissions import Action
 from services.tracker.stats.api import CSV_COLUMNS
 from services.tracker.stats.service import department_stats, window_start
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets import repository
+from services.tracker.tickets.render import ticket_out
 from shared.web.i18n import department_label, label
+from shared.web.routes import Routes
 
-ROLES = ("supervisor", "admin")
+routes = Routes()
+
 ON_TIME_TARGET, SATISFACTION_TARGET = 0.99, 0.90
 WINDOWS = (7, 30, 90)
 BREACH_ROWS = 50
@@ -46,7 +50,7 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _breaches() -> dict[str, Any]:
     d = deps()
     now = d.clock()
-    docs = queries.live_breaches(db=d.db, now=now, limit=BREACH_ROWS)
+    docs = repository.breaches(d.db, now=now, limit=BREACH_ROWS)
     return {"breaches": [ticket_out(t) for t in docs], "breach_limit": BREACH_ROWS,
             "checked_at": now}
 
@@ -68,7 +72,8 @@ def _figures(days: int) -> Figures:
     return cache.get(days, compute)
 
 
-@requires_staff(*ROLES)
+@routes.get("/dashboard")
+@requires_staff(Action.VIEW_STATS)
 def dashboard() -> tuple[str, int]:
     figures = _figures(_days())
     volume = figures.volume
@@ -81,13 +86,15 @@ def dashboard() -> tuple[str, int]:
                   refresh=REFRESH_SECONDS, target_class=target_class, **_breaches())
 
 
-@requires_staff(*ROLES)
+@routes.get("/dashboard/breaches")
+@requires_staff(Action.VIEW_STATS)
 def breaches_fragment() -> tuple[str, int]:
     """The breach list alone: the dashboard's script swaps it in every 15 s."""
     return render("_breaches.html", **_breaches())
 
 
-@requires_staff(*ROLES)
+@routes.get("/dashboard/departments.csv")
+@requires_staff(Action.VIEW_STATS)
 def departments_csv() -> Response:
     days = _days()
     rows = _figures(days).rows
@@ -107,10 +114,3 @@ def target_class(value: float | None, target: float) -> str:
     if value is None:
         return "na"
     return "ok" if value >= target else "bad"
-
-
-ROUTES = (
-    ("/dashboard", dashboard, ["GET"]),
-    ("/dashboard/breaches", breaches_fragment, ["GET"]),
-    ("/dashboard/departments.csv", departments_csv, ["GET"]),
-)

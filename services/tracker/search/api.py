@@ -10,8 +10,8 @@ from services.tracker.deps import deps
 from services.tracker.search import service
 from services.tracker.search.engine import IndexNotReady, WordsIndex
 from services.tracker.staff import Principal
-from services.tracker.tickets.service import Forbidden
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets.errors import Forbidden
+from services.tracker.tickets.render import ticket_out
 from shared.blind_index import BlindIndex
 from shared.web.problems import Problem, validation_problem
 

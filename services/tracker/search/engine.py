@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.database import Database
 
 from services.tracker.search.tokens import phrase
@@ -29,9 +28,6 @@ log = logging.getLogger(__name__)
 FIELDS = {"_id": 1, "department": 1, "description": 1, "address": 1, "updated_at": 1}
 BATCH = 5000
 
-
-def ensure_indexes(db: Database) -> None:
-    db[TICKETS].create_index([("updated_at", ASCENDING)])
 
 
 class IndexNotReady(Exception):

@@ -6,15 +6,20 @@ from flask import request
 
 from services.tracker.pages.common import render
 from services.tracker.pages.session import current_staff, requires_staff
+from services.tracker.permissions import Action
 from services.tracker.search import service
 from services.tracker.search.api import run
 from services.tracker.search.engine import IndexNotReady
-from services.tracker.tickets.service import Forbidden
-from services.tracker.tickets.views import ticket_out
+from services.tracker.tickets.errors import Forbidden
+from services.tracker.tickets.render import ticket_out
 from shared.web.i18n import translate
+from shared.web.routes import Routes
+
+routes = Routes()
 
 
-@requires_staff("operator", "handler", "supervisor", "admin")
+@routes.get("/search")
+@requires_staff(Action.SEARCH)
 def search() -> tuple[str, int]:
     q = (request.args.get("q") or "").strip()[:service.MAX_QUERY]
     error, items, kind, status = None, [], "empty", 200
@@ -28,5 +33,3 @@ def search() -> tuple[str, int]:
     return render("search.html", status if error else 200, search_q=q, results=items,
                   kind=kind, error=error)
 
-
-ROUTES = (("/search", search, ["GET"]),)

@@ -20,38 +20,23 @@ All levels use ">=": at `due_at` the target is used up and the clock counts as b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from services.tracker.sla.calendar import Calendar
 from services.tracker.sla.policy import Targets
+from shared.tickets import FINAL_STATES, RESPONDED_STATES, SlaClock, TicketState
 
-FIRST_RESPONSE = "first_response"
-RESOLUTION = "resolution"
+FIRST_RESPONSE = SlaClock.FIRST_RESPONSE
+RESOLUTION = SlaClock.RESOLUTION
 
-TICKET_STATES: frozenset[str] = frozenset(
-    {
-        "new",
-        "triage",
-        "assigned",
-        "in_progress",
-        "waiting_citizen",
-        "resolved",
-        "closed",
-        "reopened",
-        "rejected",
-        "duplicate",
-    }
-)
-INITIAL_STATE = "new"
-FIRST_RESPONSE_STOPS: frozenset[str] = frozenset(
-    {"in_progress", "waiting_citizen", "resolved", "closed", "rejected", "duplicate"}
-)
-RESOLUTION_PAUSES: frozenset[str] = frozenset({"waiting_citizen"})
-RESOLUTION_STOPS: frozenset[str] = frozenset({"resolved", "closed", "duplicate"})
+TICKET_STATES: frozenset[str] = frozenset(TicketState)
+INITIAL_STATE = TicketState.NEW
+FIRST_RESPONSE_STOPS: frozenset[str] = RESPONDED_STATES
+RESOLUTION_PAUSES: frozenset[str] = frozenset({TicketState.WAITING_CITIZEN})
+RESOLUTION_STOPS: frozenset[str] = FINAL_STATES
 _RESOLUTION_IDLE = RESOLUTION_PAUSES | RESOLUTION_STOPS
-LEVELS: tuple[str, ...] = ("warning", "breach", "escalation")
 
 _ZERO = timedelta(0)
 
@@ -90,9 +75,6 @@ class ClockStatus:
     escalate_at: datetime | None
     breached: bool
     paused_since: datetime | None = None
-
-    def fraction(self) -> float:
-        return self.elapsed / self.target
 
 
 def _require_aware(value: datetime, name: str) -> None:
@@ -250,31 +232,3 @@ def compute_clocks(
         escalate_fraction=escalate_fraction,
     )
     return {FIRST_RESPONSE: first, RESOLUTION: resolution}
-
-
-def next_check_at(clocks: Mapping[str, ClockStatus], *, now: datetime) -> datetime | None:
-    """The earliest warn/due/escalate instant of a running clock that is later than `now`
-    (when the caller should look at the ticket again); None when nothing is pending."""
-    pending = [
-        instant
-        for clock in clocks.values()
-        if clock.running
-        for instant in (clock.warn_at, clock.due_at, clock.escalate_at)
-        if instant is not None and instant > now
-    ]
-    return min(pending, default=None)
-
-
-def levels_reached(clock: ClockStatus, *, now: datetime) -> list[str]:
-    """Alert levels reached by `now`, in order among "warning", "breach", "escalation".
-
-    A level is reached when its instant is <= now, which is exactly elapsed >= threshold. A
-    stopped or paused clock reaches nothing new after it stopped: its levels are those reached
-    before. Callers alert only for clocks with `running` true; for the others this is a report.
-    """
-    instants = (clock.warn_at, clock.due_at, clock.escalate_at)
-    return [
-        level
-        for level, instant in zip(LEVELS, instants, strict=True)
-        if instant is not None and instant <= now
-    ]

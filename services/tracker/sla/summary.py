@@ -12,9 +12,11 @@ from services.tracker.sla.clocks import (
     compute_clocks,
     first_response_episodes,
 )
+from shared.tickets import SlaClock, SlaLevel, SlaState
 
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
-LEVEL_INSTANT = {"warning": "warn_at", "breach": "due_at", "escalation": "escalate_at"}
+LEVEL_INSTANT = {SlaLevel.WARNING: "warn_at", SlaLevel.BREACH: "due_at",
+                 SlaLevel.ESCALATION: "escalate_at"}
 
 
 def clock_history(ticket: dict[str, Any]) -> list[StateChange]:
@@ -68,7 +70,7 @@ def sla_fields(ticket: dict[str, Any], *, config: Any, now: datetime,
     alerted = set(ticket.get("alerted", [])) if alerted is None else alerted
     reached, upcoming = pending_levels(clocks, alerted, now=now)
     next_check = min(at for _, _, at in reached) if reached else upcoming
-    resolution = clocks["resolution"]
+    resolution = clocks[SlaClock.RESOLUTION]
     finished = not resolution.running and not resolution.paused
     calendar = config.calendar_for(urgent=bool(ticket.get("urgent")))
     breach_at = [c.due_at for c in _open_clocks(clocks) if c.due_at is not None
@@ -132,11 +134,11 @@ def sla_state(clocks: dict[str, ClockStatus], *, now: datetime) -> str:
     """on_track | warning | breached | paused | done (for colours and filters)."""
     running = [c for c in clocks.values() if c.running]
     if any(c.breached for c in _open_clocks(clocks)):
-        return "breached"
+        return SlaState.BREACHED
     if any(c.warn_at is not None and c.warn_at <= now for c in running):
-        return "warning"
+        return SlaState.WARNING
     if running:
-        return "on_track"
+        return SlaState.ON_TRACK
     if any(c.paused for c in clocks.values()):
-        return "paused"
-    return "done"
+        return SlaState.PAUSED
+    return SlaState.DONE

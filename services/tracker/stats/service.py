@@ -28,7 +28,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.tracker.store import OPEN_STATES, TICKETS
+from services.tracker.store import TICKETS
+from shared.tickets import OPEN_STATES
 
 FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
           "finished_on_time": 1, "started_at": 1, "rating": 1, "duplicate_of": 1,
@@ -159,14 +160,6 @@ def all_time_rates(db: Database) -> tuple[dict[str, float], dict[str, float]]:
         {"$group": {"_id": "$first_responses.department", "n": {"$sum": 1},
                     "ok": {"$sum": {"$cond": ["$first_responses.on_time", 1, 0]}}}}])}
     return {d: ok / n for d, (n, ok) in finished.items() if n}, first
-
-
-def open_breaches(*, db: Database, department: str | None = None,
-                  limit: int = 500) -> list[dict[str, Any]]:
-    query: dict[str, Any] = {"sla.breached": True, "state": {"$in": list(OPEN_STATES)}}
-    if department:
-        query["department"] = department
-    return list(db[TICKETS].find(query, {"history": 0}).sort("queue_key", 1).limit(limit))
 
 
 def window_start(now: datetime, days: int | None) -> datetime | None:

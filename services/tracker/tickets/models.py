@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
+from shared.tickets import TicketState
 
-State = Literal["new", "triage", "assigned", "in_progress", "waiting_citizen", "resolved",
-                "closed", "reopened", "rejected", "duplicate"]
+State = Literal[tuple(s.value for s in TicketState)]  # type: ignore[valid-type]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 TicketId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 

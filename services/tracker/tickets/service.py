@@ -13,40 +13,38 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.database import Database
 
 from services.tracker.config import TrackerConfig
 from services.tracker.duplicates import band_keys, shingles, suggest_many
+from services.tracker.permissions import Action, allowed, roles_for
 from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import sla_fields
-from services.tracker.staff import Principal
-from services.tracker.store import OPEN_STATES, TICKETS
-from services.tracker.tickets.states import IllegalTransition, check_transition, role_may_move_to
-from shared.events import ReportClassifiedV1
-from shared.mongo import insert_new
+from services.tracker.staff import Principal, Role
+from services.tracker.tickets import repository
+from services.tracker.tickets.errors import (
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    NotAllowed,
+    TicketNotFound,
+)
+from services.tracker.tickets.states import check_transition, role_may_move_to
+from shared.events import ReportClassified
 from shared.redact import redact_contacts
+from shared.tickets import RESPONDED_STATES, TicketState
+from shared.web.i18n import has_key, translate
 
 log = logging.getLogger(__name__)
-SYSTEM = Principal(user="system", role="admin")
-RESPONDED = frozenset({"in_progress", "waiting_citizen", "resolved", "closed", "rejected",
-                       "duplicate"})
+__all__ = ["Conflict", "Forbidden", "IllegalTransition", "NotAllowed", "TicketNotFound"]
+SYSTEM = Principal(user="system", role=Role.ADMIN)
 
 
-class TicketNotFound(Exception):
-    pass
-
-
-class Forbidden(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
-
-
-class NotAllowed(Exception):
-    """The move exists but the request does not meet its conditions (e.g. too late)."""
+def require(principal: Principal, action: Action) -> None:
+    """The permission table's verdict, enforced here so that every caller gets it."""
+    if not allowed(principal.role, action):
+        raise Forbidden(f"{action} is for the roles: {', '.join(roles_for(action))}",
+                        action=str(action))
 
 
 def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_state: str,
@@ -58,20 +56,17 @@ def _entry(*, seq: int, at: datetime, by: Principal, from_state: str | None, to_
     return entry
 
 
-TRIAGE_NOTES = {
-    "not_a_report": "Không phải phản ánh (lời chào, cảm ơn, thử, quảng cáo, câu hỏi về "
-                    "tổng đài): chờ tổng đài viên xem, không chuyển phòng ban",
-    "too_short": "Nội dung quá ngắn để phân loại: chờ tổng đài viên",
-    "unknown_words": "Không nhận ra nội dung (ngôn ngữ hoặc từ lạ): chờ tổng đài viên",
-    "low_confidence": "Độ tin cậy thấp: chờ tổng đài viên phân loại",
-}
+# Notes written into the history are stored text: in the city's language.
+NOTES_LANGUAGE = "vi"
 
 
 def triage_note(reason: str | None) -> str:
-    return TRIAGE_NOTES.get(reason or "low_confidence", TRIAGE_NOTES["low_confidence"])
+    """Why the ticket waits in triage, as the history's note."""
+    key = f"triage_note.{reason or 'low_confidence'}"
+    return translate(key if has_key(key) else "triage_note.low_confidence", NOTES_LANGUAGE)
 
 
-def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
+def new_ticket(*, config: TrackerConfig, event: ReportClassified,
                now: datetime) -> dict[str, Any]:
     """A call-center operator confirms or corrects the category while on the phone (sent as
     the report's category hint): that choice wins over the classifier, and a correction is a
@@ -110,7 +105,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassifiedV1,
     return ticket
 
 
-def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClassifiedV1],
+def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClassified],
                 now: datetime) -> list[tuple[dict[str, Any], bool]]:
     """Create the tickets of a batch of classified reports in one write. A replayed event (its
     report already has a ticket, the ids are the same) creates nothing: it comes back with
@@ -120,11 +115,11 @@ def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClass
     suggest_many(db=db, tickets=tickets, now=now,
                  window=timedelta(days=config.duplicate_window_days),
                  threshold=config.duplicate_similarity)
-    replayed = insert_new(db[TICKETS], tickets)
+    replayed = repository.insert_many_new(db, tickets)
     results = []
     for i, ticket in enumerate(tickets):
         if i in replayed:
-            stored = db[TICKETS].find_one({"_id": ticket["_id"]})
+            stored = repository.get(db, ticket["_id"])
             if stored is None:
                 # not a replay: another report already holds this tracking code
                 log.error("report %s not ticketed: tracking code %s belongs to another report",
@@ -134,22 +129,10 @@ def create_many(*, db: Database, config: TrackerConfig, events: list[ReportClass
     return results
 
 
-def create_from_classified(*, db: Database, config: TrackerConfig, event: ReportClassifiedV1,
-                           now: datetime) -> tuple[dict[str, Any], bool]:
-    return create_many(db=db, config=config, events=[event], now=now)[0]
-
-
-def visible_filter(principal: Principal) -> dict[str, Any]:
-    if principal.role == "handler":
-        return {"department": principal.department}
-    if principal.sees_all() or principal.role == "service":
-        return {}
-    return {"_id": None}
-
-
 def get_ticket(*, db: Database, principal: Principal, ticket_id: str) -> dict[str, Any]:
     """A ticket the principal may see. Another department's ticket is 'not found'."""
-    ticket = db[TICKETS].find_one({"_id": ticket_id, **visible_filter(principal)})
+    require(principal, Action.VIEW_TICKETS)
+    ticket = repository.get_visible(db, principal, ticket_id)
     if ticket is None:
         raise TicketNotFound(ticket_id)
     return ticket
@@ -168,7 +151,7 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
     updated["seq"] = entries[-1]["seq"]
     updated["updated_at"] = now
     for entry in entries:
-        if entry["to"] in RESPONDED and not updated.get("first_response_at"):
+        if entry["to"] in RESPONDED_STATES and not updated.get("first_response_at"):
             updated["first_response_at"] = entry["at"]
     updated.update(sla_fields(updated, config=config, now=now))
     if len(updated["first_responses"]) > len(ticket.get("first_responses") or [None]):
@@ -179,11 +162,10 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
     changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
                and ticket.get(k, _MISSING) != v}
     changes["unpublished"] = True
-    result = db[TICKETS].update_one(
-        {"_id": ticket["_id"], "seq": ticket["seq"]},
-        {"$set": changes, "$push": {"history": {"$each": entries}}})
-    if result.matched_count == 0:
-        raise Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it")
+    if not repository.update_if_unchanged(db, ticket_id=ticket["_id"], seq=ticket["seq"],
+                                          changes=changes, entries=entries):
+        raise Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it",
+                       field="form")
     return updated
 
 
@@ -193,6 +175,7 @@ _MISSING = object()
 def transition(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id: str,
                to_state: str, note: str | None, public: bool, now: datetime,
                ticket: dict[str, Any] | None = None) -> dict[str, Any]:
+    require(principal, Action.TRANSITION)
     ticket = ticket or get_ticket(db=db, principal=principal, ticket_id=ticket_id)
     if ticket["state"] == "duplicate" and to_state == undo_target(ticket):
         return undo_duplicate(db=db, config=config, principal=principal, ticket_id=ticket_id,
@@ -201,9 +184,11 @@ def transition(*, db: Database, config: TrackerConfig, principal: Principal, tic
     if not role_may_move_to(principal.role, to_state):
         raise Forbidden(f"role {principal.role} may not move a ticket to {to_state}")
     if to_state == "duplicate":
-        raise NotAllowed("mark duplicates with the duplicate action, naming the original")
+        raise NotAllowed("mark duplicates with the duplicate action, naming the original",
+                         code="use_duplicate_action", field="to")
     if to_state == "assigned" and not ticket.get("department"):
-        raise NotAllowed("triage the ticket with a category to assign it")
+        raise NotAllowed("triage the ticket with a category to assign it",
+                         code="triage_first", field="to")
     exception, set_fields = None, None
     if to_state == "reopened":
         exception = _reopen_exception(config=config, principal=principal, ticket=ticket,
@@ -216,7 +201,6 @@ def transition(*, db: Database, config: TrackerConfig, principal: Principal, tic
 
 
 REOPEN_LATE = "reopen_after_window"
-SUPERVISORS = frozenset({"supervisor", "admin"})
 
 
 def _reopen_exception(*, config: TrackerConfig, principal: Principal, ticket: dict[str, Any],
@@ -226,20 +210,21 @@ def _reopen_exception(*, config: TrackerConfig, principal: Principal, ticket: di
     finished_at = ticket.get("finished_at")
     if finished_at is not None and now - finished_at <= timedelta(days=config.reopen_window_days):
         return None
-    if principal.role not in SUPERVISORS:
+    if not allowed(principal.role, Action.REOPEN_LATE):
         raise Forbidden(f"reopening more than {config.reopen_window_days} days after the "
-                        "resolution is for supervisors")
+                        "resolution is for supervisors", code="reopen_late",
+                        days=config.reopen_window_days)
     if not (reason or "").strip():
         raise NotAllowed(f"reopening more than {config.reopen_window_days} days after the "
-                         "resolution needs a reason (note)")
+                         "resolution needs a reason (note)", code="reopen_reason", field="note",
+                         days=config.reopen_window_days)
     return REOPEN_LATE
 
 
 def add_note(*, db: Database, config: TrackerConfig, principal: Principal, ticket_id: str,
              note: str, public: bool, now: datetime) -> dict[str, Any]:
+    require(principal, Action.ADD_NOTE)
     ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
-    if principal.role == "service":
-        raise Forbidden("notes are written by staff")
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
                    to_state=ticket["state"], note=note, public=public)
     return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now)
@@ -250,15 +235,16 @@ def reroute(*, db: Database, config: TrackerConfig, principal: Principal, ticket
             now: datetime) -> dict[str, Any]:
     """Not this department's ticket: rejected, then assigned to the right department. A new
     category is also a correction for the classifier."""
-    if principal.role not in {"handler", "supervisor", "admin", "operator"}:
-        raise Forbidden("only staff re-route tickets")
+    require(principal, Action.REROUTE)
     ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
     category = category or ticket["category"]
     department = department or config.routing.department(category, ticket.get("district"))
     if department not in config.routing.departments():
-        raise NotAllowed(f"unknown department {department!r}")
+        raise NotAllowed(f"unknown department {department!r}", code="unknown_department",
+                         field="department")
     if department == ticket.get("department") and category == ticket["category"]:
-        raise NotAllowed("the ticket is already routed there")
+        raise NotAllowed("the ticket is already routed there", code="same_route",
+                         field="category")
     entries = []
     seq = ticket["seq"]
     state = ticket["state"]
@@ -280,8 +266,7 @@ def triage(*, db: Database, config: TrackerConfig, principal: Principal, ticket_
            category: str, district: str | None, note: str | None,
            now: datetime) -> dict[str, Any]:
     """An operator picks the category of a ticket the classifier was unsure about."""
-    if principal.role not in {"operator", "supervisor", "admin"}:
-        raise Forbidden("triage is done by operators")
+    require(principal, Action.TRIAGE)
     ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
     if ticket["state"] not in {"triage", "rejected"}:
         raise IllegalTransition(ticket["state"], "assigned")
@@ -300,22 +285,25 @@ def triage(*, db: Database, config: TrackerConfig, principal: Principal, ticket_
 def mark_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
                    ticket_id: str, original_id: str, note: str | None,
                    now: datetime) -> dict[str, Any]:
+    require(principal, Action.MARK_DUPLICATE)
     ticket = get_ticket(db=db, principal=principal, ticket_id=ticket_id)
-    if not role_may_move_to(principal.role, "duplicate"):
+    if not role_may_move_to(principal.role, TicketState.DUPLICATE):
         raise Forbidden(f"role {principal.role} may not mark duplicates")
     check_transition(ticket["state"], "duplicate")
     if original_id == ticket_id:
-        raise NotAllowed("a ticket cannot duplicate itself")
-    original = db[TICKETS].find_one({"_id": original_id},
-                                    {"tracking_code": 1, "state": 1, "duplicate_of": 1})
+        raise NotAllowed("a ticket cannot duplicate itself", code="duplicate_self",
+                         field="original_id")
+    original = repository.duplicate_target(db, original_id)
     if original is None:
-        raise NotAllowed(f"no ticket {original_id}")
+        raise NotAllowed(f"no ticket {original_id}", code="unknown_original",
+                         field="original_id")
     if original.get("duplicate_of"):
-        original = db[TICKETS].find_one({"_id": original["duplicate_of"]},
-                                        {"tracking_code": 1, "state": 1}) or original
+        original = repository.duplicate_target(db, original["duplicate_of"]) or original
     if original["_id"] == ticket_id:
-        raise NotAllowed("that ticket is itself marked a duplicate of this one")
-    public_note = note or f"Phản ánh trùng với {original['tracking_code']}"
+        raise NotAllowed("that ticket is itself marked a duplicate of this one",
+                         code="duplicate_cycle", field="original_id")
+    public_note = note or translate("note.duplicate_of", NOTES_LANGUAGE,
+                                    code=original["tracking_code"])
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
                    to_state="duplicate", note=public_note, public=True,
                    duplicate_of=original["tracking_code"])
@@ -341,14 +329,14 @@ def undo_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
     """A supervisor takes back a wrong duplicate mark: the ticket returns to the state it had
     before the mark, the history keeps both entries (the undo names the mark and gives the
     reason) and the clocks count as if the mark had never been made."""
-    if principal.role not in SUPERVISORS:
-        raise Forbidden("only supervisors undo a duplicate mark")
+    require(principal, Action.UNDO_DUPLICATE)
     if not (reason or "").strip():
-        raise NotAllowed("say why the duplicate mark was wrong (reason)")
+        raise NotAllowed("say why the duplicate mark was wrong (reason)", code="undo_reason",
+                         field="note")
     ticket = ticket or get_ticket(db=db, principal=principal, ticket_id=ticket_id)
     mark = _last_mark(ticket) if ticket["state"] == "duplicate" else None
     if mark is None:
-        raise NotAllowed("the ticket is not marked as a duplicate")
+        raise NotAllowed("the ticket is not marked as a duplicate", code="not_duplicate")
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state="duplicate",
                    to_state=mark["from"], note=reason, public=False, undoes=mark["seq"],
                    exception="duplicate_undone")
@@ -357,7 +345,7 @@ def undo_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
 
 
 def _by_code(db: Database, tracking_code: str) -> dict[str, Any]:
-    ticket = db[TICKETS].find_one({"tracking_code": tracking_code})
+    ticket = repository.by_tracking_code(db, tracking_code)
     if ticket is None:
         raise TicketNotFound(tracking_code)
     return ticket
@@ -366,13 +354,12 @@ def _by_code(db: Database, tracking_code: str) -> dict[str, Any]:
 def rate(*, db: Database, config: TrackerConfig, principal: Principal, tracking_code: str,
          score: int, comment: str | None, now: datetime) -> dict[str, Any]:
     """The citizen's 1-5 rating once the ticket is resolved; it closes the ticket."""
-    if principal.role != "service":
-        raise Forbidden("ratings come from the citizen through intake")
+    require(principal, Action.CITIZEN_RATE)
     ticket = _by_code(db, tracking_code)
     if ticket.get("rating") is not None:
-        raise NotAllowed("this ticket has already been rated")
+        raise NotAllowed("this ticket has already been rated", code="already_rated")
     if ticket["state"] not in {"resolved", "closed"}:
-        raise NotAllowed("a ticket can be rated once it is resolved")
+        raise NotAllowed("a ticket can be rated once it is resolved", code="not_resolved")
     to_state = "closed" if ticket["state"] == "resolved" else ticket["state"]
     rating = {"score": score, "comment": comment, "at": now}
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
@@ -384,60 +371,15 @@ def rate(*, db: Database, config: TrackerConfig, principal: Principal, tracking_
 def reopen(*, db: Database, config: TrackerConfig, principal: Principal, tracking_code: str,
            reason: str, now: datetime) -> dict[str, Any]:
     """The citizen is not satisfied: reopen within the window after resolution."""
-    if principal.role != "service":
-        raise Forbidden("reopening comes from the citizen through intake")
+    require(principal, Action.CITIZEN_REOPEN)
     ticket = _by_code(db, tracking_code)
     check_transition(ticket["state"], "reopened")
     finished_at = ticket.get("finished_at")
     if finished_at is None or now - finished_at > timedelta(days=config.reopen_window_days):
         raise NotAllowed(f"a ticket can be reopened within {config.reopen_window_days} days "
-                         "of its resolution")
+                         "of its resolution", code="reopen_window",
+                         days=config.reopen_window_days)
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
                    to_state="reopened", note=reason, public=False)
     return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
                   set_fields={"rating": None, "reopen_count": ticket.get("reopen_count", 0) + 1})
-
-
-def queue(*, db: Database, principal: Principal, filters: dict[str, Any], limit: int,
-          offset: int) -> tuple[list[dict[str, Any]], int]:
-    """The tickets the principal may see, nearest deadline first, and how many match.
-    Open tickets (the default view) are read with one query per open state on the indexed
-    fields (visibility, state), merged in deadline order: the embedded store reads every
-    ticket of the department for `state: {$nin: [...]}`, and the whole collection when a
-    condition names a nested field (`sla.state`). The other filters apply to those here."""
-    query: dict[str, Any] = {**visible_filter(principal)}
-    if filters.get("department") and principal.role != "handler":
-        query["department"] = filters["department"]
-    if "assignee" in filters:  # None: tickets nobody owns
-        query["assignee"] = filters["assignee"]
-    order = [("queue_key", ASCENDING), ("_id", ASCENDING)]
-    if filters.get("state") or not filters.get("open_only", True):
-        for key in ("state", "category", "district", "urgent"):
-            if filters.get(key) is not None:
-                query[key] = filters[key]
-        if filters.get("sla_state"):
-            query["sla.state"] = filters["sla_state"]
-        total = db[TICKETS].count_documents(query)
-        docs = list(db[TICKETS].find(query, {"history": 0}).sort(order)
-                    .skip(offset).limit(limit))
-        return docs, total
-    wanted = {key: filters[key] for key in ("category", "district", "urgent")
-              if filters.get(key) is not None}
-    sla_state = filters.get("sla_state")
-
-    def keep(ticket: dict[str, Any]) -> bool:
-        return all(ticket.get(k) == v for k, v in wanted.items()) and (
-            not sla_state or ticket.get("sla", {}).get("state") == sla_state)
-
-    total, found = 0, []
-    for state in OPEN_STATES:
-        one = {**query, "state": state}
-        if wanted or sla_state:
-            matching = [t for t in db[TICKETS].find(one, {"history": 0}).sort(order) if keep(t)]
-            total += len(matching)
-            found.extend(matching[:offset + limit])
-        else:
-            total += db[TICKETS].count_documents(one)
-            found.extend(db[TICKETS].find(one, {"history": 0}).sort(order).limit(offset + limit))
-    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
-    return found[offset:offset + limit], total

@@ -1,5 +1,5 @@
-"""Ticket documents as the API shows them to staff (never personal data: the tracker has
-none; the reporter's contacts stay encrypted in intake)."""
+"""Ticket documents rendered as the API and the pages show them to staff (never personal
+data: the tracker has none; the reporter's contacts stay encrypted in intake)."""
 
 from __future__ import annotations
 

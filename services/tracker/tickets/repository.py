@@ -1,0 +1,238 @@
+"""Every query of the tickets collection that the tickets service, the API and the pages
+make, with typed filters, and the embedded store's workarounds in this one place:
+
+- a condition on `state` with `$in`/`$nin` over several states, or on a nested field
+  (`sla.state`), makes the embedded store read the whole collection (or every ticket of the
+  department): several states are read with one indexed query per state, merged here in
+  order, and the other conditions of a multi-state read apply in Python;
+- `find_one_and_update` scans the collection: a change is one `update_one` on `_id` and `seq`.
+
+"Breached" has one definition here: an open ticket whose `breach_at` (the instant it is, or
+will be if nothing changes, past a deadline) has come. The stored `sla.breached` is the same
+fact as of the ticket's last recompute (a change or the monitor's sweep), kept for the
+figures' aggregations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+
+from services.tracker.staff import Principal, Role
+from services.tracker.store import TICKETS
+from shared.mongo import insert_new
+from shared.tickets import OPEN_STATES, SlaState, TicketState
+
+Ticket = dict[str, Any]
+WITHOUT_HISTORY = {"history": 0}
+QUEUE_ORDER = [("queue_key", ASCENDING), ("_id", ASCENDING)]
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a queue shows. `states` None: the open states."""
+
+    states: tuple[TicketState, ...] | None = None
+    category: str | None = None
+    district: str | None = None
+    department: str | None = None  # ignored for a handler: they see their department's
+    urgent: bool | None = None
+    sla_state: SlaState | None = None
+    assignee: str | None = None  # the owner's user name (issue 20)
+    unowned: bool = False  # only the tickets nobody owns
+
+    def owner_condition(self) -> dict[str, Any]:
+        """On the indexed `assignee` field: part of every per-state query."""
+        if self.unowned:
+            return {"assignee": None}  # also matches tickets stored before owners existed
+        return {"assignee": self.assignee} if self.assignee is not None else {}
+
+    def wanted(self) -> dict[str, Any]:
+        return {key: value for key, value in (("category", self.category),
+                                              ("district", self.district),
+                                              ("urgent", self.urgent)) if value is not None}
+
+    def keeps(self, ticket: Ticket) -> bool:
+        return all(ticket.get(k) == v for k, v in self.wanted().items()) and (
+            not self.sla_state or ticket.get("sla", {}).get("state") == self.sla_state)
+
+
+def visible_filter(principal: Principal) -> dict[str, Any]:
+    """The tickets a principal may see: a handler, their department's; the others, all."""
+    if principal.role == Role.HANDLER:
+        return {"department": principal.department}
+    if principal.sees_all() or principal.role == Role.SERVICE:
+        return {}
+    return {"_id": None}
+
+
+def get_visible(db: Database, principal: Principal, ticket_id: str) -> Ticket | None:
+    return db[TICKETS].find_one({"_id": ticket_id, **visible_filter(principal)})
+
+
+def get(db: Database, ticket_id: str) -> Ticket | None:
+    return db[TICKETS].find_one({"_id": ticket_id})
+
+
+def by_tracking_code(db: Database, tracking_code: str,
+                     fields: Iterable[str] | None = None) -> Ticket | None:
+    projection = dict.fromkeys(fields, 1) if fields is not None else None
+    return db[TICKETS].find_one({"tracking_code": tracking_code}, projection)
+
+
+def duplicate_target(db: Database, ticket_id: str) -> Ticket | None:
+    """What marking a duplicate needs of the original: its code, state and own mark."""
+    return db[TICKETS].find_one({"_id": ticket_id},
+                                {"tracking_code": 1, "state": 1, "duplicate_of": 1})
+
+
+def queue(db: Database, *, principal: Principal, filters: TicketFilter, limit: int,
+          offset: int) -> tuple[list[Ticket], int]:
+    """The tickets the principal may see, nearest deadline first, and how many match."""
+    base: dict[str, Any] = {**visible_filter(principal)}
+    if filters.department and principal.role != Role.HANDLER:
+        base["department"] = filters.department
+    base.update(filters.owner_condition())
+    states = filters.states if filters.states is not None else OPEN_STATES
+    if len(states) == 1:  # one indexed query holds every condition
+        query = {**base, "state": states[0], **filters.wanted()}
+        if filters.sla_state:
+            query["sla.state"] = filters.sla_state
+        total = db[TICKETS].count_documents(query)
+        docs = list(db[TICKETS].find(query, WITHOUT_HISTORY).sort(QUEUE_ORDER)
+                    .skip(offset).limit(limit))
+        return docs, total
+    return _merged(db, base, states, filters, limit=limit, offset=offset)
+
+
+def _merged(db: Database, base: dict[str, Any], states: Sequence[TicketState],
+            filters: TicketFilter, *, limit: int, offset: int) -> tuple[list[Ticket], int]:
+    filtered = bool(filters.wanted() or filters.sla_state)
+    total, found = 0, []
+    for state in states:
+        one = {**base, "state": state}
+        if filtered:
+            matching = [t for t in db[TICKETS].find(one, WITHOUT_HISTORY).sort(QUEUE_ORDER)
+                        if filters.keeps(t)]
+            total += len(matching)
+            found.extend(matching[:offset + limit])
+        else:
+            total += db[TICKETS].count_documents(one)
+            found.extend(db[TICKETS].find(one, WITHOUT_HISTORY).sort(QUEUE_ORDER)
+                         .limit(offset + limit))
+    found.sort(key=lambda t: (t["queue_key"], t["_id"]))
+    return found[offset:offset + limit], total
+
+
+def is_breached(ticket: Ticket, *, now: datetime) -> bool:
+    """The one definition: open, and its breach instant has come."""
+    breach_at = ticket.get("breach_at")
+    return ticket["state"] in OPEN_STATES and breach_at is not None and breach_at <= now
+
+
+def breaches(db: Database, *, now: datetime, limit: int,
+             department: str | None = None) -> list[Ticket]:
+    """Open tickets past a deadline (`is_breached`), most overdue first, paused ones
+    included when their deadline passed. One indexed query per open state (the embedded
+    store will not use an index for `$in` with a range)."""
+    found: list[Ticket] = []
+    for state in OPEN_STATES:
+        query: dict[str, Any] = {"state": state, "breach_at": {"$lte": now}}
+        if department:
+            query["department"] = department
+        found.extend(db[TICKETS].find(query, WITHOUT_HISTORY).sort("breach_at", ASCENDING)
+                     .limit(limit))
+    found.sort(key=lambda t: (t["breach_at"], t["_id"]))
+    return found[:limit]
+
+
+def similar_open(db: Database, *, categories: Sequence[str], districts: Sequence[str],
+                 since: datetime) -> list[Ticket]:
+    """Open, unmarked tickets of these categories and districts filed since `since`, newest
+    first, with what the duplicate finder compares (an index prefix: the embedded store
+    answers an `$in` over many band keys very slowly)."""
+    return list(db[TICKETS].find(
+        {"category": {"$in": sorted(categories)}, "district": {"$in": sorted(districts)},
+         "created_at": {"$gte": since}, "state": {"$in": list(OPEN_STATES)},
+         "duplicate_of": None},
+        {"tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1, "created_at": 1})
+        .sort("created_at", DESCENDING))
+
+
+def descriptions(db: Database, ticket_ids: Sequence[str]) -> dict[str, str]:
+    return {d["_id"]: d["description"]
+            for d in db[TICKETS].find({"_id": {"$in": list(ticket_ids)}}, {"description": 1})}
+
+
+def insert_many_new(db: Database, tickets: list[Ticket]) -> set[int]:
+    """Insert the tickets; the indexes of those that already existed (replays)."""
+    return set(insert_new(db[TICKETS], tickets))
+
+
+def update_if_unchanged(db: Database, *, ticket_id: str, seq: int, changes: dict[str, Any],
+                        entries: list[dict[str, Any]]) -> bool:
+    """Apply the change only if nobody changed the ticket since `seq` was read."""
+    result = db[TICKETS].update_one({"_id": ticket_id, "seq": seq},
+                                    {"$set": changes, "$push": {"history": {"$each": entries}}})
+    return result.matched_count == 1
+
+
+# --- owners (issue 20) ------------------------------------------------------------------
+
+def assignees(db: Database, ticket_ids: Iterable[str]) -> dict[str, str | None]:
+    """Who owns each of the tickets (None: nobody)."""
+    return {t["_id"]: t.get("assignee") for t in db[TICKETS].find(
+        {"_id": {"$in": list(dict.fromkeys(ticket_ids))}}, {"assignee": 1})}
+
+
+def open_owned(db: Database, *, department: str | None) -> Iterator[Ticket]:
+    """The open tickets' department, owner and resolution deadline (the supervisor's load):
+    one indexed query per open state."""
+    base: dict[str, Any] = {"department": department} if department else {}
+    for state in OPEN_STATES:
+        yield from db[TICKETS].find({**base, "state": state},
+                                    {"department": 1, "assignee": 1,
+                                     "expected_resolution_at": 1})
+
+
+def resolved_since(db: Database, *, department: str | None, since: datetime
+                   ) -> Iterator[Ticket]:
+    """Tickets resolved or closed since `since`, with their owner and times (per-handler
+    figures; the index on department and finished_at)."""
+    query: dict[str, Any] = {"finished_at": {"$gte": since},
+                             "state": {"$in": [TicketState.RESOLVED, TicketState.CLOSED]}}
+    if department:
+        query["department"] = department
+    yield from db[TICKETS].find(query, {"assignee": 1, "department": 1, "finished_at": 1,
+                                        "finished_on_time": 1, "started_at": 1})
+
+
+# --- search (issue 20) ------------------------------------------------------------------
+
+SEARCH_FIELDS = {"history": 0, "dup_keys": 0}
+
+
+def visible_by_code(db: Database, principal: Principal, tracking_code: str) -> Ticket | None:
+    return db[TICKETS].find_one({"tracking_code": tracking_code, **visible_filter(principal)},
+                                SEARCH_FIELDS)
+
+
+def visible_by_contact_index(db: Database, principal: Principal, index: str | None, *,
+                             limit: int) -> list[Ticket]:
+    """The tickets carrying a phone number's blind index, newest first."""
+    if index is None:
+        return []
+    return list(db[TICKETS].find({"contact_index": index, **visible_filter(principal)},
+                                 SEARCH_FIELDS).sort("created_at", DESCENDING).limit(limit))
+
+
+def visible_by_ids(db: Database, principal: Principal, ticket_ids: Sequence[str]
+                   ) -> list[Ticket]:
+    """The tickets among `ticket_ids` the principal may see, in the order of the ids."""
+    found = {d["_id"]: d for d in db[TICKETS].find(
+        {"_id": {"$in": list(ticket_ids)}, **visible_filter(principal)}, SEARCH_FIELDS)}
+    return [found[i] for i in ticket_ids if i in found]
