@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.tracker.answers.service import TemplateError, check_body, street_of
-from services.tracker.tickets.service import create_from_classified
+from tests.helpers import create_from_classified
 from tests.tracker.conftest import auth, classified
 
 BODY = ("Kính gửi ông/bà, phản ánh {code} về đường {street} đã được tiếp nhận; "

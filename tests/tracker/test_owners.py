@@ -199,14 +199,15 @@ def test_owner_rules_hold_for_any_sequence(ops, tdb, config, clock):
     nobody to the current owner."""
     from services.tracker.staff import Principal
     from services.tracker.tickets import service as tickets
+    from tests.helpers import create_from_classified
     from tests.tracker.conftest import classified
 
     config = _config_with_second_handler(config)
     h1 = Principal(H1, "handler", "so_xay_dung")
     h2 = Principal(H2, "handler", "so_xay_dung")
     boss = Principal("supervisor.minh", "supervisor")
-    ticket, _ = tickets.create_from_classified(db=tdb, config=config,
-                                               event=classified(at=clock()), now=clock())
+    ticket, _ = create_from_classified(db=tdb, config=config,
+                                       event=classified(at=clock()), now=clock())
     tid = ticket["_id"]
     for op in ops:
         try:

@@ -3,11 +3,10 @@ classified events of both versions (v1 named a department of its own, which is i
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
+from services.tracker.config import ConfigSource
 from services.tracker.store import TICKETS
-from services.tracker.worker import handle_records
-from shared.events import ReportClassifiedV1, encode_event
+from services.tracker.worker import store_tickets
+from shared.events import ReportClassifiedV1, decode_event, encode_event
 from tests.tracker.conftest import classified
 
 
@@ -19,10 +18,8 @@ def _v1(event, department: str) -> ReportClassifiedV1:
 def test_both_versions_become_tickets_routed_by_the_trackers_table(tdb, config, clock):
     v2 = classified(at=clock(), category="noise", district="q1")
     v1 = _v1(classified(at=clock(), category="flooding", district=None), "classifier_says")
-    records = [SimpleNamespace(value=encode_event(e), topic="t", partition=0, offset=i,
-                               key=None) for i, e in enumerate((v1, v2))]
-    dead = handle_records(db=tdb, config=config, records=records, now=clock())
-    assert dead == []
+    events = [decode_event(encode_event(e)) for e in (v1, v2)]  # as read from the topic
+    store_tickets(events, clock(), db=tdb, source=ConfigSource.fixed(config))
     routed = {t["_id"]: t["department"] for t in tdb[TICKETS].find()}
     assert routed == {v2.report_id: config.routing.department("noise", "q1"),
                       v1.report_id: config.routing.department("flooding", None)}

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.tracker.search.engine import WordsIndex
-from services.tracker.tickets.service import create_from_classified
 from shared.blind_index import BlindIndex, normalise_phone
 from shared.settings import DEV_CONTACT_INDEX_KEY
+from tests.helpers import create_from_classified
 from tests.tracker.conftest import auth, classified
 
 BLIND = BlindIndex(DEV_CONTACT_INDEX_KEY)
