@@ -137,10 +137,15 @@ def test_handler_stats_for_supervisors_only(client, make_ticket, clock):
 
 def test_round_robin_on_arrival(app, tdb, config, clock):
     from services.tracker.app import create_app
-    from services.tracker.worker import _store
+    from services.tracker.config import ConfigSource
+    from services.tracker.worker import store_tickets
     from tests.tracker.conftest import classified
 
     config = _config_with_second_handler(config)
+
+    def _store(*, db, config, events, now):
+        store_tickets(events, now, db=db, source=ConfigSource.fixed(config))
+
     client = create_app(app.extensions["tracker"].settings, clock=clock,
                         config=config).test_client()
     # off by default: nothing is assigned
