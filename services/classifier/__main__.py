@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("worker", help="classify submitted reports from Kafka")
     args = parser.parse_args(argv)
+    # a worker told to stop while it is still importing and loading the model stops cleanly
+    # (the default SIGTERM action would kill it mid-start with status -15)
+    stop = stop_on_signals() if args.command == "worker" else None
 
     from services.classifier import train as training
 
@@ -100,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         exec_gunicorn("services.classifier.app:create_app", port=settings.classifier_port,
                       settings=settings)
     elif args.command == "worker":
-        stop = stop_on_signals()  # first: a SIGTERM while the model loads is a clean exit too
         from services.classifier.worker import run_worker
 
+        assert stop is not None
         run_worker(settings, stop)
     return 0
 

@@ -59,9 +59,10 @@ def evaluate(classifier: ReportClassifier, examples: list[Example]) -> dict[str,
     return measure(predictions, examples, classifier.labels)
 
 
-TARGETS = {"accuracy": 0.92, "macro_f1": 0.90, "no_diacritics_accuracy": 0.88,
-           "district_accuracy": 0.95, "urgent_recall": 0.85, "auto_route_precision": 0.97,
-           "auto_route_coverage": 0.75}
+# issue 15's targets where it set one (accuracy, urgency, auto-route), the earlier ones elsewhere
+TARGETS = {"accuracy": 0.95, "macro_f1": 0.90, "no_diacritics_accuracy": 0.88,
+           "district_accuracy": 0.95, "urgent_precision": 0.85, "urgent_recall": 0.95,
+           "auto_route_precision": 0.98, "auto_route_coverage": 0.85}
 
 
 def render(metrics: dict[str, Any], title: str) -> str:

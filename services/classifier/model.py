@@ -116,6 +116,22 @@ class Prediction:
                 "call_now": list(self.call_now)}
 
 
+def second_opinion(first: np.ndarray, second: np.ndarray | None,
+                   columns: list[int]) -> np.ndarray:
+    """The score the auto-route threshold is compared with, per report: the first head's
+    probability for its best category (among `columns`, the 17 codes) alone, or, with a second
+    head, the lower of the two heads' probabilities for that category, and 0 when the second
+    head's own best category is another. Both heads were fitted on the same labels, so their
+    columns are in the same order."""
+    rows = np.arange(len(first))
+    index = np.asarray(columns)
+    best = index[first[:, index].argmax(axis=1)]
+    if second is None:
+        return first[rows, best]
+    agree = index[second[:, index].argmax(axis=1)] == best
+    return np.where(agree, np.minimum(first[rows, best], second[rows, best]), 0.0)
+
+
 def content_words(folded: str) -> list[str]:
     return [w for w in folded.split() if sum(c.isalpha() for c in w) >= 2]
 
@@ -129,6 +145,10 @@ class ReportClassifier:
     urgent_threshold: float
     version: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A second model of another kind (logistic regression beside the SVM): a report is routed
+    # without a human only when it agrees, and the lower of the two probabilities for the
+    # category is what the threshold is compared with (chosen on the tuning split).
+    second_head: Any = None
 
     @property
     def labels(self) -> list[str]:
@@ -140,18 +160,23 @@ class ReportClassifier:
     def _vocabulary(self) -> dict[str, int]:
         return self.features.transformer_list[0][1].named_steps["tfidf"].vocabulary_
 
+    def second_opinion_proba(self, matrix: csr_matrix) -> np.ndarray | None:
+        second = getattr(self, "second_head", None)  # models pickled before it existed
+        return None if second is None else second.predict_proba(matrix)
+
     def predict_vectors(self, matrix: csr_matrix, texts: list[str],
                         folded: list[str] | None = None) -> list[Prediction]:
         probabilities = self.category_head.predict_proba(matrix)
         urgent_p = self.urgency_head.predict_proba(matrix)[:, 1]
         labels = self.labels
         real = [i for i, label in enumerate(labels) if label != NOT_A_REPORT]
+        routing_scores = second_opinion(probabilities, self.second_opinion_proba(matrix), real)
         chatter = labels.index(NOT_A_REPORT) if NOT_A_REPORT in labels else None
         vocabulary = self._vocabulary()
         folded = folded if folded is not None else [views(t).folded for t in texts]
         out = []
-        for text, probs, urgent, flat in zip(texts, probabilities, urgent_p, folded,
-                                             strict=True):
+        for text, probs, score, urgent, flat in zip(texts, probabilities, routing_scores,
+                                                    urgent_p, folded, strict=True):
             order = sorted(real, key=lambda i: -probs[i])[:3]
             top3 = [(labels[i], float(probs[i])) for i in order]
             category, confidence = top3[0]
@@ -168,7 +193,7 @@ class ReportClassifier:
                 reason = TOO_SHORT
             elif known < MIN_KNOWN and not danger.urgent:
                 reason = UNKNOWN_WORDS
-            elif confidence < self.threshold:
+            elif score < self.threshold:
                 reason = LOW_CONFIDENCE
             outcome = ("routed" if reason is None else
                        NOT_A_REPORT if reason == NOT_A_REPORT else "needs_triage")

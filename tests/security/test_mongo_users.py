@@ -21,8 +21,8 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from services.intake.store import ensure_indexes as intake_indexes
-from services.tracker.store import ensure_indexes as tracker_indexes
+from services.intake.store import init_db as intake_indexes
+from services.tracker.store import init_db as tracker_indexes
 from shared.devstack import free_port, wait_for_port
 from shared.settings import REPO_ROOT
 
