@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.blind_index import INDEX_PATTERN
 from shared.tickets import SlaClock, SlaLevel
 from shared.tickets import TicketState as _TicketState
 
@@ -53,6 +54,10 @@ class ReportEvent(Event):
     address: str | None = None
     location: Location | None = None
     submitted_at: datetime
+    # keyed blind index of the reporter's phone numbers (shared/blind_index.py), never the
+    # numbers: lets operators find a caller's reports in the tracker (issue 20)
+    contact_index: list[Annotated[str, Field(pattern=INDEX_PATTERN)]] = Field(
+        default_factory=list, max_length=4)
 
 
 class ReportSubmittedV1(ReportEvent):

@@ -21,6 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_PII_KEY = "ZGV2LW9ubHktMTAyMi1waWkta2V5LW5vdC1zZWNyZXQ="
 # Signs the web pages' session cookies in the embedded and test stacks only.
 DEV_SECRET_KEY = "dev-only-1022-session-signing-key-not-secret"  # noqa: S105
+# Keys the phone numbers' blind index (shared/blind_index.py) in the embedded and test stacks.
+DEV_CONTACT_INDEX_KEY = "dev-only-1022-contact-index-key-not-secret"  # noqa: S105
 
 
 class SettingsError(ValueError):
@@ -176,6 +178,13 @@ def _secret_key_in_production(key: str) -> str | None:
     return None
 
 
+def _contact_index_key_in_production(key: str) -> str | None:
+    if len(key) < 32 or key == DEV_CONTACT_INDEX_KEY:
+        return ("CONTACT_INDEX_KEY must be a random string of 32+ characters in production "
+                "(it keys the phone numbers' blind index)")
+    return None
+
+
 def _url_of(port_env: str, port_default: int) -> Callable[[Mapping[str, str], dict], str]:
     def url(env: Mapping[str, str], values: dict[str, Any]) -> str:
         return f"http://{values['host']}:{_int(env, port_env, port_default)}"
@@ -287,8 +296,9 @@ class Settings:
     # answered with 503 in bounded time instead of a hang
     mongo_timeout_ms: int = setting(3000, "MONGO_TIMEOUT_MS", parse=_int)
     mongo_server_selection_ms: int = setting(2000, "MONGO_SERVER_SELECTION_MS", parse=_int)
+    # the tracker encrypts the staff's alert e-mail addresses (issue 20)
     pii_keys: tuple[str, ...] = setting((DEV_PII_KEY,), "PII_KEYS", parse=_list,
-                                        used_by=(INTAKE,), production_default=(),
+                                        used_by=(INTAKE, TRACKER), production_default=(),
                                         production=_pii_keys_in_production)
     open311_api_keys: tuple[str, ...] = setting(("demo",), "OPEN311_API_KEYS", parse=_list,
                                                 used_by=(INTAKE,), production_default=(),
@@ -368,6 +378,22 @@ class Settings:
     # citizen notifications (issue 18): intake sends them, since it alone holds the contacts;
     # read by `NotifySettings.from_env` (variables: NOTIFY_VARIABLES)
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
+    # keys the phone numbers' blind index: intake computes it, the tracker's operators search
+    # with it (issue 20); the same value for both
+    contact_index_key: str = setting(DEV_CONTACT_INDEX_KEY, "CONTACT_INDEX_KEY",
+                                     parse=_optional, used_by=(INTAKE, TRACKER),
+                                     production_default="",
+                                     production=_contact_index_key_in_production)
+    # the staff alert mail (issue 20), under the SMTP names the citizen mail uses
+    smtp_host: str | None = setting(None, "SMTP_HOST", parse=_optional, used_by=(TRACKER,))
+    smtp_port: int = setting(587, "SMTP_PORT", parse=_int, used_by=(TRACKER,))
+    smtp_starttls: bool = setting(True, "SMTP_STARTTLS",
+                                  parse=_flag_off_when("0", "false", "no"), used_by=(TRACKER,))
+    smtp_username: str | None = setting(None, "SMTP_USERNAME", parse=_optional,
+                                        used_by=(TRACKER,))
+    smtp_password: str | None = setting(None, "SMTP_PASSWORD", parse=_optional,
+                                        used_by=(TRACKER,))
+    mail_from: str = setting("1022 <no-reply@1022.example>", "MAIL_FROM", used_by=(TRACKER,))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *,

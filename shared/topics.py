@@ -12,6 +12,7 @@ TICKETS_CORRECTIONS_DLQ = "tickets.corrections.v1.dlq"
 # publisher sends to sla.alerts.v1 only; a consumer reads both until "sla.alerts" holds
 # nothing within its retention, then the old topic is deleted (docs/runbook.md).
 SLA_ALERTS = "sla.alerts.v1"
+SLA_ALERTS_DLQ = "sla.alerts.v1.dlq"  # the tracker's alerts consumer (issue 20)
 
 # name -> partitions (the embedded broker has one node, so replication is always 1 there).
 TOPICS: dict[str, int] = {
@@ -24,6 +25,7 @@ TOPICS: dict[str, int] = {
     TICKETS_CORRECTIONS: 1,
     TICKETS_CORRECTIONS_DLQ: 1,
     SLA_ALERTS: 3,
+    SLA_ALERTS_DLQ: 1,
 }
 
 # A consumer sets aside what it cannot process on `<topic>.dlq` (shared/consumer): every topic
@@ -34,15 +36,16 @@ TOPICS: dict[str, int] = {
 READS: dict[str, tuple[str, ...]] = {
     "intake": (REPORTS_CLASSIFIED, TICKETS_STATUS),
     "classifier": (REPORTS_SUBMITTED, TICKETS_CORRECTIONS),
-    "tracker": (REPORTS_CLASSIFIED,),
+    "tracker": (REPORTS_CLASSIFIED, SLA_ALERTS),
 }
 WRITES: dict[str, tuple[str, ...]] = {
     "intake": (REPORTS_SUBMITTED, REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS_DLQ),
     "classifier": (REPORTS_CLASSIFIED, REPORTS_SUBMITTED_DLQ, TICKETS_CORRECTIONS_DLQ),
-    "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS),
+    "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS,
+                SLA_ALERTS_DLQ),
 }
 GROUPS: dict[str, tuple[str, ...]] = {
     "intake": ("intake-projector", "intake-notifier"),
     "classifier": ("classifier",),
-    "tracker": ("tracker",),
+    "tracker": ("tracker", "tracker-alerts"),
 }

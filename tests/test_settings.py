@@ -20,8 +20,8 @@ def test_production_refuses_development_secrets():
         Settings.from_env({"APP_ENV": "production", "PII_KEYS": DEV_PII_KEY})
     complete = {"APP_ENV": "production", "PII_KEYS": "k" * 43 + "=",
                 "STAFF_USERS_FILE": "/etc/hotline/staff/staff-users.json",
-                "SECRET_KEY": "s" * 40}
-    for missing in ("STAFF_USERS_FILE", "SECRET_KEY"):
+                "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40}
+    for missing in ("STAFF_USERS_FILE", "SECRET_KEY", "CONTACT_INDEX_KEY"):
         with pytest.raises(SettingsError, match=missing):
             Settings.from_env({k: v for k, v in complete.items() if k != missing})
     prod = Settings.from_env(complete)
@@ -48,7 +48,8 @@ def test_embedded_store_uris_turn_retryable_writes_off(tmp_path):
 
 
 PRODUCTION_TRACKER = {"APP_ENV": "production", "STAFF_USERS_FILE": "/run/secrets/staff.json",
-                      "SECRET_KEY": "s" * 40}
+                      "SECRET_KEY": "s" * 40, "PII_KEYS": "k" * 43 + "=",
+                      "CONTACT_INDEX_KEY": "c" * 40}
 
 
 def test_each_service_reads_only_its_own_settings():
@@ -65,21 +66,30 @@ def test_each_service_reads_only_its_own_settings():
     for secret in ("PII_KEYS", "SECRET_KEY", "TRACKER_SERVICE_TOKEN", "STAFF_USERS_FILE"):
         assert secret not in Settings.variables("classifier")
     assert "STAFF_USERS_FILE" not in Settings.variables("intake")
-    assert "PII_KEYS" not in Settings.variables("tracker")
+    # the tracker encrypts the staff's alert e-mail addresses (issue 20)
+    assert "PII_KEYS" in Settings.variables("tracker")
+    assert "CONTACT_INDEX_KEY" in Settings.variables("tracker")
+    assert "CONTACT_INDEX_KEY" in Settings.variables("intake")
+    assert "CONTACT_INDEX_KEY" not in Settings.variables("classifier")
+    assert "SMTP_HOST" in Settings.variables("tracker")
 
 
 def test_production_checks_apply_to_what_the_service_reads():
-    """The tracker holds no PII key, so production does not ask it for one; intake does not
-    read the staff directory, so production does not ask intake for it."""
+    """The tracker does not send the citizen's token to itself, so production does not ask
+    it for TRACKER_SERVICE_TOKEN; intake does not read the staff directory, so production
+    does not ask intake for it."""
     tracker = Settings.from_env(PRODUCTION_TRACKER, service="tracker")
-    assert tracker.pii_keys == () and tracker.tracker_service_token == ""
-    with pytest.raises(SettingsError, match="STAFF_USERS_FILE"):
-        Settings.from_env({k: v for k, v in PRODUCTION_TRACKER.items()
-                           if k != "STAFF_USERS_FILE"}, service="tracker")
-    with pytest.raises(SettingsError, match="PII_KEYS"):
-        Settings.from_env(PRODUCTION_TRACKER, service="intake")
+    assert tracker.tracker_service_token == ""
+    for missing in ("STAFF_USERS_FILE", "PII_KEYS", "CONTACT_INDEX_KEY"):
+        with pytest.raises(SettingsError, match=missing):
+            Settings.from_env({k: v for k, v in PRODUCTION_TRACKER.items()
+                               if k != missing}, service="tracker")
+    with pytest.raises(SettingsError, match="CONTACT_INDEX_KEY"):
+        Settings.from_env({**PRODUCTION_TRACKER, "CONTACT_INDEX_KEY": "short"},
+                          service="tracker")
     intake = Settings.from_env({"APP_ENV": "production", "PII_KEYS": "k" * 43 + "=",
-                                "SECRET_KEY": "s" * 40}, service="intake")
+                                "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40},
+                               service="intake")
     assert intake.staff_users_file is None and intake.open311_api_keys == ()
     classifier = Settings.from_env({"APP_ENV": "production"}, service="classifier")
     assert classifier.pii_keys == () and classifier.secret_key == ""

@@ -23,13 +23,18 @@ from services.intake.notify.outbox import NOTIFICATIONS
 from services.intake.ratelimit import COUNTS
 from services.intake.store import COUNTERS, OUTBOX_STATE, PHOTOS, REPORTS
 from services.tracker.store import (
+    ALERT_PREFS,
     ALERTS,
     FIGURE_COUNTERS,
     LEASES,
     LOGIN_FAILURES,
+    OWNER_SETTINGS,
+    PRESENCE,
     STAFF_SESSIONS,
+    TEMPLATES,
     TICKETS,
 )
+from services.tracker.store import NOTIFICATIONS as STAFF_NOTIFICATIONS
 
 INDEXES = ("createIndex", "listIndexes")  # each service ensures its indexes at start
 READ_WRITE = ("find", "insert", "update", *INDEXES)
@@ -59,6 +64,11 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         LOGIN_FAILURES: (*READ_WRITE, "remove"),
         STAFF_SESSIONS: (*READ_WRITE, "remove"),
         FIGURE_COUNTERS: (*READ_WRITE, "remove"),  # rebuild-figures removes stale documents
+        PRESENCE: READ_WRITE,
+        OWNER_SETTINGS: READ_WRITE,
+        TEMPLATES: (*READ_WRITE, "remove"),  # an admin deletes a template
+        STAFF_NOTIFICATIONS: READ_WRITE,
+        ALERT_PREFS: READ_WRITE,
     },
 }
 

@@ -49,7 +49,8 @@ def classify_batch(classifier: ReportClassifier, events: list[ReportSubmittedV1]
             location=e.location, submitted_at=e.submitted_at, category=p.category,
             confidence=p.confidence, top3=p.top3, urgent=p.urgent,
             district=district, needs_triage=p.needs_triage, model_version=classifier.version,
-            outcome=p.outcome, triage_reason=p.triage_reason, danger=list(p.danger))
+            outcome=p.outcome, triage_reason=p.triage_reason, danger=list(p.danger),
+            contact_index=e.contact_index)
         for e, p, district in zip(events, predictions, districts, strict=True)
     ]
 

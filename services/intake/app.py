@@ -23,6 +23,7 @@ from services.intake.reports.api import bp as reports_bp
 from services.intake.reports.staff_photos import bp as staff_photos_bp
 from services.intake.store import REPORTS
 from services.intake.tracking import TrackingCodes
+from shared.blind_index import BlindIndex
 from shared.clock import Clock, clock_from
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database, reachable
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         report_writer=(InsertBatcher(db[REPORTS],
                                      timeout_s=settings.mongo_timeout_ms / 1000 + 1.0)
                        if settings.group_commit else DirectInsert(db[REPORTS])),
+        blind=BlindIndex(settings.contact_index_key),
     )
     app.register_blueprint(reports_bp)
     app.register_blueprint(open311_bp)

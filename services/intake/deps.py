@@ -13,6 +13,7 @@ from pymongo.database import Database
 from services.intake.batcher import DirectInsert, InsertBatcher
 from services.intake.ratelimit import RateLimiter
 from services.intake.tracking import TrackingCodes
+from shared.blind_index import BlindIndex
 from shared.clock import Clock
 from shared.crypto import FieldCipher
 from shared.settings import Settings
@@ -32,6 +33,7 @@ class IntakeDeps:
     write_limiter: RateLimiter
     read_limiter: RateLimiter
     report_writer: InsertBatcher | DirectInsert  # group commit, or insert_one per report
+    blind: BlindIndex | None = None  # the phone numbers' blind index (issue 20)
 
 
 def deps() -> IntakeDeps:

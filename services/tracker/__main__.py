@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="HTTP API under gunicorn")
     sub.add_parser("worker", help="create tickets from classified reports")
     sub.add_parser("monitor", help="SLA sweeps and the publisher of status events and alerts")
+    sub.add_parser("alerts", help="SLA alerts to people: notification centre and e-mail")
     cal = sub.add_parser("calendar", help="the days off and working weekend days of a year, "
                                           "as the SLA clocks count them")
     cal.add_argument("--year", type=int, required=True)
@@ -57,7 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(settings.worker_metrics_port, addr=settings.host)
-    if args.command == "worker":
+    if args.command == "alerts":
+        from services.tracker.alerts.consumer import spec
+        from services.tracker.alerts.mailer import Mailer
+        from shared.consumer import run_consumer
+
+        mailer = Mailer(settings=settings, db=db, clock=clock)
+        thread = threading.Thread(target=mailer.run, args=(stop,), name="alert-mailer")
+        thread.start()
+        run_consumer(spec(db, config), stop, settings=settings, clock=clock)
+        thread.join(30)
+    elif args.command == "worker":
         from services.tracker.worker import run_worker
 
         logging.getLogger("tracker").info("tracker worker consuming classified reports")

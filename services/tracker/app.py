@@ -10,8 +10,11 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from services.tracker import openapi
+from services.tracker.alerts.api import bp as alerts_bp
+from services.tracker.answers.api import bp as answers_bp
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.deps import TrackerDeps
+from services.tracker.owners.api import bp as owners_bp
 from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
 from services.tracker.stats.counters import gauges
@@ -70,6 +73,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.extensions["tracker"] = TrackerDeps(settings=settings, client=client, db=db,
                                             source=source, clock=clock)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(owners_bp)
+    app.register_blueprint(answers_bp)
+    app.register_blueprint(alerts_bp)
     app.register_blueprint(stats_bp)
     configure_sessions(app, settings, service="staff")
     app.register_blueprint(staff_pages(settings))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.tracker.alerts.api import operations as alert_operations
+from services.tracker.answers.openapi import operations as answer_operations
+from services.tracker.owners.openapi import operations as owner_operations
 from services.tracker.permissions import Action, roles_for
 from services.tracker.tickets.models import (
     MAX_LIMIT,
@@ -65,6 +68,24 @@ ACTIONS: dict[tuple[str, str], Action] = {
     ("/api/v1/stats/departments", "get"): Action.VIEW_STATS,
     ("/api/v1/stats/departments.csv", "get"): Action.VIEW_STATS,
     ("/api/v1/breaches", "get"): Action.VIEW_STATS,
+    # the staff helpdesk (issue 20)
+    ("/api/v1/tickets/{ticket_id}/take", "post"): Action.TAKE,
+    ("/api/v1/tickets/{ticket_id}/assignee", "post"): Action.ASSIGN,
+    ("/api/v1/tickets/bulk/assignee", "post"): Action.BULK_ASSIGN,
+    ("/api/v1/owners/load", "get"): Action.VIEW_LOAD,
+    ("/api/v1/owners/stats", "get"): Action.VIEW_HANDLER_STATS,
+    ("/api/v1/owners/me/availability", "put"): Action.SET_AVAILABILITY,
+    ("/api/v1/owners/round-robin/{department}", "put"): Action.SET_ROUND_ROBIN,
+    ("/api/v1/answer-templates", "get"): Action.VIEW_TEMPLATES,
+    ("/api/v1/answer-templates", "post"): Action.MANAGE_TEMPLATES,
+    ("/api/v1/answer-templates/{template_id}", "put"): Action.MANAGE_TEMPLATES,
+    ("/api/v1/tickets/{ticket_id}/answer-templates/{template_id}", "get"):
+        Action.VIEW_TEMPLATES,
+    ("/api/v1/notifications", "get"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/{notification_id}/read", "post"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/read-all", "post"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/preferences", "get"): Action.VIEW_NOTIFICATIONS,
+    ("/api/v1/notifications/preferences", "put"): Action.VIEW_NOTIFICATIONS,
 }
 
 
@@ -86,6 +107,12 @@ def operations() -> list[Operation]:
                     _q("district", {"type": "string", "enum": list(DISTRICT_CODES)}),
                     _q("department", {"type": "string"}),
                     _q("urgent", {"type": "string", "enum": ["true", "false"]}),
+                    _q("q", {"type": "string", "maxLength": 200,
+                             "description": "search: a tracking code, words (with or "
+                                            "without diacritics, street names) or, for "
+                                            "operators, a caller's phone number"}),
+                    _q("assignee", {"type": "string",
+                                    "description": "me, none (nobody owns it) or a user"}),
                     _q("sla_state", {"type": "string", "enum": list(SLA_STATES)}),
                     *PAGING)),
         _op("/api/v1/triage", "get", "Tickets waiting for an operator's category", QueueOut,
@@ -120,6 +147,9 @@ def operations() -> list[Operation]:
             tag="supervisors", response_media="text/csv"),
         _op("/api/v1/breaches", "get", "Open tickets past a deadline", QueueOut,
             params=(_q("department", {"type": "string"}),), tag="supervisors"),
+        *owner_operations(_op),
+        *answer_operations(_op),
+        *alert_operations(_op),
     ]
 
 

@@ -24,6 +24,19 @@ class Action(StrEnum):
     CITIZEN_RATE = "citizen_rate"            # on behalf of the citizen, through intake
     CITIZEN_REOPEN = "citizen_reopen"
     CITIZEN_REPLY = "citizen_reply"          # the citizen's answer to a waiting ticket
+    # the staff helpdesk (issue 20)
+    TAKE = "take"                            # a handler takes an unowned ticket
+    ASSIGN = "assign"                        # give a ticket to a handler; a handler only its own
+    BULK_ASSIGN = "bulk_assign"
+    SET_AVAILABILITY = "set_availability"    # available for round-robin
+    SET_ROUND_ROBIN = "set_round_robin"      # round-robin on arrival, per department
+    VIEW_LOAD = "view_load"                  # open tickets per handler
+    VIEW_HANDLER_STATS = "view_handler_stats"  # per-handler figures, never to other handlers
+    SEARCH = "search"                        # tracking code and words
+    SEARCH_BY_PHONE = "search_by_phone"      # the caller's number, through the blind index
+    VIEW_TEMPLATES = "view_templates"        # answer templates: list and fill for a ticket
+    MANAGE_TEMPLATES = "manage_templates"
+    VIEW_NOTIFICATIONS = "view_notifications"  # one's own SLA alerts and mail preferences
 
 
 _STAFF = frozenset({Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN})
@@ -46,6 +59,18 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CITIZEN_RATE: frozenset({Role.SERVICE}),
     Action.CITIZEN_REOPEN: frozenset({Role.SERVICE}),
     Action.CITIZEN_REPLY: frozenset({Role.SERVICE}),
+    Action.TAKE: frozenset({Role.HANDLER}),
+    Action.ASSIGN: _SUPERVISORS | {Role.HANDLER},
+    Action.BULK_ASSIGN: _SUPERVISORS,
+    Action.SET_AVAILABILITY: frozenset({Role.HANDLER}),
+    Action.SET_ROUND_ROBIN: _SUPERVISORS,
+    Action.VIEW_LOAD: _SUPERVISORS,
+    Action.VIEW_HANDLER_STATS: _SUPERVISORS,
+    Action.SEARCH: _STAFF,
+    Action.SEARCH_BY_PHONE: frozenset({Role.OPERATOR}),
+    Action.VIEW_TEMPLATES: _STAFF,
+    Action.MANAGE_TEMPLATES: frozenset({Role.ADMIN}),
+    Action.VIEW_NOTIFICATIONS: _STAFF,
 }
 
 

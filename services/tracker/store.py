@@ -4,7 +4,7 @@ tests' fixtures."""
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -14,6 +14,12 @@ LEASES = "tracker_leases"
 LOGIN_FAILURES = "staff_login_failures"
 STAFF_SESSIONS = "staff_sessions"
 FIGURE_COUNTERS = "figure_counters"
+# the staff helpdesk (issue 20)
+PRESENCE = "handler_presence"                # _id: user; available, turn, last_assigned_at
+OWNER_SETTINGS = "owner_settings"            # _id: department; round_robin
+TEMPLATES = "answer_templates"
+NOTIFICATIONS = "staff_notifications"        # _id: event_id:user
+ALERT_PREFS = "staff_alert_prefs"            # _id: user; e-mail (encrypted) and mode
 
 
 def init_db(db: Database) -> None:
@@ -40,6 +46,17 @@ def init_db(db: Database) -> None:
     db[FIGURE_COUNTERS].create_index([("kind", ASCENDING), ("start", ASCENDING)])
     # the duplicates whose figures move with their original
     tickets.create_index([("duplicate_of", ASCENDING), ("state", ASCENDING)])
+    # owners: "my tickets" / "unassigned" queues, the per-handler figures
+    tickets.create_index([("assignee", ASCENDING), ("state", ASCENDING),
+                          ("queue_key", ASCENDING)])
+    tickets.create_index([("department", ASCENDING), ("finished_at", ASCENDING)])
+    # search: a caller's reports by the blind index of the number; the words index's catch-up
+    tickets.create_index([("contact_index", ASCENDING)])
+    tickets.create_index([("updated_at", ASCENDING)])
+    db[TEMPLATES].create_index([("department", ASCENDING), ("title", ASCENDING)])
+    db[NOTIFICATIONS].create_index([("user", ASCENDING), ("created_at", DESCENDING)])
+    db[NOTIFICATIONS].create_index([("user", ASCENDING), ("read_at", ASCENDING)])
+    db[NOTIFICATIONS].create_index([("email_state", ASCENDING)])
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

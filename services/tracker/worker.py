@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from pymongo.database import Database
 
 from services.tracker.config import ConfigSource, TrackerConfig
+from services.tracker.owners.service import auto_assign
 from services.tracker.tickets.service import create_many
 from shared.clock import Clock
 from shared.consumer import Batch, ConsumerSpec, Output, run_consumer
@@ -52,11 +53,16 @@ def plan_tickets(batch: Batch) -> list[Output[ReportClassified]]:
 
 def store_tickets(events: list[ReportClassified], now: Any, *, db: Database,
                   source: ConfigSource) -> None:
-    for ticket, created in create_many(db=db, config=source.current(), events=events, now=now):
+    config = source.current()
+    results = create_many(db=db, config=config, events=events, now=now)
+    for ticket, created in results:
         if created:
             CREATED.labels(ticket["state"]).inc()
         else:
             REPLAYED.inc()
+    # round-robin on arrival where a department turned it on (owners.service)
+    auto_assign(db=db, config=config, tickets_in=[t for t, created in results if created],
+                now=now)
 
 
 def tracker_consumer(*, db: Database, config: TrackerConfig | ConfigSource,

@@ -48,6 +48,7 @@ PROCESSES = (
     ServiceProcess("tracker", "services.tracker", "serve", "tracker_port"),
     ServiceProcess("tracker-worker", "services.tracker", "worker"),
     ServiceProcess("tracker-monitor", "services.tracker", "monitor"),
+    ServiceProcess("tracker-alerts", "services.tracker", "alerts"),
 )
 
 

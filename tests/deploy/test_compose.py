@@ -16,7 +16,7 @@ KAFKA = ("kafka-1", "kafka-2", "kafka-3")
 MONGO = ("mongo-1", "mongo-2", "mongo-3")
 APP = {"intake": 8000, "intake-relay": 9100, "intake-projector": 9100,
        "intake-notifier": 9100, "classifier": 8001, "classifier-worker": 9100,
-       "tracker": 8002, "tracker-worker": 9100, "tracker-monitor": 9100}
+       "tracker": 8002, "tracker-worker": 9100, "tracker-monitor": 9100, "tracker-alerts": 9100}
 ONE_SHOTS = {"kafka-topics", "mongo-keyfile", "mongo-init", "bootstrap", "rotate-keys"}
 DEV_ONLY = re.compile(r"calfkit|secantus|tansu|devstack|\[dev\]", re.I)
 

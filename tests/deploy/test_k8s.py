@@ -30,7 +30,8 @@ CUSTOM_KINDS = {
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 APP_DEPLOYMENTS = {"intake", "intake-relay", "intake-projector", "intake-notifier", "classifier",
-                   "classifier-worker", "tracker", "tracker-worker", "tracker-monitor"}
+                   "classifier-worker", "tracker", "tracker-worker", "tracker-monitor",
+                   "tracker-alerts"}
 WEB = {"intake": 8000, "classifier": 8001, "tracker": 8002}
 
 

@@ -32,6 +32,16 @@ def _endpoints(t: dict, triage: dict) -> dict[str, tuple[str, str, dict | None]]
         "stats": ("GET", "/api/v1/stats/departments", None),
         "stats_csv": ("GET", "/api/v1/stats/departments.csv", None),
         "breaches": ("GET", "/api/v1/breaches", None),
+        "take": ("POST", f"/api/v1/tickets/{t['_id']}/take", None),
+        "assign": ("POST", f"/api/v1/tickets/{t['_id']}/assignee",
+                   {"assignee": "handler.xaydung"}),
+        "bulk_assign": ("POST", "/api/v1/tickets/bulk/assignee",
+                        {"ticket_ids": [t["_id"]], "assignee": "handler.xaydung"}),
+        "owners_load": ("GET", "/api/v1/owners/load", None),
+        "owners_stats": ("GET", "/api/v1/owners/stats", None),
+        "mine": ("GET", "/api/v1/tickets?assignee=none", None),
+        "search_code": ("GET", f"/api/v1/tickets?q={t['tracking_code']}", None),
+        "search_phone": ("GET", "/api/v1/tickets?q=0901234567", None),
     }
 
 
@@ -39,23 +49,41 @@ def _endpoints(t: dict, triage: dict) -> dict[str, tuple[str, str, dict | None]]
 EXPECTED: dict[str, dict[str, int]] = {
     "operator": dict(me=200, queue=200, triage_queue=200, detail=200, transition=403,
                      note=200, reroute=403, triage=200, duplicate=200, bulk=403, rating=403,
-                     reopen=403, stats=403, stats_csv=403, breaches=403),
+                     reopen=403, stats=403, stats_csv=403, breaches=403,
+                     take=403, assign=403, bulk_assign=403,
+                     owners_load=403, owners_stats=403, mine=200,
+                    search_code=200, search_phone=200),
     "handler": dict(me=200, queue=200, triage_queue=403, detail=200, transition=200,
                     note=200, reroute=200, triage=403, duplicate=200, bulk=200, rating=403,
-                    reopen=403, stats=403, stats_csv=403, breaches=403),
+                    reopen=403, stats=403, stats_csv=403, breaches=403,
+                    take=200, assign=200, bulk_assign=403,
+                    owners_load=403, owners_stats=403, mine=200,
+                   search_code=200, search_phone=403),
     "other_handler": dict(me=200, queue=200, triage_queue=403, detail=404, transition=404,
                           note=404, reroute=404, triage=403, duplicate=404, bulk=200,
-                          rating=403, reopen=403, stats=403, stats_csv=403, breaches=403),
+                          rating=403, reopen=403, stats=403, stats_csv=403, breaches=403,
+                          take=404, assign=404, bulk_assign=403,
+                          owners_load=403, owners_stats=403, mine=200,
+                         search_code=200, search_phone=403),
     "supervisor": dict(me=200, queue=200, triage_queue=200, detail=200, transition=200,
                        note=200, reroute=200, triage=200, duplicate=200, bulk=200, rating=403,
-                       reopen=403, stats=200, stats_csv=200, breaches=200),
+                       reopen=403, stats=200, stats_csv=200, breaches=200,
+                       take=403, assign=200, bulk_assign=200,
+                       owners_load=200, owners_stats=200, mine=200,
+                      search_code=200, search_phone=403),
     "admin": dict(me=200, queue=200, triage_queue=200, detail=200, transition=200, note=200,
                   reroute=200, triage=200, duplicate=200, bulk=200, rating=403, reopen=403,
-                  stats=200, stats_csv=200, breaches=200),
+                  stats=200, stats_csv=200, breaches=200,
+                  take=403, assign=200, bulk_assign=200,
+                  owners_load=200, owners_stats=200, mine=200,
+                 search_code=200, search_phone=403),
     # intake's token: only the citizen's actions (422/409: allowed in, refused on the merits)
     "service": dict(me=200, queue=403, triage_queue=403, detail=403, transition=403,
                     note=403, reroute=403, triage=403, duplicate=403, bulk=403, rating=422,
-                    reopen=409, stats=403, stats_csv=403, breaches=403),
+                    reopen=409, stats=403, stats_csv=403, breaches=403,
+                    take=403, assign=403, bulk_assign=403,
+                    owners_load=403, owners_stats=403, mine=403,
+                   search_code=403, search_phone=403),
 }
 EXPECTED["none"] = dict.fromkeys(EXPECTED["admin"], 401)
 EXPECTED["forged"] = dict.fromkeys(EXPECTED["admin"], 401)
@@ -81,7 +109,7 @@ def test_authorization_matrix(client, make_ticket, role):
         if resp.status_code in {401, 403, 404}:
             assert resp.mimetype == "application/problem+json"
             assert ticket["description"] not in resp.get_data(as_text=True)
-        if name == "queue" and role == "other_handler":
+        if name in {"queue", "mine", "search_code"} and role == "other_handler":
             assert ticket["_id"] not in resp.get_data(as_text=True)
         if name == "bulk" and role == "other_handler":
             [result] = resp.json["results"]

@@ -62,6 +62,7 @@ def to_event(doc: dict[str, Any]) -> ReportSubmittedV1:
         photo_count=len(doc.get("photo_ids") or []),
         has_contact=bool(doc.get("has_contact")),
         submitted_at=doc["submitted_at"],
+        contact_index=doc.get("contact_index") or [],
     )
 
 

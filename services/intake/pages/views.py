@@ -115,11 +115,13 @@ def submit() -> Response | tuple[str, int]:
     try:
         submitted = submit_report(db=d.db, report=result.report, cipher=d.cipher,
                                   codes=d.codes, clock=d.clock, idempotency_key=key,
-                                  fingerprint=result.fingerprint, insert=d.report_writer.insert)
+                                  fingerprint=result.fingerprint, insert=d.report_writer.insert,
+                                  blind=d.blind)
     except IdempotencyConflict:
         # the same form page sent again after an edit: a new report
         submitted = submit_report(db=d.db, report=result.report, cipher=d.cipher,
-                                  codes=d.codes, clock=d.clock, insert=d.report_writer.insert)
+                                  codes=d.codes, clock=d.clock, insert=d.report_writer.insert,
+                                  blind=d.blind)
     code = submitted.doc["tracking_code"]
     if submitted.citizen_key:
         _remember_key(code, submitted.citizen_key)

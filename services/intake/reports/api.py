@@ -60,7 +60,8 @@ def submit(report: NewReport, body_fingerprint: str) -> Submitted:
     try:
         return submit_report(db=d.db, report=report, cipher=d.cipher, codes=d.codes,
                              clock=d.clock, idempotency_key=idempotency_key(),
-                             fingerprint=body_fingerprint, insert=d.report_writer.insert)
+                             fingerprint=body_fingerprint, insert=d.report_writer.insert,
+                             blind=d.blind)
     except IdempotencyConflict:
         raise Problem(422, "Idempotency key reused",
                       "This Idempotency-Key was already used with a different request.",

@@ -19,6 +19,7 @@ from services.intake.notify.plan import plan_received
 from services.intake.reports.photos import Photo
 from services.intake.store import PHOTOS, REPORTS, WITHOUT_SECRETS
 from services.intake.tracking import TrackingCodes
+from shared.blind_index import BlindIndex
 from shared.clock import Clock
 from shared.crypto import FieldCipher
 from shared.limits import REOPEN_WINDOW
@@ -82,7 +83,8 @@ def _pii(report: NewReport, cipher: FieldCipher, public_description: str) -> dic
 def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str,
                    citizen_key: str, cipher: FieldCipher, now: datetime,
                    photo_ids: list[ObjectId], idempotency_key: str | None,
-                   fingerprint: str | None) -> dict[str, Any]:
+                   fingerprint: str | None, blind: BlindIndex | None = None
+                   ) -> dict[str, Any]:
     # Contacts typed into the text are masked in the stored copy; the original is kept
     # encrypted with the other personal fields.
     description = redact_contacts(report.description)
@@ -109,6 +111,7 @@ def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str
         "agency_responsible": None,
         "expected_datetime": None,
         "public_notes": [],
+        "contact_index": blind.phones(report.phone, report.caller_phone) if blind else [],
     }
     doc["language"] = report.language
     if report.notify_channels:
@@ -125,7 +128,8 @@ def build_document(report: NewReport, *, report_id: ObjectId, tracking_code: str
 def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
                   codes: TrackingCodes, clock: Clock, idempotency_key: str | None = None,
                   fingerprint: str | None = None,
-                  insert: Callable[[dict[str, Any]], None] | None = None) -> Submitted:
+                  insert: Callable[[dict[str, Any]], None] | None = None,
+                  blind: BlindIndex | None = None) -> Submitted:
     """Store the report (and its photos). With an idempotency key already used, return the
     first report instead; with the same key but another request, raise IdempotencyConflict."""
     if idempotency_key:
@@ -139,7 +143,8 @@ def submit_report(*, db: Database, report: NewReport, cipher: FieldCipher,
     key = citizen_keys.new_key()
     doc = build_document(report, report_id=report_id, tracking_code=codes.issue(now),
                          citizen_key=key, cipher=cipher, now=now, photo_ids=photo_ids,
-                         idempotency_key=idempotency_key, fingerprint=fingerprint)
+                         idempotency_key=idempotency_key, fingerprint=fingerprint,
+                         blind=blind)
     try:
         (insert or db[REPORTS].insert_one)(doc)
     except DuplicateKeyError:

@@ -30,10 +30,23 @@ def blueprint(settings: Settings) -> Blueprint:
     bp.register_error_handler(RoleForbidden, on_forbidden)
     bp.register_error_handler(DomainError, on_domain_error)
     bp.register_error_handler(NotFound, on_not_found)
-    for module in (views_auth, views_operator, views_handler, views_supervisor):
+    for module in (views_auth, views_operator, views_handler, views_supervisor,
+                   *extensions()):
         module.routes.register(bp)
+        if hasattr(module, "install"):
+            module.install(bp)
     bp.record_once(_setup)
     return bp
+
+
+def extensions() -> tuple:
+    """Page modules of the staff helpdesk (owners, search, alerts, templates, live)."""
+    from services.tracker.alerts import pages as alerts
+    from services.tracker.answers import pages as answers
+    from services.tracker.owners import pages as owners
+    from services.tracker.search import pages as search
+
+    return (owners, search, answers, alerts)
 
 
 def _setup(state: BlueprintSetupState) -> None:

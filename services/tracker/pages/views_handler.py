@@ -11,7 +11,10 @@ from urllib.parse import urlencode
 from bson import ObjectId
 from flask import Response, abort, flash, get_flashed_messages, redirect, request, url_for
 
+from services.tracker.answers import pages as answer_pages
 from services.tracker.deps import deps
+from services.tracker.owners import pages as owner_pages
+from services.tracker.owners.filters import assignee_filter
 from services.tracker.pages import clients, forms
 from services.tracker.pages.common import departments, render
 from services.tracker.pages.session import current_staff, requires_staff
@@ -30,6 +33,7 @@ from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.tickets import SLA_STATES, STATES, TicketState
 from shared.web.i18n import label, ngettext, translate
+from shared.web.problems import Problem
 from shared.web.routes import Routes
 
 routes = Routes()
@@ -59,6 +63,13 @@ def _filters() -> tuple[TicketFilter, dict[str, str], dict[str, str]]:
             errors[name] = translate("err.choice")
             continue
         filters[name] = value == "true" if name == "urgent" else value
+    owner = (request.args.get("owner") or "")[:64]
+    if owner:
+        values["owner"] = owner
+        try:
+            filters.update(assignee_filter(owner, current_staff()))
+        except Problem:
+            errors["owner"] = translate("err.choice")
     state = filters.pop("state", None)
     return TicketFilter(states=None if state is None else (TicketState(state),),
                         **filters), values, errors
@@ -103,7 +114,7 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
                   sla_states=SLA_STATES, states=STATES, department_codes=departments(),
                   bulk_targets=_bulk_targets(principal.role), bulk_errors=bulk_errors or {},
                   bulk_values=bulk_values or {"ticket_ids": []},
-                  notices=get_flashed_messages())
+                  notices=get_flashed_messages(), **owner_pages.queue_context(principal))
 
 
 @routes.get("/queue")
@@ -168,6 +179,8 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
                   may_duplicate=allowed(principal.role, Action.MARK_DUPLICATE)
                   and TicketState.DUPLICATE in TRANSITIONS.get(ticket["state"], ())
                   and TicketState.DUPLICATE in ROLE_TARGETS.get(principal.role, ()),
+                  **owner_pages.ticket_context(principal, ticket),
+                  **answer_pages.ticket_context(ticket),
                   form=form, errors={form: errors or {}} if form else {},
                   values={form: values or {}} if form else {},
                   notices=get_flashed_messages())

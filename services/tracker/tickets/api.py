@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from services.tracker.auth import requires
 from services.tracker.deps import deps
+from services.tracker.owners.filters import assignee_filter
 from services.tracker.permissions import Action
 from services.tracker.tickets import repository, service
 from services.tracker.tickets.models import (
@@ -68,6 +69,11 @@ def me() -> Response:
 @requires(Action.VIEW_TICKETS)
 def list_tickets() -> Response:
     d = deps()
+    if request.args.get("q") is not None:  # search (services/tracker/search)
+        from services.tracker.search.api import search_response
+
+        return search_response(g.principal, request.args["q"],
+                               _int_arg("limit", 50, 1, 200))
     urgent = _choice("urgent", ("true", "false"))
     state, sla_state = _choice("state", STATES), _choice("sla_state", SLA_STATES)
     filters = TicketFilter(
@@ -76,7 +82,8 @@ def list_tickets() -> Response:
         district=_choice("district", DISTRICT_CODES),
         department=request.args.get("department"),
         urgent=None if urgent is None else urgent == "true",
-        sla_state=None if sla_state is None else SlaState(sla_state))
+        sla_state=None if sla_state is None else SlaState(sla_state),
+        **assignee_filter(request.args.get("assignee"), g.principal))
     docs, total = repository.queue(d.db, principal=g.principal, filters=filters,
                                    limit=_int_arg("limit", 50, 1, MAX_LIMIT),
                                    offset=_int_arg("offset", 0, 0, MAX_OFFSET))

@@ -103,6 +103,12 @@ class ClockOut(BaseModel):
     stopped_at: datetime | None
 
 
+class OwnerChangeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
 class HistoryOut(BaseModel):
     seq: int
     at: datetime
@@ -118,6 +124,7 @@ class HistoryOut(BaseModel):
     exception: str | None = None
     citizen: bool = False  # the citizen's own answer (through intake)
     photos: list[str] = []  # ids of the citizen's photos attached to this entry
+    owner_change: OwnerChangeOut | None = None  # the owner before and after (None: nobody)
 
 
 class DuplicateCandidateOut(BaseModel):
@@ -150,6 +157,7 @@ class TicketOut(BaseModel):
     finished_at: datetime | None = None  # the last time it reached a final state
     finished_on_time: bool | None = None  # within its resolution target then
     triage_reason: str | None = None  # why it waits in triage: not_a_report, too_short...
+    assignee: str | None = None  # the handler who owns it; None: nobody yet
 
 
 class TicketDetailOut(TicketOut):
@@ -158,6 +166,7 @@ class TicketDetailOut(TicketOut):
 
 class QueueOut(BaseModel):
     total: int
+    kind: str | None = None  # with ?q=: what the query was read as (code, phone, words)
     items: list[TicketOut]
 
 

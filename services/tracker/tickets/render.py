@@ -26,6 +26,7 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
         "finished_at": ticket.get("finished_at"),
         "finished_on_time": ticket.get("finished_on_time"),
         "triage_reason": ticket.get("triage_reason"),
+        "assignee": ticket.get("assignee"),
     }
     if history:
         out["history"] = [
@@ -33,6 +34,6 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
              "from_state": h["from"], "to_state": h["to"], "note": h.get("note"),
              "public": h.get("public", False), "department": h.get("department"),
              "exception": h.get("exception"), "citizen": h.get("citizen", False),
-             "photos": h.get("photos") or []}
+             "photos": h.get("photos") or [], "owner_change": h.get("owner_change")}
             for h in ticket["history"]]
     return out

@@ -14,7 +14,7 @@ figures' aggregations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,14 @@ class TicketFilter:
     department: str | None = None  # ignored for a handler: they see their department's
     urgent: bool | None = None
     sla_state: SlaState | None = None
+    assignee: str | None = None  # the owner's user name (issue 20)
+    unowned: bool = False  # only the tickets nobody owns
+
+    def owner_condition(self) -> dict[str, Any]:
+        """On the indexed `assignee` field: part of every per-state query."""
+        if self.unowned:
+            return {"assignee": None}  # also matches tickets stored before owners existed
+        return {"assignee": self.assignee} if self.assignee is not None else {}
 
     def wanted(self) -> dict[str, Any]:
         return {key: value for key, value in (("category", self.category),
@@ -89,6 +97,7 @@ def queue(db: Database, *, principal: Principal, filters: TicketFilter, limit: i
     base: dict[str, Any] = {**visible_filter(principal)}
     if filters.department and principal.role != Role.HANDLER:
         base["department"] = filters.department
+    base.update(filters.owner_condition())
     states = filters.states if filters.states is not None else OPEN_STATES
     if len(states) == 1:  # one indexed query holds every condition
         query = {**base, "state": states[0], **filters.wanted()}
@@ -178,3 +187,60 @@ def update_if_unchanged(db: Database, *, ticket: Ticket, updated: Ticket,
     except counters.Lost:
         return False
     return True
+
+
+# --- owners (issue 20) ------------------------------------------------------------------
+
+def assignees(db: Database, ticket_ids: Iterable[str]) -> dict[str, str | None]:
+    """Who owns each of the tickets (None: nobody)."""
+    return {t["_id"]: t.get("assignee") for t in db[TICKETS].find(
+        {"_id": {"$in": list(dict.fromkeys(ticket_ids))}}, {"assignee": 1})}
+
+
+def open_owned(db: Database, *, department: str | None) -> Iterator[Ticket]:
+    """The open tickets' department, owner and resolution deadline (the supervisor's load):
+    one indexed query per open state."""
+    base: dict[str, Any] = {"department": department} if department else {}
+    for state in OPEN_STATES:
+        yield from db[TICKETS].find({**base, "state": state},
+                                    {"department": 1, "assignee": 1,
+                                     "expected_resolution_at": 1})
+
+
+def resolved_since(db: Database, *, department: str | None, since: datetime
+                   ) -> Iterator[Ticket]:
+    """Tickets resolved or closed since `since`, with their owner and times (per-handler
+    figures; the index on department and finished_at)."""
+    query: dict[str, Any] = {"finished_at": {"$gte": since},
+                             "state": {"$in": [TicketState.RESOLVED, TicketState.CLOSED]}}
+    if department:
+        query["department"] = department
+    yield from db[TICKETS].find(query, {"assignee": 1, "department": 1, "finished_at": 1,
+                                        "finished_on_time": 1, "started_at": 1})
+
+
+# --- search (issue 20) ------------------------------------------------------------------
+
+SEARCH_FIELDS = {"history": 0, "dup_keys": 0}
+
+
+def visible_by_code(db: Database, principal: Principal, tracking_code: str) -> Ticket | None:
+    return db[TICKETS].find_one({"tracking_code": tracking_code, **visible_filter(principal)},
+                                SEARCH_FIELDS)
+
+
+def visible_by_contact_index(db: Database, principal: Principal, index: str | None, *,
+                             limit: int) -> list[Ticket]:
+    """The tickets carrying a phone number's blind index, newest first."""
+    if index is None:
+        return []
+    return list(db[TICKETS].find({"contact_index": index, **visible_filter(principal)},
+                                 SEARCH_FIELDS).sort("created_at", DESCENDING).limit(limit))
+
+
+def visible_by_ids(db: Database, principal: Principal, ticket_ids: Sequence[str]
+                   ) -> list[Ticket]:
+    """The tickets among `ticket_ids` the principal may see, in the order of the ids."""
+    found = {d["_id"]: d for d in db[TICKETS].find(
+        {"_id": {"$in": list(ticket_ids)}, **visible_filter(principal)}, SEARCH_FIELDS)}
+    return [found[i] for i in ticket_ids if i in found]

@@ -99,6 +99,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassified,
         "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
         "alerted": [], "duplicate_of": None, "rating": None,
         "dup_keys": band_keys(shingles(event.description)),
+        "contact_index": list(event.contact_index),  # the phones' blind index (search)
     }
     ticket.update(sla_fields(ticket, config=config, now=now))
     return ticket
@@ -143,6 +144,8 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
     """Append entries and write the ticket if nobody changed it meanwhile."""
     updated = dict(ticket)
     updated.update(set_fields or {})
+    if updated.get("department") != ticket.get("department"):
+        updated["assignee"] = None  # the owner was a handler of the department it left
     updated["history"] = [*ticket["history"], *entries]
     updated["state"] = entries[-1]["to"]
     updated["seq"] = entries[-1]["seq"]

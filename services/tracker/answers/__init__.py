@@ -1,0 +1,1 @@
+"""Departments' public-answer templates (Vietnamese) with placeholders."""
