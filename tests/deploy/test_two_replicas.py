@@ -27,10 +27,11 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from pymongo import MongoClient
 
 from services.intake.store import OUTBOX_STATE, REPORTS
 from services.tracker.store import LEASES, TICKETS
-from shared.devstack import ManagedProcess, free_port, wait_for_port
+from shared.devstack import EmbeddedStack, ManagedProcess, free_port, wait_for_port
 from shared.settings import REPO_ROOT
 from tests.helpers import wait_until
 
@@ -46,6 +47,30 @@ TICKETS_CREATED = "tracker_tickets_created_total"
 
 
 # -- the two helpers: start a process, read a metric ----------------------------------------
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory):
+    """A broker and store of this test's own: the session broker keeps the consumer groups of
+    earlier tests (a worker killed mid-batch stays a member for a while), and a group with a
+    member that never syncs rebalances forever."""
+    stack = EmbeddedStack(tmp_path_factory.mktemp("replicas-stack"), ttl_sweep=False)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def env(env: dict[str, str], own_stack: EmbeddedStack) -> dict[str, str]:
+    return {**env, "MONGO_URI": own_stack.store.uri,
+            "KAFKA_BOOTSTRAP": own_stack.broker.bootstrap}
+
+
+@pytest.fixture
+def db(env: dict[str, str], own_stack: EmbeddedStack):
+    client = MongoClient(own_stack.store.uri, tz_aware=True)
+    yield client[env["MONGO_DB"]]
+    client.close()
+
 
 def start(name: str, command: str, *, env: dict[str, str], tmp_path: Path,
           procs: list[ManagedProcess], **extra: str) -> ManagedProcess:

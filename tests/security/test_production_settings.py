@@ -21,7 +21,7 @@ def production(tmp_path) -> dict[str, str]:
     return {"APP_ENV": "production", "PII_KEYS": Fernet.generate_key().decode(),
             "OPEN311_API_KEYS": "k-open311-city", "STAFF_API_KEYS": "k-staff-city",
             "TRACKER_SERVICE_TOKEN": "t-service-city", "STAFF_USERS_FILE": str(staff),
-            "SECRET_KEY": "s" * 40}
+            "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40}
 
 
 def test_production_settings_without_demo_credentials_load(production):
