@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from pydantic import BaseModel
 
 from services.intake import citizen_keys
 from services.intake.deps import deps, enforce_rate_limit
@@ -135,7 +137,12 @@ def get_report(tracking_code: str) -> Response:
     return jsonify(status)
 
 
-def _citizen(tracking_code: str, action: str, model: type) -> Response:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _citizens_request(tracking_code: str, model: type[M]) -> tuple[M, dict[str, Any]]:
+    """The body of a request the citizen makes about a report, and the report, once the
+    code reads, the body validates and the citizen's key matches."""
     if not TRACKING_CODE.match(tracking_code):
         raise validation_problem([{"field": "tracking_code",
                                    "message": "expected a code like HCM-2026-000123"}],
@@ -150,6 +157,12 @@ def _citizen(tracking_code: str, action: str, model: type) -> Response:
         raise Problem(403, "Forbidden", "This is not the key given with this report.",
                       kind="wrong-citizen-key",
                       errors=[{"field": "citizen_key", "message": "does not match the report"}])
+    return body, doc
+
+
+def _citizen(tracking_code: str, action: str, model: type) -> Response:
+    body, _ = _citizens_request(tracking_code, model)
+    d = deps()
     result = citizen_action(d.settings, tracking_code, action,
                             body.model_dump(exclude={"citizen_key"}))
     return jsonify(tracking_code=tracking_code, status=result.get("state"),
@@ -172,20 +185,8 @@ def reopen_report(tracking_code: str) -> Response:
 def reply_to_report(tracking_code: str) -> tuple[Response, int]:
     """The citizen answers the handler's question (the report waits for the citizen): text
     and up to 3 photos; the ticket goes back to in_progress."""
-    if not TRACKING_CODE.match(tracking_code):
-        raise validation_problem([{"field": "tracking_code",
-                                   "message": "expected a code like HCM-2026-000123"}],
-                                 status=400)
-    body = parse_model(CitizenReplyIn, json_body())
+    body, doc = _citizens_request(tracking_code, CitizenReplyIn)
     d = deps()
-    doc = find_by_tracking_code(db=d.db, tracking_code=tracking_code, with_key=True)
-    if doc is None:
-        raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
-                      kind="not-found")
-    if not citizen_keys.matches(doc, body.citizen_key, d.cipher):
-        raise Problem(403, "Forbidden", "This is not the key given with this report.",
-                      kind="wrong-citizen-key",
-                      errors=[{"field": "citizen_key", "message": "does not match the report"}])
     try:
         photos = decode_photos(body.photos, max_bytes=d.settings.max_photo_bytes)
     except PhotoError as exc:
