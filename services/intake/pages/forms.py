@@ -22,11 +22,12 @@ from services.intake.reports.models import (
 )
 from services.intake.reports.photos import Photo, sniff_image_type, strip_metadata
 from services.intake.reports.service import NewReport
+from shared.limits import REOPEN_REASON_MIN, REPLY_PHOTOS_MAX
 from shared.web.i18n import current_language, translate
 
 REPORT_FIELDS = ("description", "category", "district", "address", "lat", "long", "name",
                  "phone", "email", "notify", "notify_zalo")
-MAX_PHOTOS = 3
+MAX_PHOTOS = REPLY_PHOTOS_MAX
 # where each model field's errors are shown on the form
 _FORM_FIELD = {"category_hint": "category", "reporter.name": "name",
                "reporter.phone": "phone", "reporter.email": "email"}
@@ -205,5 +206,5 @@ def read_reopen(form: ImmutableMultiDict[str, str], key: str
     body, errors = read_citizen(CitizenReopenIn, {"citizen_key": key,
                                                   "reason": (form.get("reason") or "")})
     if "reason" in errors:
-        errors["reason"] = translate("err.reason", min=5)
+        errors["reason"] = translate("err.reason", min=REOPEN_REASON_MIN)
     return body, errors

@@ -40,6 +40,7 @@ from services.intake.reports.service import (
 )
 from services.intake.tracker_client import citizen_action
 from shared.danger import detect
+from shared.limits import REPLY_TEXT_MAX
 from shared.redact import redact_contacts
 from shared.settings import Settings
 from shared.taxonomy import DISTRICT_CODES, load_taxonomy
@@ -278,7 +279,7 @@ def reply(code: str) -> Response | tuple[str, int]:
                              status=403)
     errors: dict[str, str] = {}
     photos = forms.read_photos(request.files, d.settings.max_photo_bytes, errors)
-    text = (request.form.get("text") or "").strip()[:4000]
+    text = (request.form.get("text") or "").strip()[:REPLY_TEXT_MAX]
     if not text and not photos and not errors:
         errors["text"] = translate("err.reply_empty")
     if not errors:

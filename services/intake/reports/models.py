@@ -17,7 +17,17 @@ from pydantic import (
     model_validator,
 )
 
-from shared.limits import DESCRIPTION_MAX, DESCRIPTION_MIN
+from shared.limits import (
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    RATING_COMMENT_MAX,
+    RATING_SCORE_MAX,
+    RATING_SCORE_MIN,
+    REOPEN_REASON_MAX,
+    REOPEN_REASON_MIN,
+    REPLY_PHOTOS_MAX,
+    REPLY_TEXT_MAX,
+)
 from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS, redact_contacts
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
@@ -256,8 +266,9 @@ CitizenKey = Annotated[str, StringConstraints(min_length=1, max_length=40), Fiel
 class CitizenRatingIn(TextInput):
     model_config = ConfigDict(extra="forbid", strict=True)
     citizen_key: CitizenKey
-    score: Annotated[int, Field(ge=1, le=5)]
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None \
+    score: Annotated[int, Field(ge=RATING_SCORE_MIN, le=RATING_SCORE_MAX)]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True,
+                                              max_length=RATING_COMMENT_MAX)] | None \
         = None
 
     @field_validator("comment")
@@ -269,8 +280,8 @@ class CitizenRatingIn(TextInput):
 class CitizenReopenIn(TextInput):
     model_config = ConfigDict(extra="forbid", strict=True)
     citizen_key: CitizenKey
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
-                                             max_length=2000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=REOPEN_REASON_MIN,
+                                             max_length=REOPEN_REASON_MAX)]
 
     @field_validator("reason")
     @classmethod
@@ -284,9 +295,9 @@ class CitizenReplyIn(TextInput):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     citizen_key: CitizenKey
-    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None \
-        = None
-    photos: Annotated[list[PhotoIn], Field(max_length=3)] = []
+    text: Annotated[str, StringConstraints(strip_whitespace=True,
+                                           max_length=REPLY_TEXT_MAX)] | None = None
+    photos: Annotated[list[PhotoIn], Field(max_length=REPLY_PHOTOS_MAX)] = []
 
     @field_validator("text")
     @classmethod

@@ -7,6 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from shared.limits import (
+    RATING_COMMENT_MAX,
+    RATING_SCORE_MAX,
+    RATING_SCORE_MIN,
+    REOPEN_REASON_MAX,
+    REOPEN_REASON_MIN,
+    REPLY_PHOTOS_MAX,
+    REPLY_TEXT_MAX,
+)
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.tickets import TicketState
 
@@ -72,8 +81,9 @@ class DuplicateIn(_In):
 
 
 class RatingIn(_In):
-    score: Annotated[int, Field(ge=1, le=5)]
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None \
+    score: Annotated[int, Field(ge=RATING_SCORE_MIN, le=RATING_SCORE_MAX)]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True,
+                                              max_length=RATING_COMMENT_MAX)] | None \
         = None
 
 
@@ -81,14 +91,14 @@ class CitizenReplyIn(_In):
     """The citizen's answer to a handler's question, forwarded by intake (which checked the
     citizen's key and stored the photos)."""
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None \
-        = None
-    photo_ids: Annotated[list[TicketId], Field(max_length=3)] = []
+    text: Annotated[str, StringConstraints(strip_whitespace=True,
+                                           max_length=REPLY_TEXT_MAX)] | None = None
+    photo_ids: Annotated[list[TicketId], Field(max_length=REPLY_PHOTOS_MAX)] = []
 
 
 class ReopenIn(_In):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
-                                             max_length=2000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=REOPEN_REASON_MIN,
+                                             max_length=REOPEN_REASON_MAX)]
 
 
 class ClockOut(BaseModel):
