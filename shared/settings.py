@@ -213,15 +213,25 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
-class NotifySettings:
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_starttls: bool = True
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_ca_file: str | None = None
-    smtp_timeout_s: float = 10.0
+class SmtpSettings:
+    """The mail relay: intake sends the citizens' messages through it, the tracker the
+    staff's alerts. Read once, from the `smtp_*` settings (`Settings.smtp`)."""
+
+    host: str | None = None
+    port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    timeout_s: float = 10.0
     mail_from: str = "1022 <no-reply@1022.example>"
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The citizens' messages (intake): gateways, retries, quiet hours. The mail relay is
+    `Settings.smtp`, shared with the tracker's alert mail."""
+
     sms: GatewaySettings = GatewaySettings()
     zalo: GatewaySettings = GatewaySettings()
     retry_base_s: float = 30.0
@@ -240,14 +250,6 @@ class NotifySettings:
                                    timeout_s=_float(env, timeout, 5.0))
 
         return cls(
-            smtp_host=env.get("SMTP_HOST") or None,
-            smtp_port=_int(env, "SMTP_PORT", cls.smtp_port),
-            smtp_starttls=env.get("SMTP_STARTTLS", "true").lower() not in {"0", "false", "no"},
-            smtp_username=env.get("SMTP_USERNAME") or None,
-            smtp_password=env.get("SMTP_PASSWORD") or None,
-            smtp_ca_file=env.get("SMTP_CA_FILE") or None,
-            smtp_timeout_s=_float(env, "SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_s),
-            mail_from=env.get("MAIL_FROM", cls.mail_from),
             sms=gateway("SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES",
                         "SMS_GATEWAY_TIMEOUT_SECONDS"),
             zalo=gateway("ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN", "ZALO_TEMPLATES",
@@ -262,11 +264,9 @@ class NotifySettings:
         )
 
 
-NOTIFY_VARIABLES = ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USERNAME", "SMTP_PASSWORD",
-                    "SMTP_CA_FILE", "SMTP_TIMEOUT_SECONDS", "MAIL_FROM", "SMS_GATEWAY_URL",
-                    "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES", "SMS_GATEWAY_TIMEOUT_SECONDS",
-                    "ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN", "ZALO_TEMPLATES",
-                    "ZALO_GATEWAY_TIMEOUT_SECONDS", "NOTIFY_RETRY_BASE_SECONDS",
+NOTIFY_VARIABLES = ("SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES",
+                    "SMS_GATEWAY_TIMEOUT_SECONDS", "ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN",
+                    "ZALO_TEMPLATES", "ZALO_GATEWAY_TIMEOUT_SECONDS", "NOTIFY_RETRY_BASE_SECONDS",
                     "NOTIFY_RETRY_MAX_SECONDS", "NOTIFY_GIVE_UP_SECONDS", "SMS_QUIET_START_HOUR",
                     "SMS_QUIET_END_HOUR", "NOTIFY_BATCH_SIZE", "NOTIFY_IDLE_SECONDS")
 
@@ -384,16 +384,32 @@ class Settings:
                                      parse=_optional, used_by=(INTAKE, TRACKER),
                                      production_default="",
                                      production=_contact_index_key_in_production)
-    # the staff alert mail (issue 20), under the SMTP names the citizen mail uses
-    smtp_host: str | None = setting(None, "SMTP_HOST", parse=_optional, used_by=(TRACKER,))
-    smtp_port: int = setting(587, "SMTP_PORT", parse=_int, used_by=(TRACKER,))
+    # the mail relay, one declaration for both senders: intake's citizen messages (issue 18)
+    # and the tracker's staff alerts (issue 20); grouped as `Settings.smtp`
+    smtp_host: str | None = setting(None, "SMTP_HOST", parse=_optional,
+                                    used_by=(INTAKE, TRACKER))
+    smtp_port: int = setting(587, "SMTP_PORT", parse=_int, used_by=(INTAKE, TRACKER))
     smtp_starttls: bool = setting(True, "SMTP_STARTTLS",
-                                  parse=_flag_off_when("0", "false", "no"), used_by=(TRACKER,))
+                                  parse=_flag_off_when("0", "false", "no"),
+                                  used_by=(INTAKE, TRACKER))
     smtp_username: str | None = setting(None, "SMTP_USERNAME", parse=_optional,
-                                        used_by=(TRACKER,))
+                                        used_by=(INTAKE, TRACKER))
     smtp_password: str | None = setting(None, "SMTP_PASSWORD", parse=_optional,
-                                        used_by=(TRACKER,))
-    mail_from: str = setting("1022 <no-reply@1022.example>", "MAIL_FROM", used_by=(TRACKER,))
+                                        used_by=(INTAKE, TRACKER))
+    smtp_ca_file: str | None = setting(None, "SMTP_CA_FILE", parse=_optional,
+                                       used_by=(INTAKE, TRACKER))
+    smtp_timeout_s: float = setting(10.0, "SMTP_TIMEOUT_SECONDS", parse=_float,
+                                    used_by=(INTAKE, TRACKER))
+    mail_from: str = setting("1022 <no-reply@1022.example>", "MAIL_FROM",
+                             used_by=(INTAKE, TRACKER))
+
+    @property
+    def smtp(self) -> SmtpSettings:
+        return SmtpSettings(host=self.smtp_host, port=self.smtp_port,
+                            starttls=self.smtp_starttls, username=self.smtp_username,
+                            password=self.smtp_password,
+                            ca_file=self.smtp_ca_file, timeout_s=self.smtp_timeout_s,
+                            mail_from=self.mail_from)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *,

@@ -24,7 +24,7 @@ from services.intake.notify.messages import Links, render
 from services.intake.notify.senders import EmailSender, PermanentFailure
 from shared.devstack.mailcatcher import MailCatcher
 from shared.events import TicketStatusChangedV1
-from shared.settings import NotifySettings, Settings
+from shared.settings import Settings, SmtpSettings
 from tests.intake.conftest import valid_report
 
 PHONE, EMAIL, NAME = "0901234567", "an@example.vn", "Nguyễn Văn An"
@@ -203,18 +203,18 @@ def test_starttls_with_a_checked_certificate(tmp_path):
     context, cert = _self_signed(tmp_path)
     catcher = MailCatcher(tmp_path / "mail", host="localhost", tls_context=context).start()
     try:
-        sender = EmailSender(NotifySettings(smtp_host="localhost", smtp_port=catcher.port,
-                                            smtp_starttls=True, smtp_ca_file=str(cert)))
+        sender = EmailSender(SmtpSettings(host="localhost", port=catcher.port,
+                                          starttls=True, ca_file=str(cert)))
         sender.send(EMAIL, _message(), "r:4:email")
         assert len(catcher.messages()) == 1
         # without the CA the certificate is not trusted: refused, not sent in clear
-        untrusting = EmailSender(NotifySettings(smtp_host="localhost", smtp_port=catcher.port,
-                                                smtp_starttls=True))
+        untrusting = EmailSender(SmtpSettings(host="localhost", port=catcher.port,
+                                              starttls=True))
         with pytest.raises(PermanentFailure, match="TLS"):
             untrusting.send(EMAIL, _message(), "r:5:email")
         # a server that requires STARTTLS refuses a client that does not use it
-        plain = EmailSender(NotifySettings(smtp_host="localhost", smtp_port=catcher.port,
-                                           smtp_starttls=False))
+        plain = EmailSender(SmtpSettings(host="localhost", port=catcher.port,
+                                         starttls=False))
         with pytest.raises(PermanentFailure, match="smtp 530"):
             plain.send(EMAIL, _message(), "r:6:email")
         assert len(catcher.messages()) == 1
@@ -223,8 +223,7 @@ def test_starttls_with_a_checked_certificate(tmp_path):
 
 
 def test_starttls_required_but_not_offered(tmp_path, mailbox):
-    sender = EmailSender(NotifySettings(smtp_host=mailbox.host, smtp_port=mailbox.port,
-                                        smtp_starttls=True))
+    sender = EmailSender(SmtpSettings(host=mailbox.host, port=mailbox.port, starttls=True))
     with pytest.raises(PermanentFailure, match="STARTTLS"):
         sender.send(EMAIL, _message(), "r:4:email")
     assert mailbox.messages() == []

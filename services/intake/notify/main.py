@@ -21,7 +21,7 @@ def make_dispatcher(settings: Settings, db: Database, *, clock: Clock = system_c
                     senders: dict | None = None) -> Dispatcher:
     return Dispatcher(db=db, cipher=FieldCipher(settings.pii_keys),
                       senders=senders if senders is not None
-                      else senders_from_settings(settings.notify),
+                      else senders_from_settings(settings.notify, settings.smtp),
                       clock=clock, settings=settings.notify,
                       public_base_url=settings.public_base_url,
                       secret_key=settings.secret_key, timezone=settings.timezone)

@@ -18,7 +18,8 @@ from email.utils import make_msgid
 from typing import Protocol
 
 from services.intake.notify.messages import Message
-from shared.settings import GatewaySettings, NotifySettings
+from shared.mail import smtp_session
+from shared.settings import GatewaySettings, NotifySettings, SmtpSettings
 
 
 class DeliveryFailure(Exception):
@@ -48,14 +49,14 @@ class EmailSender:
 
     channel = "email"
 
-    def __init__(self, settings: NotifySettings) -> None:
-        if not settings.smtp_host:
+    def __init__(self, smtp: SmtpSettings) -> None:
+        if not smtp.host:
             raise ValueError("SMTP_HOST is not set")
-        self.settings = settings
+        self.smtp = smtp
 
     def build(self, to: str, message: Message, key: str, unsubscribe: str) -> EmailMessage:
         mail = EmailMessage()
-        mail["From"] = self.settings.mail_from
+        mail["From"] = self.smtp.mail_from
         mail["To"] = to
         mail["Subject"] = message.subject
         mail["Message-ID"] = make_msgid(idstring=key.replace(":", "."), domain="1022.invalid")
@@ -68,17 +69,9 @@ class EmailSender:
         return mail
 
     def send(self, to: str, message: Message, key: str) -> str:
-        s = self.settings
         mail = self.build(to, message, key, message.params["unsubscribe"])
         try:
-            with smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=s.smtp_timeout_s) as smtp:
-                smtp.ehlo()
-                if s.smtp_starttls:
-                    context = ssl.create_default_context(cafile=s.smtp_ca_file)
-                    smtp.starttls(context=context)
-                    smtp.ehlo()
-                if s.smtp_username:
-                    smtp.login(s.smtp_username, s.smtp_password or "")
+            with smtp_session(self.smtp) as smtp:
                 refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -150,12 +143,12 @@ class HttpGatewaySender:
         return str(reply["id"])
 
 
-def senders_from_settings(settings: NotifySettings) -> dict[str, Sender]:
+def senders_from_settings(settings: NotifySettings, smtp: SmtpSettings) -> dict[str, Sender]:
     """The channels that are configured; a notification for another one waits (and is shown
     to the operator as undeliverable when it gives up)."""
     out: dict[str, Sender] = {}
-    if settings.smtp_host:
-        out["email"] = EmailSender(settings)
+    if smtp.host:
+        out["email"] = EmailSender(smtp)
     if settings.sms.url:
         out["sms"] = HttpGatewaySender("sms", settings.sms)
     if settings.zalo.url:

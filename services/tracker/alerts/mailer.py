@@ -1,5 +1,5 @@
-"""Alert e-mail through the same SMTP settings as the citizens' mail (SMTP_HOST, SMTP_PORT,
-SMTP_STARTTLS, SMTP_USERNAME, SMTP_PASSWORD, MAIL_FROM). A notification is claimed
+"""Alert e-mail through the mail relay the citizens' mail uses (`Settings.smtp`, opened by
+`shared.mail.smtp_session`: STARTTLS with a checked certificate). A notification is claimed
 (`pending` -> `sending`) before it is sent and marked `sent` after, so two mailers never send
 the same one; a refused send goes back to `pending` (retried, at most 5 times). Hourly-digest
 notifications wait as `digest` and go in one message per person once an hour."""
@@ -18,6 +18,7 @@ from pymongo.database import Database
 from services.tracker.alerts import store
 from shared.clock import Clock
 from shared.crypto import FieldCipher
+from shared.mail import smtp_session
 from shared.retry import TRANSIENT
 from shared.settings import Settings
 
@@ -41,15 +42,10 @@ class Mailer:
         self.cipher = FieldCipher(settings.pii_keys)
 
     def _send(self, to: str, subject: str, body: str) -> None:
-        s = self.settings
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = s.mail_from, to, subject
+        message["From"], message["To"], message["Subject"] = self.settings.mail_from, to, subject
         message.set_content(body)
-        with smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=10) as smtp:
-            if s.smtp_starttls:
-                smtp.starttls()
-            if s.smtp_username:
-                smtp.login(s.smtp_username, s.smtp_password or "")
+        with smtp_session(self.settings.smtp) as smtp:
             smtp.send_message(message)
 
     def send_pending(self, limit: int = 100) -> int:
