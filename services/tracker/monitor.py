@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,13 +21,11 @@ from pymongo.database import Database
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.sla.clocks import FIRST_RESPONSE
 from services.tracker.sla.summary import pending_levels, sla_fields, ticket_clocks
-from services.tracker.stats import counters
-from services.tracker.store import ALERTS, LEASES, TICKETS
+from services.tracker.store import LEASES
+from services.tracker.tickets import repository
 from shared.clock import Clock
 from shared.events import SlaAlertV1
-from shared.mongo import insert_new
 from shared.retry import TRANSIENT, Outage
-from shared.tickets import OPEN_STATES
 
 log = logging.getLogger(__name__)
 ALERTS_CLAIMED = Counter("tracker_sla_alerts_total", "SLA alerts raised", ["clock", "level"])
@@ -60,9 +59,7 @@ def claim_alerts(*, db: Database, alerts: list[dict[str, Any]]) -> int:
     """Insert the alerts in one unordered write; an id already there was claimed before (by
     another monitor, or by this one before a restart) and is skipped. Returns how many were
     claimed now."""
-    if not alerts:
-        return 0
-    taken = insert_new(db[ALERTS], alerts)
+    taken = repository.claim_alerts(db, alerts)
     for i, alert in enumerate(alerts):
         if i not in taken:
             ALERTS_CLAIMED.labels(alert["clock"], alert["level"]).inc()
@@ -74,10 +71,9 @@ def sweep(*, db: Database, config: TrackerConfig, now: datetime,
     """Claim every level the due tickets' clocks reached, then store each ticket's next check.
     Claims go first: a crash in between leaves tickets that the next sweep examines again,
     and their claims are already taken."""
-    due = list(db[TICKETS].find({"sla.next_check_at": {"$lte": now}})
-               .sort("sla.next_check_at", 1).limit(limit))
+    due = repository.due_for_check(db, now=now, limit=limit)
     alerts: list[dict[str, Any]] = []
-    updates: list[counters.Change] = []
+    updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for ticket in due:
         clocks = ticket_clocks(ticket, config=config, now=now)
         alerted = set(ticket.get("alerted", []))
@@ -91,12 +87,10 @@ def sweep(*, db: Database, config: TrackerConfig, now: datetime,
         # conditional on seq: a ticket changed meanwhile already has fresh SLA fields, and
         # what it reached is claimed again harmlessly on the next sweep
         fields["alerted"] = sorted(alerted)
-        updates.append(counters.Change(ticket=ticket, updated={**ticket, **fields},
-                                       filter={"_id": ticket["_id"], "seq": ticket["seq"]},
-                                       update={"$set": fields}))
+        updates.append((ticket, fields))
     claimed = claim_alerts(db=db, alerts=alerts)
-    if updates:  # a ticket that became an open breach moves the counters
-        counters.save_many(db, updates, tz=config.business.tz)
+    # a ticket that became an open breach moves the counters
+    repository.save_recomputed(db, updates, tz=config.business.tz)
     return SweepResult(examined=len(due), claimed=claimed)
 
 
@@ -107,10 +101,10 @@ def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int 
     state = db[LEASES].find_one({"_id": "sla-rules"}) or {}
     if state.get("fingerprint") == config.fingerprint:
         return 0
-    count = _recompute(db, config, now, {"state": {"$in": list(OPEN_STATES)}}, batch)
+    count = _recompute(db, config, now, repository.open_pages(db, batch=batch))
     # tickets stored before the outcome fields existed (finished_at, first_responses): the
     # figures read those fields, so finished ones get them once, from their history
-    count += _recompute(db, config, now, {"first_responses": {"$exists": False}}, batch)
+    count += _recompute(db, config, now, repository.without_outcome_pages(db, batch=batch))
     db[LEASES].update_one({"_id": "sla-rules"},
                           {"$set": {"fingerprint": config.fingerprint, "applied_at": now}},
                           upsert=True)
@@ -118,26 +112,16 @@ def reconcile(*, db: Database, config: TrackerConfig, now: datetime, batch: int 
     return count
 
 
-def _recompute(db: Database, config: TrackerConfig, now: datetime, query: dict[str, Any],
-               batch: int) -> int:
+def _recompute(db: Database, config: TrackerConfig, now: datetime,
+               pages: Iterator[list[dict[str, Any]]]) -> int:
     count = 0
-    last_id = ""
-    while True:
-        tickets = list(db[TICKETS].find({**query, "_id": {"$gt": last_id}})
-                       .sort("_id", 1).limit(batch))
-        if not tickets:
-            return count
-        for ticket in tickets:
-            fields = sla_fields(ticket, config=config, now=now)
-            try:
-                counters.save(db, counters.Change(
-                    ticket=ticket, updated={**ticket, **fields},
-                    filter={"_id": ticket["_id"], "seq": ticket["seq"]},
-                    update={"$set": fields}), tz=config.business.tz)
-            except counters.Lost:
-                pass  # changed meanwhile: the change recomputed its fields
+    for tickets in pages:
+        # a ticket changed meanwhile is skipped: the change recomputed its fields
+        repository.save_recomputed(
+            db, [(t, sla_fields(t, config=config, now=now)) for t in tickets],
+            tz=config.business.tz)
         count += len(tickets)
-        last_id = tickets[-1]["_id"]
+    return count
 
 
 def run_monitor(stop: threading.Event, *, db: Database, config: TrackerConfig | ConfigSource,

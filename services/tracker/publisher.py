@@ -16,7 +16,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.tracker.store import ALERTS, LEASES, TICKETS
+from services.tracker.store import LEASES
+from services.tracker.tickets import repository
 from shared.clock import Clock
 from shared.events import (
     Event,
@@ -70,17 +71,14 @@ class TicketHistory(SimpleSource):
         self.db = db
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
-        return list(self.db[TICKETS].find({"unpublished": True}).limit(limit))
+        return repository.unpublished(self.db, limit=limit)
 
     def messages(self, entry: dict[str, Any]) -> list[Outgoing]:
         return [Outgoing(topic, entry["_id"].encode(), encode_event(event))
                 for topic, event in ticket_events(entry)]
 
     def mark_published(self, entries: Sequence[dict[str, Any]]) -> None:
-        for ticket in entries:
-            self.db[TICKETS].update_one(
-                {"_id": ticket["_id"], "seq": ticket["seq"]},
-                {"$set": {"unpublished": False, "published_seq": ticket["seq"]}})
+        repository.mark_published(self.db, entries)
 
 
 class PendingAlerts(SimpleSource):
@@ -91,15 +89,14 @@ class PendingAlerts(SimpleSource):
         self.clock = clock
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
-        return list(self.db[ALERTS].find({"pending": True}).limit(limit))
+        return repository.pending_alerts(self.db, limit=limit)
 
     def messages(self, entry: dict[str, Any]) -> list[Outgoing]:
         return [Outgoing(SLA_ALERTS, entry["ticket_id"].encode(),
                          encode_event(alert_event(entry)))]
 
     def mark_published(self, entries: Sequence[dict[str, Any]]) -> None:
-        self.db[ALERTS].update_many({"_id": {"$in": [a["_id"] for a in entries]}},
-                                    {"$set": {"pending": False, "published_at": self.clock()}})
+        repository.mark_alerts_published(self.db, [a["_id"] for a in entries], at=self.clock())
 
 
 class Publisher(OutboxPublisher):

@@ -1,5 +1,13 @@
 """What the ticket document stores about its clocks: recomputed from history after every
-change and by the monitor, so queries (queue order, breaches, the sweep) read fields."""
+change and by the monitor, so queries (queue order, breaches, the sweep) read fields.
+
+"Breached" has one definition, `is_breached`: the ticket is open and its `breach_at` (the
+instant one of its open clocks is, or will be if nothing changes, past its target) has come.
+The breach list asks it live (`repository.breaches`); the figures count the stored
+`sla.breached`, which is `is_breached` at the ticket's last recompute. The two cannot
+disagree because the monitor's next look at a ticket (`sla.next_check_at`) is never later
+than its `breach_at`, whatever levels were already alerted (a looser policy or a new category
+can move a breach that was alerted to a later instant)."""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from services.tracker.sla.clocks import (
     compute_clocks,
     first_response_episodes,
 )
-from shared.tickets import SlaClock, SlaLevel, SlaState
+from shared.tickets import OPEN_STATES, SlaClock, SlaLevel, SlaState
 
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 LEVEL_INSTANT = {SlaLevel.WARNING: "warn_at", SlaLevel.BREACH: "due_at",
@@ -69,12 +77,15 @@ def sla_fields(ticket: dict[str, Any], *, config: Any, now: datetime,
     clocks = ticket_clocks(ticket, config=config, now=now)
     alerted = set(ticket.get("alerted", [])) if alerted is None else alerted
     reached, upcoming = pending_levels(clocks, alerted, now=now)
-    next_check = min(at for _, _, at in reached) if reached else upcoming
     resolution = clocks[SlaClock.RESOLUTION]
     finished = not resolution.running and not resolution.paused
     calendar = config.calendar_for(urgent=bool(ticket.get("urgent")))
-    breach_at = [c.due_at for c in _open_clocks(clocks) if c.due_at is not None
-                 and (c.running or c.breached)]
+    breach_at = min((c.due_at for c in _open_clocks(clocks) if c.due_at is not None
+                     and (c.running or c.breached)), default=NEVER)
+    checks = [at for _, _, at in reached] or ([upcoming] if upcoming else [])
+    if now < breach_at < NEVER:  # the stored flag turns when the breach comes, alerted or not
+        checks.append(breach_at)
+    next_check = min(checks, default=None)
     return {
         "sla": {
             "clocks": {name: {"target_s": c.target.total_seconds(),
@@ -84,7 +95,8 @@ def sla_fields(ticket: dict[str, Any], *, config: Any, now: datetime,
                               "breached": c.breached}
                        for name, c in clocks.items()},
             "next_check_at": next_check,
-            "breached": any(c.breached for c in _open_clocks(clocks)),
+            "breached": is_breached({"state": ticket["state"], "breach_at": breach_at},
+                                    now=now),
             "state": sla_state(clocks, now=now),
         },
         "expected_resolution_at": resolution.due_at,
@@ -92,12 +104,18 @@ def sla_fields(ticket: dict[str, Any], *, config: Any, now: datetime,
         # deadline it had when paused (or the one it passed), finished ones last
         "queue_key": min((_due(c, calendar) for c in _open_clocks(clocks)), default=NEVER),
         # when it is (or will be, if nothing changes) an open breach: the live breach list
-        "breach_at": min(breach_at, default=NEVER),
+        "breach_at": breach_at,
         # the last time the ticket reached a final state, None while it is open
         "finished_at": resolution.stopped_at if finished else None,
         "finished_on_time": (not resolution.breached) if finished else None,
         "first_responses": first_responses(ticket, config=config),
     }
+
+
+def is_breached(ticket: dict[str, Any], *, now: datetime) -> bool:
+    """The one definition of an open breach (see the module's docstring)."""
+    breach_at = ticket.get("breach_at")
+    return ticket.get("state") in OPEN_STATES and breach_at is not None and breach_at <= now
 
 
 def _open_clocks(clocks: dict[str, ClockStatus]) -> list[ClockStatus]:

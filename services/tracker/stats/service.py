@@ -28,12 +28,12 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.tracker.store import TICKETS
+# `outcome` is read from here by the counters too (stats/counters.py)
+from services.tracker.stats.outcome import outcome
+from services.tracker.tickets import repository
 from shared.tickets import OPEN_STATES
 
-FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
-          "finished_on_time": 1, "started_at": 1, "rating": 1, "duplicate_of": 1,
-          "first_responses": 1}
+__all__ = ["department_stats", "outcome", "window_start"]
 
 
 def _empty() -> dict[str, Any]:
@@ -41,40 +41,17 @@ def _empty() -> dict[str, Any]:
             "ratings": [], "first_responses": 0, "first_on_time": 0}
 
 
-def outcome(ticket: dict[str, Any], tickets: dict[str, dict[str, Any]]
-            ) -> tuple[datetime, bool] | None:
-    """(finished_at, on_time) of a finished ticket, None while it is not finished. A duplicate
-    goes through its original (and the original's, if that was marked a duplicate too)."""
-    finished_at, on_time = ticket.get("finished_at"), ticket.get("finished_on_time")
-    seen = {ticket["_id"]}
-    while finished_at is not None and ticket["state"] == "duplicate":
-        original = tickets.get(ticket.get("duplicate_of"))
-        if original is None or original["_id"] in seen or original.get("finished_at") is None:
-            return None
-        seen.add(original["_id"])
-        finished_at = max(finished_at, original["finished_at"])
-        on_time = bool(on_time) and bool(original.get("finished_on_time"))
-        ticket = original
-    return None if finished_at is None else (finished_at, bool(on_time))
-
-
 def _with_originals(db: Database, tickets: dict[str, dict[str, Any]]) -> None:
     missing = {t.get("duplicate_of") for t in tickets.values() if t["state"] == "duplicate"}
     while missing := {i for i in missing if i is not None and i not in tickets}:
-        found = list(db[TICKETS].find({"_id": {"$in": sorted(missing)}}, FIELDS))
+        found = repository.figures_by_ids(db, missing)
         tickets.update((t["_id"], t) for t in found)
         missing = {t.get("duplicate_of") for t in found if t["state"] == "duplicate"}
 
 
 def _read(db: Database, since: datetime | None) -> dict[str, dict[str, Any]]:
-    query: dict[str, Any] = {}
-    if since is not None:
-        # a duplicate finishes when its original does: read them all, then their originals
-        query = {"$or": [{"state": {"$in": [*OPEN_STATES, "duplicate"]}},
-                         {"finished_at": {"$gte": since}},
-                         {"rating.at": {"$gte": since}},
-                         {"first_responses.responded_at": {"$gte": since}}]}
-    tickets = {t["_id"]: t for t in db[TICKETS].find(query, FIELDS)}
+    # a duplicate finishes when its original does: read them all, then their originals
+    tickets = {t["_id"]: t for t in repository.for_figures(db, since=since)}
     _with_originals(db, tickets)
     return tickets
 
@@ -130,36 +107,6 @@ def _row(department: str, row: dict[str, Any]) -> dict[str, Any]:
         "satisfaction": _ratio(sum(1 for r in ratings if r >= 4), len(ratings)),
         "mean_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
     }
-
-
-def all_time_rates(db: Database) -> tuple[dict[str, float], dict[str, float]]:
-    """The all-time on-time and first-response rates per department, as `department_stats`
-    counts them, for the metrics: the counting is done in the store (two `$group`s), so a
-    scrape does not read every ticket; only duplicates, which go through their original,
-    are read."""
-    finished: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in db[TICKETS].aggregate([
-            {"$match": {"finished_at": {"$type": "date"}, "state": {"$ne": "duplicate"},
-                        "department": {"$type": "string"}}},
-            {"$group": {"_id": "$department", "n": {"$sum": 1},
-                        "ok": {"$sum": {"$cond": ["$finished_on_time", 1, 0]}}}}]):
-        finished[row["_id"]] = [row["n"], row["ok"]]
-    tickets = {t["_id"]: t for t in db[TICKETS].find({"state": "duplicate"}, FIELDS)}
-    duplicates = list(tickets.values())
-    _with_originals(db, tickets)
-    for t in duplicates:
-        done = outcome(t, tickets)
-        if done is not None and t.get("department"):
-            finished[t["department"]][0] += 1
-            finished[t["department"]][1] += int(done[1])
-    first = {row["_id"]: row["ok"] / row["n"] for row in db[TICKETS].aggregate([
-        {"$match": {"first_responses.responded_at": {"$type": "date"}}},
-        {"$unwind": "$first_responses"},
-        {"$match": {"first_responses.responded_at": {"$type": "date"},
-                    "first_responses.department": {"$type": "string"}}},
-        {"$group": {"_id": "$first_responses.department", "n": {"$sum": 1},
-                    "ok": {"$sum": {"$cond": ["$first_responses.on_time", 1, 0]}}}}])}
-    return {d: ok / n for d, (n, ok) in finished.items() if n}, first
 
 
 def window_start(now: datetime, days: int | None) -> datetime | None:

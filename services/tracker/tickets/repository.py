@@ -7,10 +7,14 @@ make, with typed filters, and the embedded store's workarounds in this one place
   order, and the other conditions of a multi-state read apply in Python;
 - `find_one_and_update` scans the collection: a change is one `update_one` on `_id` and `seq`.
 
-"Breached" has one definition here: an open ticket whose `breach_at` (the instant it is, or
-will be if nothing changes, past a deadline) has come. The stored `sla.breached` is the same
-fact as of the ticket's last recompute (a change or the monitor's sweep), kept for the
-figures' aggregations."""
+Its callers are the tickets service, the API and the pages, the SLA monitor (the tickets
+coming due, the recompute after a change of rules), the publisher (the ticket outbox and the
+SLA alert outbox) and the figures' reference count (`stats/service.py`); none of them passes a
+raw filter.
+
+"Breached" has one definition, `services.tracker.sla.summary.is_breached`: `breaches` is that
+rule as a query, and the stored `sla.breached` the figures count is that rule as of the
+ticket's last recompute."""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ from pymongo.database import Database
 
 from services.tracker.staff import Principal, Role
 from services.tracker.stats import counters
-from services.tracker.store import TICKETS
+from services.tracker.store import ALERTS, TICKETS
+from shared.mongo import insert_new
 from shared.tickets import OPEN_STATES, SlaState, TicketState
 
 Ticket = dict[str, Any]
@@ -129,16 +134,10 @@ def _merged(db: Database, base: dict[str, Any], states: Sequence[TicketState],
     return found[offset:offset + limit], total
 
 
-def is_breached(ticket: Ticket, *, now: datetime) -> bool:
-    """The one definition: open, and its breach instant has come."""
-    breach_at = ticket.get("breach_at")
-    return ticket["state"] in OPEN_STATES and breach_at is not None and breach_at <= now
-
-
 def breaches(db: Database, *, now: datetime, limit: int,
              department: str | None = None) -> list[Ticket]:
-    """Open tickets past a deadline (`is_breached`), most overdue first, paused ones
-    included when their deadline passed. One indexed query per open state (the embedded
+    """Open tickets past a deadline (`is_breached` as a query), most overdue first, paused
+    ones included when their deadline passed. One indexed query per open state (the embedded
     store will not use an index for `$in` with a range)."""
     found: list[Ticket] = []
     for state in OPEN_STATES:
@@ -244,3 +243,99 @@ def visible_by_ids(db: Database, principal: Principal, ticket_ids: Sequence[str]
     found = {d["_id"]: d for d in db[TICKETS].find(
         {"_id": {"$in": list(ticket_ids)}, **visible_filter(principal)}, SEARCH_FIELDS)}
     return [found[i] for i in ticket_ids if i in found]
+
+
+# --- the SLA monitor ---------------------------------------------------------------------
+
+def due_for_check(db: Database, *, now: datetime, limit: int) -> list[Ticket]:
+    """Tickets whose next SLA check has come, earliest first (the monitor's sweep: its cost
+    follows the index on `sla.next_check_at`, not the number of open tickets)."""
+    return list(db[TICKETS].find({"sla.next_check_at": {"$lte": now}})
+                .sort("sla.next_check_at", ASCENDING).limit(limit))
+
+
+def open_pages(db: Database, *, batch: int) -> Iterator[list[Ticket]]:
+    """Every open ticket, in pages of `batch` by `_id`: one indexed query per open state."""
+    for state in OPEN_STATES:
+        yield from _pages(db, {"state": state}, batch)
+
+
+def without_outcome_pages(db: Database, *, batch: int) -> Iterator[list[Ticket]]:
+    """Tickets stored before the outcome fields existed (`first_responses`), in pages."""
+    yield from _pages(db, {"first_responses": {"$exists": False}}, batch)
+
+
+def _pages(db: Database, query: dict[str, Any], batch: int) -> Iterator[list[Ticket]]:
+    last_id = ""
+    while page := list(db[TICKETS].find({**query, "_id": {"$gt": last_id}})
+                       .sort("_id", ASCENDING).limit(batch)):
+        yield page
+        last_id = page[-1]["_id"]
+
+
+def save_recomputed(db: Database, recomputed: Sequence[tuple[Ticket, dict[str, Any]]], *,
+                    tz: ZoneInfo) -> int:
+    """Store each ticket's recomputed SLA fields on the condition that it did not change since
+    it was read (a ticket changed meanwhile already has fresh fields); the figures' counters
+    move in the same write. Returns how many were written."""
+    if not recomputed:
+        return 0
+    return counters.save_many(db, [counters.Change(
+        ticket=ticket, updated={**ticket, **fields},
+        filter={"_id": ticket["_id"], "seq": ticket["seq"]}, update={"$set": fields})
+        for ticket, fields in recomputed], tz=tz)
+
+
+# --- the publisher: the tickets' outbox --------------------------------------------------
+
+def unpublished(db: Database, *, limit: int) -> list[Ticket]:
+    """Tickets whose history has entries not yet published."""
+    return list(db[TICKETS].find({"unpublished": True}).limit(limit))
+
+
+def mark_published(db: Database, tickets: Iterable[Ticket]) -> None:
+    """Published up to the `seq` read: a ticket changed since keeps its flag."""
+    for ticket in tickets:
+        db[TICKETS].update_one({"_id": ticket["_id"], "seq": ticket["seq"]},
+                               {"$set": {"unpublished": False, "published_seq": ticket["seq"]}})
+
+
+# --- SLA alerts: the monitor's claims, the publisher's outbox ----------------------------
+
+def claim_alerts(db: Database, alerts: list[dict[str, Any]]) -> set[int]:
+    """Insert the alert documents in one unordered write; the indexes of those already
+    claimed (their id, `ticket:clock:level`, was taken before)."""
+    return insert_new(db[ALERTS], alerts) if alerts else set()
+
+
+def pending_alerts(db: Database, *, limit: int) -> list[dict[str, Any]]:
+    return list(db[ALERTS].find({"pending": True}).limit(limit))
+
+
+def mark_alerts_published(db: Database, alert_ids: Sequence[str], *, at: datetime) -> None:
+    db[ALERTS].update_many({"_id": {"$in": list(alert_ids)}},
+                           {"$set": {"pending": False, "published_at": at}})
+
+
+# --- the figures' reference count (stats/service.py) -------------------------------------
+
+FIGURE_FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
+                 "finished_on_time": 1, "started_at": 1, "rating": 1, "duplicate_of": 1,
+                 "first_responses": 1}
+
+
+def for_figures(db: Database, *, since: datetime | None) -> list[Ticket]:
+    """What the figures of a window (`since`; None: all time) read: every ticket open or
+    marked duplicate now (a duplicate finishes when its original does), and those finished,
+    rated or first answered in the window."""
+    if since is None:
+        return list(db[TICKETS].find({}, FIGURE_FIELDS))
+    return list(db[TICKETS].find(
+        {"$or": [{"state": {"$in": [*OPEN_STATES, TicketState.DUPLICATE]}},
+                 {"finished_at": {"$gte": since}}, {"rating.at": {"$gte": since}},
+                 {"first_responses.responded_at": {"$gte": since}}]}, FIGURE_FIELDS))
+
+
+def figures_by_ids(db: Database, ticket_ids: Iterable[str]) -> list[Ticket]:
+    """The figure fields of these tickets (the originals of duplicates)."""
+    return list(db[TICKETS].find({"_id": {"$in": sorted(set(ticket_ids))}}, FIGURE_FIELDS))
