@@ -13,6 +13,13 @@ TICKETS_CORRECTIONS_DLQ = "tickets.corrections.v1.dlq"
 # nothing within its retention, then the old topic is deleted (docs/runbook.md).
 SLA_ALERTS = "sla.alerts.v1"
 SLA_ALERTS_DLQ = "sla.alerts.v1.dlq"  # the tracker's alerts consumer (issue 20)
+# MIGRATION STEP (issue 17), the old name: publishers of a release before issue 17 still write
+# here during a rolling upgrade, so the tracker's alerts consumer reads it too (an alert seen
+# on both topics notifies once: by event_id). Drop it, its dead-letter topic and the read
+# (services/tracker/alerts/consumer.py) once every tracker runs issue 17's publisher and the
+# topic has received nothing for a whole retention period (7 days): not before 2027-01-06.
+SLA_ALERTS_LEGACY = "sla.alerts"
+SLA_ALERTS_LEGACY_DLQ = "sla.alerts.dlq"
 
 # name -> partitions (the embedded broker has one node, so replication is always 1 there).
 TOPICS: dict[str, int] = {
@@ -26,6 +33,8 @@ TOPICS: dict[str, int] = {
     TICKETS_CORRECTIONS_DLQ: 1,
     SLA_ALERTS: 3,
     SLA_ALERTS_DLQ: 1,
+    SLA_ALERTS_LEGACY: 3,  # the migration step above
+    SLA_ALERTS_LEGACY_DLQ: 1,
 }
 
 # A consumer sets aside what it cannot process on `<topic>.dlq` (shared/consumer): every topic
@@ -36,13 +45,13 @@ TOPICS: dict[str, int] = {
 READS: dict[str, tuple[str, ...]] = {
     "intake": (REPORTS_CLASSIFIED, TICKETS_STATUS),
     "classifier": (REPORTS_SUBMITTED, TICKETS_CORRECTIONS),
-    "tracker": (REPORTS_CLASSIFIED, SLA_ALERTS),
+    "tracker": (REPORTS_CLASSIFIED, SLA_ALERTS, SLA_ALERTS_LEGACY),
 }
 WRITES: dict[str, tuple[str, ...]] = {
     "intake": (REPORTS_SUBMITTED, REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS_DLQ),
     "classifier": (REPORTS_CLASSIFIED, REPORTS_SUBMITTED_DLQ, TICKETS_CORRECTIONS_DLQ),
     "tracker": (REPORTS_CLASSIFIED_DLQ, TICKETS_STATUS, TICKETS_CORRECTIONS, SLA_ALERTS,
-                SLA_ALERTS_DLQ),
+                SLA_ALERTS_DLQ, SLA_ALERTS_LEGACY_DLQ),
 }
 GROUPS: dict[str, tuple[str, ...]] = {
     "intake": ("intake-projector", "intake-notifier"),

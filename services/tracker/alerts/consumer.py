@@ -1,8 +1,13 @@
 """The alerts consumer on the shared consumer loop: `sla.alerts.v1` in (undecodable alerts to
-`sla.alerts.v1.dlq`), one notification per
-person out. The handler is pure (each event becomes a write); the side-effect step reads the
-ticket's owner, picks the recipients and inserts `event_id:user` notifications, so a replayed
-or twice-consumed alert notifies nobody twice."""
+`sla.alerts.v1.dlq`), one notification per person out. The handler is pure (each event becomes
+a write, a repeat of an event_id in the batch none); the side-effect step reads the ticket's
+owner, picks the recipients and inserts `event_id:user` notifications, so a replayed or
+twice-consumed alert notifies nobody twice.
+
+Migration step (issue 17, see `shared.topics.SLA_ALERTS_LEGACY`): during a rolling upgrade a
+publisher of the release before still writes the unversioned `sla.alerts`; the consumer reads
+it too, and an alert on both topics notifies once. Remove that read (and the topic) once the
+old topic has received nothing for a whole retention period, not before 2027-01-06."""
 
 from __future__ import annotations
 
@@ -18,13 +23,19 @@ from services.tracker.config import ConfigSource
 from services.tracker.tickets import repository
 from shared.consumer import Batch, ConsumerSpec, Output
 from shared.events import SlaAlertV1
-from shared.topics import SLA_ALERTS
+from shared.topics import SLA_ALERTS, SLA_ALERTS_LEGACY
 
 GROUP = "tracker-alerts"
 
 
 def handle(batch: Batch) -> list[Output[SlaAlertV1]]:
-    return [Output(write=m.event) for m in batch.messages]  # type: ignore[arg-type]
+    seen: set[str] = set()
+    outputs: list[Output[SlaAlertV1]] = []
+    for m in batch.messages:
+        repeat = m.event.event_id in seen
+        seen.add(m.event.event_id)
+        outputs.append(Output() if repeat else Output(write=m.event))  # type: ignore[arg-type]
+    return outputs
 
 
 def notifications_for(event: SlaAlertV1, *, users: list[str],
@@ -56,5 +67,7 @@ def make_apply(db: Database, source: ConfigSource
 def spec(db: Database, source: ConfigSource, *, group_id: str = GROUP
          ) -> ConsumerSpec[SlaAlertV1]:
     return ConsumerSpec(name="tracker-alerts", group_id=group_id,
-                        reads={SLA_ALERTS: (SlaAlertV1,)}, handler=handle,
+                        reads={SLA_ALERTS: (SlaAlertV1,),
+                               SLA_ALERTS_LEGACY: (SlaAlertV1,)},  # migration step
+                        handler=handle,
                         apply=make_apply(db, source))
