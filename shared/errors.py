@@ -1,8 +1,9 @@
 """Domain errors: a refusal with a stable code and the HTTP status it answers with.
 
 The services raise them; each app has one handler that answers problem details
-(`type` is /problems/<code>) and the pages show `translate("err." + code, **params)`, so no
-caller ever reads an English message to learn what went wrong."""
+(`type` is /problems/<code>; `code` and `params` ride along) and the pages show
+`translate("err." + code, **params)`, so no caller ever reads an English message to learn
+what went wrong."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class DomainError(Exception):
         self.code = code or self.default_code
         self.field = field  # the request field at fault, when there is one
         self.params = params  # for the translated message
+        self.headers: dict[str, str] = {}  # e.g. Retry-After on a 503
 
     @property
     def message_key(self) -> str:

@@ -9,8 +9,8 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote
 
+from services.intake.errors import TrackerRefused, TrackerUnavailable
 from shared.settings import Settings
-from shared.web.problems import Problem
 
 
 def citizen_action(settings: Settings, tracking_code: str, action: str,
@@ -24,18 +24,26 @@ def citizen_action(settings: Settings, tracking_code: str, action: str,
         with urllib.request.urlopen(request, timeout=timeout_s) as resp:  # noqa: S310
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        try:
-            problem = json.loads(exc.read())
-        except ValueError:
-            problem = {}
         if exc.code in {404, 409, 422}:
-            raise Problem(exc.code, problem.get("title", "Rejected"),
-                          problem.get("detail"), kind=problem.get("type", "/problems/rejected")
-                          .rsplit("/", 1)[-1], errors=problem.get("errors")) from None
-        raise Problem(503, "Service Unavailable", "The ticket service did not answer; "
-                      "try again shortly.", kind="tracker-unavailable",
-                      headers={"Retry-After": "30"}) from None
+            raise refusal(exc.code, exc.read()) from None
+        raise TrackerUnavailable() from None
     except (urllib.error.URLError, TimeoutError, OSError):
-        raise Problem(503, "Service Unavailable", "The ticket service did not answer; "
-                      "try again shortly.", kind="tracker-unavailable",
-                      headers={"Retry-After": "30"}) from None
+        raise TrackerUnavailable() from None
+
+
+def refusal(status: int, body: bytes) -> TrackerRefused:
+    """The tracker's problem details as a domain error: its `code` (the problem type's last
+    part from a tracker that does not send `code`), its params and the field it names."""
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        problem = {}
+    if not isinstance(problem, dict):
+        problem = {}
+    code = problem.get("code") or str(problem.get("type", "rejected")).rsplit("/", 1)[-1]
+    errors = problem.get("errors") or [{}]
+    params = problem.get("params")
+    return TrackerRefused(status=status, code=str(code).replace("-", "_"),
+                          detail=str(problem.get("detail") or "The ticket service refused."),
+                          field=errors[0].get("field") if isinstance(errors[0], dict) else None,
+                          params=params if isinstance(params, dict) else None)

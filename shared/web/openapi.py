@@ -17,12 +17,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "instance": {"type": ["string", "null"]},
+        # a domain refusal's stable code and its message's parameters (shared/errors.py)
+        "code": {"type": "string"},
+        "params": {"type": "object"},
         "errors": {
             "type": "array",
             "items": {
                 "type": "object",
                 "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"},
+                               "code": {"type": "string"}},
             },
         },
     },

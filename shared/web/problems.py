@@ -30,6 +30,7 @@ class Problem(Exception):
         kind: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
@@ -38,6 +39,7 @@ class Problem(Exception):
         self.kind = kind or title.lower().replace(" ", "-")
         self.errors = errors or []
         self.headers = headers or {}
+        self.extensions = extensions or {}  # RFC 9457 extension members
 
     def to_response(self) -> Response:
         body: dict[str, Any] = {
@@ -50,6 +52,7 @@ class Problem(Exception):
             body["detail"] = self.detail
         if self.errors:
             body["errors"] = self.errors
+        body.update(self.extensions)
         resp = Response(json.dumps(body, ensure_ascii=False), self.status, mimetype=PROBLEM_MIME)
         for name, value in self.headers.items():
             resp.headers[name] = value
@@ -57,12 +60,17 @@ class Problem(Exception):
 
 
 def domain_problem(exc: DomainError) -> Problem:
-    """A domain refusal as problem details: its status, its code as the type, and the field
-    at fault when it names one."""
+    """A domain refusal as problem details: its status, its code as the type and as `code`
+    (with the message's `params`, so a client translates it), and the field at fault when it
+    names one."""
     errors = ([{"field": exc.field, "message": exc.detail}]
               if exc.field and exc.field != "form" else None)
+    extensions: dict[str, Any] = {"code": exc.code}
+    if exc.params:
+        extensions["params"] = {k: v if isinstance(v, int | float | bool) else str(v)
+                                for k, v in exc.params.items()}
     return Problem(exc.status, exc.title, exc.detail, kind=exc.code.replace("_", "-"),
-                   errors=errors)
+                   errors=errors, headers=exc.headers, extensions=extensions)
 
 
 def store_unavailable() -> Problem:
@@ -93,12 +101,14 @@ def install_store_breaker(app: Flask, breaker: CircuitBreaker) -> None:
 
 
 def field_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[str, str]]:
-    """Pydantic errors as [{field, message}], the field as a dotted path."""
+    """Pydantic errors as [{field, message, code}], the field as a dotted path and the code
+    the error's type (`string_too_short`, `description_too_short`...): what a client reads to
+    tell one error from another, never the message."""
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         path = ".".join(str(p) for p in err["loc"] if p not in ("body",))
         out.append({"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "body",
-                    "message": err["msg"]})
+                    "message": err["msg"], "code": err["type"]})
     return out
 
 

@@ -18,11 +18,12 @@ from services.intake.reports.api import submit
 from services.intake.reports.service import NewReport
 from services.intake.store import REPORTS, WITHOUT_SECRETS
 from shared.danger import detect
+from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, load_taxonomy
 from shared.timefmt import parse_iso
 from shared.web.body import fingerprint
 from shared.web.i18n import translate
-from shared.web.problems import Problem, field_errors, validation_problem
+from shared.web.problems import Problem, domain_problem, field_errors, validation_problem
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 bp.before_request(enforce_rate_limit)
@@ -44,6 +45,11 @@ def _wants_xml() -> bool:
 @bp.errorhandler(Problem)
 def _problem(exc: Problem) -> Response:
     return problem_xml(exc, request.path) if _wants_xml() else exc.to_response()
+
+
+@bp.errorhandler(DomainError)
+def _domain(exc: DomainError) -> Response:
+    return _problem(domain_problem(exc))
 
 
 @bp.errorhandler(HTTPException)

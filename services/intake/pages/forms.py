@@ -28,6 +28,8 @@ from shared.web.i18n import current_language, translate
 REPORT_FIELDS = ("description", "category", "district", "address", "lat", "long", "name",
                  "phone", "email", "notify", "notify_zalo")
 MAX_PHOTOS = REPLY_PHOTOS_MAX
+# the report's errors about being told of its progress (by their type, never their text)
+NOTIFY_ERRORS = frozenset({"notify_contact", "notify_consent"})
 # where each model field's errors are shown on the form
 _FORM_FIELD = {"category_hint": "category", "reporter.name": "name",
                "reporter.phone": "phone", "reporter.email": "email"}
@@ -43,9 +45,8 @@ class FormResult:
 
 def _message(form_field: str, error: dict[str, Any]) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
-    text = str(error.get("msg", ""))
     if form_field == "description":
-        short = kind == "string_too_short" or "at least" in text
+        short = kind in {"string_too_short", "description_too_short"}
         return translate("err.description_short" if short else "err.description_long",
                          min=DESCRIPTION_MIN, max=f"{DESCRIPTION_MAX:,}".replace(",", "."))
     if form_field == "phone":
@@ -155,10 +156,11 @@ def read_report(form: ImmutableMultiDict[str, str], files: MultiDict[str, FileSt
     try:
         body = ReportIn.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
+        if any(e["type"] in NOTIFY_ERRORS for e in exc.errors(include_url=False)):
+            errors["notify"] = translate("err.notify_contact")
         for name, message in model_errors(exc, _FORM_FIELD).items():
-            if name == "form" and values["notify"] and "consent_to_notify" in str(exc):
-                name, message = "notify", translate("err.notify_contact")
-            errors.setdefault(name, message)
+            if name != "form" or "notify" not in errors:
+                errors.setdefault(name, message)
         body = None
     photos = read_photos(files, max_photo_bytes, errors)
     if errors or body is None:

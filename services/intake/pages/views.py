@@ -28,11 +28,11 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from services.intake import citizen_keys
 from services.intake.deps import client_key, deps
+from services.intake.errors import IdempotencyConflict, TrackerUnavailable
 from services.intake.notify.links import report_of_answer_token
 from services.intake.pages import forms
 from services.intake.reports.api import TRACKING_CODE
 from services.intake.reports.service import (
-    IdempotencyConflict,
     citizen_reply,
     find_by_tracking_code,
     public_status,
@@ -40,14 +40,14 @@ from services.intake.reports.service import (
 )
 from services.intake.tracker_client import citizen_action
 from shared.danger import detect
+from shared.errors import DomainError
 from shared.limits import REPLY_TEXT_MAX
 from shared.redact import redact_contacts
 from shared.settings import Settings
 from shared.taxonomy import DISTRICT_CODES, load_taxonomy
 from shared.web import pages
 from shared.web.csrf import CsrfError
-from shared.web.i18n import translate
-from shared.web.problems import Problem
+from shared.web.i18n import has_key, translate
 from shared.web.routes import Routes
 
 routes = Routes()
@@ -213,13 +213,25 @@ def enter_key(code: str) -> Response | tuple[str, int]:
     return redirect(url_for(".track", code=code), 303)
 
 
+def refusal_message(exc: DomainError, action: str) -> str:
+    """The tracker's refusal in the page's language, by its code; the action's general
+    message for a code the catalogue does not know (or whose parameters did not come)."""
+    if isinstance(exc, TrackerUnavailable):
+        return translate(exc.message_key)
+    if has_key(exc.message_key):
+        try:
+            return translate(exc.message_key, **exc.params)
+        except (KeyError, IndexError):
+            pass
+    return translate(f"err.{action}_refused")
+
+
 def _citizen(code: str, action: str, body: dict[str, Any], field: str) -> dict[str, str]:
     """Forward to the tracker; a refusal becomes a message on the form's field."""
     try:
         citizen_action(deps().settings, code, action, body)
-    except Problem as exc:
-        key = "err.tracker_unavailable" if exc.status >= 500 else f"err.{action}_refused"
-        return {field: translate(key)}
+    except DomainError as exc:
+        return {field: refusal_message(exc, action)}
     return {}
 
 
@@ -287,9 +299,8 @@ def reply(code: str) -> Response | tuple[str, int]:
             citizen_reply(db=d.db, settings=d.settings, report=doc,
                           text=redact_contacts(text) or None, photos=photos, cipher=d.cipher,
                           now=d.clock(), forward=citizen_action)
-        except Problem as exc:
-            key = "err.tracker_unavailable" if exc.status >= 500 else "err.reply_refused"
-            errors["text"] = translate(key)
+        except DomainError as exc:
+            errors["text"] = refusal_message(exc, "reply")
     if errors:
         if photos and "photos" not in errors:
             errors["photos"] = translate("err.photos_again")

@@ -10,15 +10,21 @@ from pydantic import BaseModel
 
 from services.intake import citizen_keys
 from services.intake.deps import deps, enforce_rate_limit
+from services.intake.errors import (
+    BadIdempotencyKey,
+    BadTrackingCode,
+    ReportNotFound,
+    StaffKeyNeeded,
+    WrongCitizenKey,
+)
 from services.intake.reports.models import (
     CitizenRatingIn,
     CitizenReopenIn,
     CitizenReplyIn,
     ReportIn,
 )
-from services.intake.reports.photos import PhotoError, decode_photos
+from services.intake.reports.photos import decode_photos
 from services.intake.reports.service import (
-    IdempotencyConflict,
     NewReport,
     Submitted,
     citizen_reply,
@@ -30,7 +36,6 @@ from services.intake.tracker_client import citizen_action
 from shared.danger import detect
 from shared.timefmt import iso_local
 from shared.web.body import fingerprint, json_body, parse_model
-from shared.web.problems import Problem, validation_problem
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports")
 bp.before_request(enforce_rate_limit)
@@ -44,32 +49,22 @@ def idempotency_key() -> str | None:
     if key is None:
         return None
     if not _IDEMPOTENCY_KEY.match(key):
-        raise validation_problem([{"field": "Idempotency-Key",
-                                   "message": "1 to 255 visible ASCII characters"}], status=400)
+        raise BadIdempotencyKey()
     return key
 
 
 def require_staff_key() -> None:
     key = request.headers.get("X-API-Key")
     if key not in deps().settings.staff_api_keys:
-        raise Problem(401, "Unauthorized", "The call_center channel needs a staff API key.",
-                      kind="unauthorized",
-                      errors=[{"field": "X-API-Key", "message": "missing or unknown key"}])
+        raise StaffKeyNeeded()
 
 
 def submit(report: NewReport, body_fingerprint: str) -> Submitted:
     d = deps()
-    try:
-        return submit_report(db=d.db, report=report, cipher=d.cipher, codes=d.codes,
-                             clock=d.clock, idempotency_key=idempotency_key(),
-                             fingerprint=body_fingerprint, insert=d.report_writer.insert,
-                             blind=d.blind)
-    except IdempotencyConflict:
-        raise Problem(422, "Idempotency key reused",
-                      "This Idempotency-Key was already used with a different request.",
-                      kind="idempotency-conflict",
-                      errors=[{"field": "Idempotency-Key",
-                               "message": "already used with another body"}]) from None
+    return submit_report(db=d.db, report=report, cipher=d.cipher, codes=d.codes,
+                         clock=d.clock, idempotency_key=idempotency_key(),
+                         fingerprint=body_fingerprint, insert=d.report_writer.insert,
+                         blind=d.blind)
 
 
 @bp.post("")
@@ -84,10 +79,7 @@ def _create_report() -> tuple[Response, int, dict[str, str]]:
     body = parse_model(ReportIn, data, context={"service_area": d.settings.service_area})
     if body.channel == "call_center":
         require_staff_key()
-    try:
-        photos = decode_photos(body.photos, max_bytes=d.settings.max_photo_bytes)
-    except PhotoError as exc:
-        raise validation_problem([{"field": exc.field, "message": str(exc)}]) from None
+    photos = decode_photos(body.photos, max_bytes=d.settings.max_photo_bytes)
     reporter = body.reporter
     report = NewReport(
         channel=body.channel, description=body.description, category_hint=body.category_hint,
@@ -121,13 +113,10 @@ def _create_report() -> tuple[Response, int, dict[str, str]]:
 @bp.get("/<tracking_code>")
 def get_report(tracking_code: str) -> Response:
     if not TRACKING_CODE.match(tracking_code):
-        raise validation_problem([{"field": "tracking_code",
-                                   "message": "expected a code like HCM-2026-000123"}],
-                                 status=400)
+        raise BadTrackingCode()
     doc = find_by_tracking_code(db=deps().db, tracking_code=tracking_code)
     if doc is None:
-        raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
-                      kind="not-found")
+        raise ReportNotFound(tracking_code)
     tz = deps().settings.timezone
     status = public_status(doc, now=deps().clock())
     for key in ("submitted_at", "updated_at", "expected_datetime"):
@@ -144,19 +133,14 @@ def _citizens_request(tracking_code: str, model: type[M]) -> tuple[M, dict[str, 
     """The body of a request the citizen makes about a report, and the report, once the
     code reads, the body validates and the citizen's key matches."""
     if not TRACKING_CODE.match(tracking_code):
-        raise validation_problem([{"field": "tracking_code",
-                                   "message": "expected a code like HCM-2026-000123"}],
-                                 status=400)
+        raise BadTrackingCode()
     body = parse_model(model, json_body())
     d = deps()
     doc = find_by_tracking_code(db=d.db, tracking_code=tracking_code, with_key=True)
     if doc is None:
-        raise Problem(404, "Not Found", f"No report has the tracking code {tracking_code}.",
-                      kind="not-found")
+        raise ReportNotFound(tracking_code)
     if not citizen_keys.matches(doc, body.citizen_key, d.cipher):
-        raise Problem(403, "Forbidden", "This is not the key given with this report.",
-                      kind="wrong-citizen-key",
-                      errors=[{"field": "citizen_key", "message": "does not match the report"}])
+        raise WrongCitizenKey()
     return body, doc
 
 
@@ -187,10 +171,7 @@ def reply_to_report(tracking_code: str) -> tuple[Response, int]:
     and up to 3 photos; the ticket goes back to in_progress."""
     body, doc = _citizens_request(tracking_code, CitizenReplyIn)
     d = deps()
-    try:
-        photos = decode_photos(body.photos, max_bytes=d.settings.max_photo_bytes)
-    except PhotoError as exc:
-        raise validation_problem([{"field": exc.field, "message": str(exc)}]) from None
+    photos = decode_photos(body.photos, max_bytes=d.settings.max_photo_bytes)
     result = citizen_reply(db=d.db, settings=d.settings, report=doc, text=body.text,
                            photos=photos, cipher=d.cipher, now=d.clock(),
                            forward=citizen_action)

@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from shared.limits import (
     DESCRIPTION_MAX,
@@ -83,11 +84,14 @@ def check_email(value: str) -> str:
 
 
 def check_description(value: str) -> str:
+    """The description once cleaned; its errors carry a type the pages translate by."""
     value = clean_text(value)
     if len(value) < DESCRIPTION_MIN:
-        raise ValueError(f"must be at least {DESCRIPTION_MIN} characters")
+        raise PydanticCustomError("description_too_short",
+                                  "must be at least {min} characters", {"min": DESCRIPTION_MIN})
     if len(value) > DESCRIPTION_MAX:
-        raise ValueError(f"must be at most {DESCRIPTION_MAX} characters")
+        raise PydanticCustomError("description_too_long",
+                                  "must be at most {max} characters", {"max": DESCRIPTION_MAX})
     return value
 
 
@@ -197,19 +201,24 @@ class ReportIn(TextInput):
         reporter = self.reporter
         if reporter is None or not reporter.consent_to_notify:
             if reporter is not None and reporter.notify_by:
-                raise ValueError("reporter.notify_by needs reporter.consent_to_notify")
+                raise PydanticCustomError(
+                    "notify_consent", "reporter.notify_by needs reporter.consent_to_notify")
             return []
         phone = reporter.phone or (self.call.caller_phone if self.call else None)
         has = {"email": bool(reporter.email), "sms": bool(phone), "zalo": bool(phone)}
         if not reporter.notify_by:
             chosen = [c for c in ("email", "sms") if has[c]]
             if not chosen:
-                raise ValueError("reporter.consent_to_notify needs an email or a phone number")
+                raise PydanticCustomError(
+                    "notify_contact",
+                    "reporter.consent_to_notify needs an email or a phone number")
             return chosen
         for channel in reporter.notify_by:
             if not has[channel]:
-                raise ValueError(f"reporter.notify_by {channel} needs "
-                                 f"{'an email' if channel == 'email' else 'a phone number'}")
+                raise PydanticCustomError(
+                    "notify_contact", "reporter.notify_by {channel} needs {what}",
+                    {"channel": channel,
+                     "what": "an email" if channel == "email" else "a phone number"})
         return list(dict.fromkeys(reporter.notify_by))
 
 

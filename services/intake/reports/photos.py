@@ -9,18 +9,13 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
+from services.intake.errors import PhotoRejected
 from services.intake.reports.models import PhotoIn
 
 _SIGNATURES = {
     b"\xff\xd8\xff": "image/jpeg",
     b"\x89PNG\r\n\x1a\n": "image/png",
 }
-
-
-class PhotoError(ValueError):
-    def __init__(self, index: int, message: str) -> None:
-        super().__init__(message)
-        self.field = f"photos.{index}.content_base64"
 
 
 @dataclass(frozen=True)
@@ -43,16 +38,18 @@ def decode_photos(photos: list[PhotoIn], *, max_bytes: int) -> list[Photo]:
         try:
             data = base64.b64decode(photo.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            raise PhotoError(index, "not valid base64") from None
+            raise PhotoRejected(index, "not valid base64", code="photo_base64") from None
         if len(data) > max_bytes:
-            raise PhotoError(index, f"larger than {max_bytes // (1024 * 1024)} MB")
+            mb = max_bytes // (1024 * 1024)
+            raise PhotoRejected(index, f"larger than {mb} MB", code="photo_size", mb=mb)
         mime = sniff_image_type(data)
         if mime is None:
-            raise PhotoError(index, "not a JPEG or PNG image")
+            raise PhotoRejected(index, "not a JPEG or PNG image", code="photo_type")
         try:
             clean = strip_metadata(data, mime)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-            raise PhotoError(index, "not a readable JPEG or PNG image") from None
+            raise PhotoRejected(index, "not a readable JPEG or PNG image",
+                                code="photo_type") from None
         out.append(Photo(mime, clean, photo.filename))
     return out
 

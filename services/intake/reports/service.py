@@ -14,6 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.intake import citizen_keys
+from services.intake.errors import IdempotencyConflict
 from services.intake.notify.outbox import enqueue
 from services.intake.notify.plan import plan_received
 from services.intake.reports.photos import Photo
@@ -38,10 +39,6 @@ def status_label(status: str) -> str:
     """The status in Vietnamese (the JSON API's and Open311's `status_label`), from the
     translation catalogue."""
     return label("status", status, "vi")
-
-
-class IdempotencyConflict(Exception):
-    """The Idempotency-Key was used before with a different request."""
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,12 @@ def service_error(exc: DomainError, field: str) -> Errors:
     return {"form" if exc.field == "form" else field: error_message(exc)}
 
 
-def description_error(message: str) -> str:
-    short = "at least" in message or "too_short" in message
+DESCRIPTION_TOO_SHORT = frozenset({"string_too_short", "description_too_short"})
+
+
+def description_error(code: str) -> str:
+    """The description's error by its code (intake's field error `code`)."""
+    short = code in DESCRIPTION_TOO_SHORT
     return translate("err.description_short" if short else "err.description_long",
                      min=DESCRIPTION_MIN, max=f"{DESCRIPTION_MAX:,}".replace(",", "."))
 
@@ -92,9 +96,8 @@ def intake_errors(problem_errors: list[dict[str, str]]) -> Errors:
     errors: Errors = {}
     for err in problem_errors:
         name = INTAKE_FIELDS.get(err.get("field", ""), "form")
-        message = err.get("message", "")
         if name == "description":
-            errors.setdefault(name, description_error(message))
+            errors.setdefault(name, description_error(err.get("code", "")))
         elif name == "caller_phone":
             errors.setdefault(name, translate("err.phone"))
         elif name == "call_id":

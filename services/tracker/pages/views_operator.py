@@ -128,7 +128,7 @@ def _check_call(values: dict[str, Any]) -> dict[str, str]:
             errors[name] = translate("err.required")
     description = values["description"].strip()
     if description and len(description) < forms.DESCRIPTION_MIN:
-        errors["description"] = forms.description_error("at least")
+        errors["description"] = forms.description_error("description_too_short")
     if values["category"] and values["category"] not in CATEGORY_CODES:
         errors["category"] = translate("err.choice")
     return errors
@@ -149,7 +149,7 @@ def submit_call() -> Response | tuple[str, int]:
             except clients.ServiceUnavailable:
                 errors["suggestion"] = translate("err.classifier_unavailable")
         else:
-            errors["description"] = forms.description_error("at least")
+            errors["description"] = forms.description_error("description_too_short")
         if suggestion and not values["category"]:
             values["category"] = suggestion["category"]
         if suggestion and not values["district"] and suggestion["district"]:
