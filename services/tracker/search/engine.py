@@ -22,7 +22,7 @@ from typing import Any
 from pymongo.database import Database
 
 from services.tracker.search.tokens import phrase
-from services.tracker.store import TICKETS
+from services.tracker.tickets import repository
 
 log = logging.getLogger(__name__)
 FIELDS = {"_id": 1, "department": 1, "description": 1, "address": 1, "updated_at": 1}
@@ -88,11 +88,10 @@ class WordsIndex:
             if not force and self._monotonic() - self._checked < self._refresh_s:
                 return 0
             self._checked = self._monotonic()
-            query: dict[str, Any] = ({"updated_at": {"$gte": self._watermark}}
-                                     if self._watermark is not None else {})
             seen = 0
             newest = self._watermark
-            for doc in self._db[TICKETS].find(query, FIELDS, batch_size=BATCH):
+            for doc in repository.changed_since(self._db, since=self._watermark, fields=FIELDS,
+                                                batch=BATCH):
                 self._put(doc)
                 seen += 1
                 at = doc.get("updated_at")

@@ -220,6 +220,14 @@ def resolved_since(db: Database, *, department: str | None, since: datetime
 
 # --- search (issue 20) ------------------------------------------------------------------
 
+def changed_since(db: Database, *, since: datetime | None, fields: dict[str, int],
+                  batch: int) -> Iterator[Ticket]:
+    """Tickets changed at or after `since` (all of them when None): the search index's
+    refresh (the index on `updated_at`)."""
+    query: dict[str, Any] = {"updated_at": {"$gte": since}} if since is not None else {}
+    yield from db[TICKETS].find(query, fields, batch_size=batch)
+
+
 SEARCH_FIELDS = {"history": 0, "dup_keys": 0}
 
 
