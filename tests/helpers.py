@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from kafka import KafkaConsumer
 from werkzeug.serving import make_server
 
 from shared.devstack import free_port
+from shared.kafka import make_consumer
+from shared.settings import Settings
 
 
 @contextmanager
@@ -34,10 +35,9 @@ def collect(bootstrap: str, topic: str, *, until: set[str], key: str = "report_i
     """Read the topic from the start with a fresh group until every id in `until` is seen.
     Returns every matching message, duplicates included, as decoded JSON (raw bytes kept
     under "_raw")."""
-    consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"test-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=6000,
-        heartbeat_interval_ms=1000, max_poll_interval_ms=30000)
+    consumer = make_consumer(Settings(kafka_bootstrap=bootstrap), topic,
+                             group_id=f"test-{uuid.uuid4().hex[:8]}",
+                             max_poll_interval_ms=30000)
     seen: list[dict] = []
     missing = set(until)
 
@@ -97,8 +97,7 @@ def group_at_end(bootstrap: str, *topics: str, prefix: str = "test") -> str:
     from kafka import TopicPartition
 
     group = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                             enable_auto_commit=False)
+    consumer = make_consumer(Settings(kafka_bootstrap=bootstrap), group_id=group)
     try:
         partitions = [TopicPartition(topic, p) for topic in topics
                       for p in sorted(consumer.partitions_for_topic(topic) or ())]

@@ -9,10 +9,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kafka import KafkaProducer
-
 from services.classifier.corrections import CORRECTIONS, load_corrections
 from shared.events import TicketCorrectedV1, encode_event
+from shared.kafka import make_producer
 from shared.topics import TICKETS_CORRECTIONS
 from tests.classifier.conftest import new_worker
 from tests.helpers import running, wait_until
@@ -25,7 +24,7 @@ def test_correction_events_are_stored_and_trained_on(settings, env, db, classifi
         event_id=uuid.uuid4().hex, occurred_at=datetime.now(UTC), report_id=uuid.uuid4().hex,
         text="Nắp cống trước nhà bị vỡ, xe máy sụp bánh liên tục", old_category="traffic",
         new_category="flooding", district=None, urgent=True)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings)
     with running(new_worker(settings, classifier, db).run):
         for _ in range(2):  # a replayed event changes nothing
             producer.send(TICKETS_CORRECTIONS, value=encode_event(event))

@@ -8,14 +8,13 @@ import random
 import uuid
 from datetime import UTC, datetime
 
-from kafka import KafkaProducer
-
 from services.classifier import registry
 from services.classifier.app import create_app
 from services.classifier.corpus import load_split
 from services.classifier.corrections import store_correction
 from services.classifier.retrain import guarded_sets, regressions, retrain
 from shared.events import ReportSubmittedV1, TicketCorrectedV1, encode_event
+from shared.kafka import make_producer
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED
 from tests.classifier.conftest import new_worker
 from tests.helpers import collect, running, wait_until
@@ -101,7 +100,7 @@ def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings
     before = api.post("/api/v1/classify", json={"text": probe}).get_json()
     assert before["model_version"] == classifier.version
 
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings)
     first, second = submitted(probe), submitted(probe)
     with running(new_worker(fast, classifier, db).run):
         producer.send(REPORTS_SUBMITTED, key=first.report_id.encode(), value=encode_event(first))

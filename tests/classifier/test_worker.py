@@ -13,11 +13,10 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from kafka import KafkaProducer
-
 from services.intake.outbox.relay import OutboxRelay
 from shared.clock import system_clock
 from shared.events import ReportSubmittedV1, encode_event
+from shared.kafka import make_consumer, make_producer
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED, REPORTS_SUBMITTED_DLQ
 from tests.classifier.conftest import new_worker
 from tests.helpers import collect, intake_app, running, wait_until
@@ -56,7 +55,7 @@ def test_posted_report_comes_out_classified_within_5s(settings, db, classifier):
 
 
 def test_poison_goes_to_dead_letters_and_worker_goes_on(settings, db, classifier):
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings)
     marker = uuid.uuid4().hex
     good = submitted("Cây xanh gãy đổ chắn ngang đường Pasteur, quận 1")
     with running(new_worker(settings, classifier, db).run):
@@ -71,9 +70,9 @@ def test_poison_goes_to_dead_letters_and_worker_goes_on(settings, db, classifier
                              until={good.report_id}, timeout=60)
     producer.close()
     assert classified and classified[0]["category"] == "trees_lighting"
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = make_consumer(settings, group_id=None)
     consumer.assign([TopicPartition(REPORTS_SUBMITTED_DLQ, 0)])
     consumer.seek_to_beginning()
     dead = []
@@ -89,8 +88,7 @@ def test_poison_goes_to_dead_letters_and_worker_goes_on(settings, db, classifier
 def test_killing_the_worker_mid_batch_loses_nothing(settings, env, model_path):
     events = [submitted(f"Rác thải sinh hoạt ùn ứ đầu hẻm {i} mấy ngày không ai thu gom")
               for i in range(300)]
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                             linger_ms=5)
+    producer = make_producer(settings)
     for e in events:
         producer.send(REPORTS_SUBMITTED, key=e.report_id.encode(), value=encode_event(e))
     producer.flush()

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import NewTopic
 
 from shared.consumer import dead_letter_topic
 from shared.events import ReportSubmittedV1, encode_event
+from shared.kafka import make_consumer, make_producer
+from shared.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Lane:
         return dead_letter_topic(self.source)
 
     def send(self, *values: bytes) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        producer = make_producer(Settings(kafka_bootstrap=self.bootstrap))
         for i, value in enumerate(values):
             producer.send(self.source, key=f"k{i}".encode(), value=value, partition=i % 2)
             self.sent[i % 2] += 1
@@ -41,7 +43,7 @@ class Lane:
              where: Callable[[Any], bool] = lambda record: True) -> list:
         """The first `count` records of a topic that match `where` (fewer if they do not come
         in time)."""
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap)
+        consumer = make_consumer(Settings(kafka_bootstrap=self.bootstrap), group_id=None)
         partitions = [TopicPartition(topic, p)
                       for p in sorted(consumer.partitions_for_topic(topic) or {0})]
         consumer.assign(partitions)
@@ -57,8 +59,7 @@ class Lane:
     def committed_everything(self, group: str) -> bool:
         """The group committed every message sent (end_offsets under-reports on the embedded
         broker: the lane counts what it sent)."""
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group,
-                                 enable_auto_commit=False)
+        consumer = make_consumer(Settings(kafka_bootstrap=self.bootstrap), group_id=group)
         try:
             return all((consumer.committed(TopicPartition(self.source, p)) or 0) == n
                        for p, n in self.sent.items())

@@ -8,13 +8,12 @@ import uuid
 from functools import partial
 
 from bson import ObjectId
-from kafka import KafkaProducer
 
 from services.intake.app import create_app
 from services.intake.projector import run_projector
 from services.intake.store import REPORTS
 from shared.events import encode_event
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.topics import TICKETS_STATUS, TICKETS_STATUS_DLQ
 from tests.consumer.conftest import Lane
 from tests.helpers import group_at_end, running, wait_until
@@ -29,7 +28,7 @@ def test_projector_sets_an_undecodable_message_aside_and_applies_the_rest(settin
     marker = uuid.uuid4().hex.encode()
     ensure_topics(settings)
     group = group_at_end(settings.kafka_bootstrap, TICKETS_STATUS, prefix="projector")
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings)
     producer.send(TICKETS_STATUS, key=rid.encode(), value=b"\xff" + marker)
     producer.send(TICKETS_STATUS, key=rid.encode(),
                   value=encode_event(status_event(rid, code, 1, "assigned")))

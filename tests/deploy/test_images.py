@@ -237,10 +237,10 @@ def test_run_with_metrics_passes_arguments_and_exit_code():
 
 
 def test_replay_dlq_copies_messages_back_once(settings):
-    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka import KafkaAdminClient, TopicPartition
     from kafka.admin import NewTopic
 
-    from shared.kafka import make_producer
+    from shared.kafka import make_consumer, make_producer
 
     source = f"deploy-test-{uuid.uuid4().hex[:8]}"
     dlq = f"{source}.dlq"
@@ -265,7 +265,7 @@ def test_replay_dlq_copies_messages_back_once(settings):
     assert f"replayed 3 message(s) from {dlq} to {source}" in first.stdout
     again = subprocess.run(script, env=env, capture_output=True, text=True, timeout=120)
     assert "replayed 0 message(s)" in again.stdout  # the group remembers
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = make_consumer(settings, group_id=None)
     consumer.assign([TopicPartition(source, 0)])
     consumer.seek_to_beginning()
     records = []

@@ -9,18 +9,18 @@ import threading
 import time
 import uuid
 
-from kafka import KafkaProducer
-
 from services.intake.notify import consumer, outbox
 from shared.consumer import run_consumer
 from shared.events import encode_event
+from shared.kafka import make_producer
+from shared.settings import Settings
 from shared.topics import TICKETS_STATUS
 from tests.intake.conftest import valid_report
 from tests.intake.test_notify_email import status
 
 
 def _send(bootstrap: str, events: list, junk: bool = False) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = make_producer(Settings(kafka_bootstrap=bootstrap))
     for event in events:
         producer.send(TICKETS_STATUS, key=event.ticket_id.encode(), value=encode_event(event))
     if junk:

@@ -8,14 +8,13 @@ import uuid
 from datetime import timedelta
 
 from bson import ObjectId
-from kafka import KafkaProducer
 
 from services.intake.outbox.relay import OutboxRelay
 from services.intake.projector import run_projector
 from services.intake.store import OUTBOX_STATE, REPORTS
 from shared.clock import system_clock
 from shared.events import encode_event
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.mongo import connect, database
 from shared.settings import Settings
 from shared.topics import REPORTS_SUBMITTED, TICKETS_STATUS
@@ -36,7 +35,7 @@ def test_projector_waits_out_a_killed_store_and_applies_what_came_meanwhile(
                                       group_id=f"projector-{uuid.uuid4().hex[:6]}")
     with running(loop) as (thread,):
         own_store.kill()
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+        producer = make_producer(settings)
         producer.send(TICKETS_STATUS, key=rid.encode(),
                       value=encode_event(status_event(rid, code, 1, "assigned")))
         producer.flush(10)

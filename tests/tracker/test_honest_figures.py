@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 import pytest
-from kafka import KafkaProducer
 
 from services.tracker.__main__ import main
 from services.tracker.config import load_config
@@ -29,6 +28,7 @@ from services.tracker.tickets.repository import TicketFilter, breaches, queue
 from services.tracker.worker import run_worker
 from shared.clock import system_clock
 from shared.events import encode_event
+from shared.kafka import make_producer
 from shared.tickets import OPEN_STATES
 from shared.topics import REPORTS_CLASSIFIED
 from tests.helpers import running, wait_until
@@ -305,7 +305,7 @@ def test_a_rerouted_ticket_gets_a_first_response_clock_in_its_new_department(
 def test_an_event_without_a_time_zone_goes_to_the_dead_letters(settings, tdb, config):
     naive = classified(at=datetime(2026, 11, 23, 9, 0))  # no tzinfo
     good = classified(at=datetime.now(UTC))
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings)
     for event in (naive, good):
         producer.send(REPORTS_CLASSIFIED, key=event.report_id.encode(),
                       value=encode_event(event))

@@ -7,22 +7,20 @@ import time
 import uuid
 from functools import partial
 
-from kafka import KafkaConsumer, KafkaProducer
-
 from services.tracker.store import TICKETS
 from services.tracker.worker import run_worker
 from shared.clock import system_clock
 from shared.events import encode_event
+from shared.kafka import make_consumer, make_producer
+from shared.settings import Settings
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_CLASSIFIED_DLQ
 from tests.helpers import running, wait_until
 from tests.tracker.conftest import classified
 
 
 def dead_letter(bootstrap: str, key: bytes, timeout: float = 30.0):
-    consumer = KafkaConsumer(REPORTS_CLASSIFIED_DLQ, bootstrap_servers=bootstrap,
-                             group_id=f"dlq-{uuid.uuid4().hex[:6]}",
-                             auto_offset_reset="earliest", session_timeout_ms=6000,
-                             heartbeat_interval_ms=1000)
+    consumer = make_consumer(Settings(kafka_bootstrap=bootstrap), REPORTS_CLASSIFIED_DLQ,
+                             group_id=f"dlq-{uuid.uuid4().hex[:6]}")
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -38,7 +36,7 @@ def dead_letter(bootstrap: str, key: bytes, timeout: float = 30.0):
 def test_worker_creates_tickets_once_and_sends_poison_to_dead_letters(settings, tdb, config):
     events = [classified(at=system_clock(), category=c) for c in ("noise", "water_supply")]
     poison_key = uuid.uuid4().hex
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings)
     for event in [*events, events[0]]:  # the first one twice: a replay
         producer.send(REPORTS_CLASSIFIED, key=event.report_id.encode(),
                       value=encode_event(event))
@@ -78,7 +76,7 @@ def test_a_batch_that_failed_on_the_store_is_read_again(settings, tdb, config, m
 
     monkeypatch.setattr(worker_module, "create_many", flaky)
     event = classified(at=system_clock(), category="health")
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = make_producer(settings)
     producer.send(REPORTS_CLASSIFIED, key=event.report_id.encode(), value=encode_event(event))
     producer.flush()
     producer.close()
