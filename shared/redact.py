@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-# The phone validator (intake's normalise_phone) uses these two, so they cannot drift apart.
+# The phone validator (blind_index.normalise_phone) uses these two, so they cannot drift apart.
 PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 PHONE_DIGITS = re.compile(r"^(?:\+84|84|0)(\d{9,10})$")
 

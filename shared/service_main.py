@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from shared.settings import Settings
+from shared.settings import Settings, SettingsError
 
 
 def configure_logging() -> None:
@@ -16,6 +16,16 @@ def configure_logging() -> None:
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+def load_settings(service: str) -> Settings:
+    """The service's settings, or exit 2 with one line naming the setting at fault (an operator
+    reading a pod's log needs the setting, not a traceback)."""
+    try:
+        return Settings.from_env(service=service)
+    except SettingsError as error:
+        print(f"{service}: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def stop_on_signals() -> threading.Event:

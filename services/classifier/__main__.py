@@ -8,8 +8,7 @@ import io
 import sys
 from pathlib import Path
 
-from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
-from shared.settings import Settings
+from shared.service_main import configure_logging, exec_gunicorn, load_settings, stop_on_signals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from services.classifier import train as training
 
-    settings = Settings.from_env(service="classifier")
+    settings = load_settings("classifier")
     model_path = settings.classifier_model_path
     if args.command == "init-db":
         from services.classifier.registry import init_db

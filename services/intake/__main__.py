@@ -9,8 +9,7 @@ import logging
 from shared.clock import clock_from
 from shared.crypto import FieldCipher
 from shared.mongo import connect, database
-from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
-from shared.settings import Settings
+from shared.service_main import configure_logging, exec_gunicorn, load_settings, stop_on_signals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("new-key", help="print a new PII key")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = Settings.from_env(service="intake")
+    settings = load_settings("intake")
 
     if args.command == "init-db":
         from services.intake.store import init_db

@@ -10,7 +10,7 @@ import threading
 
 from shared.clock import clock_from
 from shared.mongo import connect, database
-from shared.service_main import configure_logging, exec_gunicorn, stop_on_signals
+from shared.service_main import configure_logging, exec_gunicorn, load_settings, stop_on_signals
 from shared.settings import Settings
 
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="only compare; exit 1 when the counters differ")
     args = parser.parse_args(argv)
     configure_logging()
-    settings = Settings.from_env(service="tracker")
+    settings = load_settings("tracker")
     if args.command == "calendar":
         return print_calendar(settings, year=args.year, fmt=args.format)
     if args.command == "rebuild-figures":

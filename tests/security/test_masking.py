@@ -144,3 +144,18 @@ def test_attack_phone_in_staff_public_note_is_masked_before_it_is_stored():
                    by=Principal(user="h1", role="handler", department="d"),
                    from_state="assigned", to_state="in_progress", note=LEAK, public=True)
     _assert_masked(entry["note"])
+
+
+# ASCII, Arabic-Indic, Persian, Devanagari, fullwidth
+DIGIT_ZEROS = [0x30, 0x660, 0x6F0, 0x966, 0xFF10]
+
+
+@settings(max_examples=200)
+@given(national=st.text("0123456789", min_size=9, max_size=9),
+       zeros=st.lists(st.sampled_from(DIGIT_ZEROS), min_size=10, max_size=10))
+def test_a_number_typed_in_any_script_is_stored_in_ascii_digits(national, zeros):
+    ascii_number = "0" + national
+    typed = "".join(chr(zero + int(d)) for zero, d in zip(zeros, ascii_number))
+    # one spelling per number: the store, the masks and the blind index all see the same text
+    assert normalise_phone(typed) == "+84" + national
+    assert normalise_phone(typed).isascii()

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.blind_index import normalise_phone as canonical_phone
 from shared.limits import (
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
@@ -29,7 +30,7 @@ from shared.limits import (
     REPLY_PHOTOS_MAX,
     REPLY_TEXT_MAX,
 )
-from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS, redact_contacts
+from shared.redact import redact_contacts
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 
 CategoryCode = Literal[CATEGORY_CODES]  # type: ignore[valid-type]
@@ -41,8 +42,6 @@ Language = Literal["vi", "en"]
 # what XML 1.0 cannot carry (and no one types): C0 controls but tab/newline/CR, DEL, C1 controls,
 # lone surrogates (a JSON "\\ud800" escape) and the two non-characters U+FFFE/U+FFFF
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_PHONE_SEPARATORS = PHONE_SEPARATORS
-_PHONE = PHONE_DIGITS
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _IDENT = r"^[A-Za-z0-9._:-]{1,64}$"
 
@@ -70,11 +69,11 @@ class TextInput(BaseModel):
 
 
 def normalise_phone(value: str) -> str:
-    """Vietnamese phone numbers in any usual spelling -> +84XXXXXXXXX."""
-    match = _PHONE.match(_PHONE_SEPARATORS.sub("", value))
-    if not match:
+    """Vietnamese phone numbers in any usual spelling -> +84XXXXXXXXX (ASCII digits only)."""
+    number = canonical_phone(value)
+    if number is None:
         raise ValueError("not a Vietnamese phone number (e.g. 0901234567 or +84901234567)")
-    return "+84" + match.group(1)
+    return number
 
 
 def check_email(value: str) -> str:
