@@ -26,7 +26,7 @@ from services.tracker.search.engine import WordsIndex
 from services.tracker.search.tokens import tokens
 from services.tracker.staff import Principal
 from services.tracker.store import TICKETS, init_db
-from services.tracker.tickets.service import visible_filter
+from services.tracker.tickets.repository import visible_filter
 from shared.blind_index import BlindIndex
 from shared.devstack import EmbeddedStack
 from shared.settings import DEV_CONTACT_INDEX_KEY

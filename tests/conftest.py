@@ -89,3 +89,13 @@ def classifier(model_path: Path) -> ReportClassifier:
     from services.classifier.train import load
 
     return load(model_path)
+
+
+@pytest.fixture
+def live_pipeline(env: dict[str, str], db, classifier: ReportClassifier):
+    """Every service and loop of the system running on the real embedded broker and store,
+    on the test's database (tests/pipeline.py)."""
+    from tests.pipeline import started
+
+    with started(env, db, classifier) as pipeline:
+        yield pipeline

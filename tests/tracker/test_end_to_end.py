@@ -5,54 +5,16 @@ Open311 show it within 2 s, and the citizen's rating closes the ticket."""
 from __future__ import annotations
 
 import time
-from functools import partial
 
 import requests
 
-from services.intake.app import create_app as create_intake
-from services.intake.outbox.relay import OutboxRelay
-from services.intake.projector import run_projector
-from services.tracker.app import create_app as create_tracker
-from services.tracker.config import load_config
-from services.tracker.monitor import run_monitor
-from services.tracker.publisher import Publisher
-from services.tracker.worker import run_worker
-from shared.clock import system_clock
-from shared.settings import Settings
-from shared.topics import (
-    REPORTS_CLASSIFIED,
-    REPORTS_SUBMITTED,
-    TICKETS_CORRECTIONS,
-    TICKETS_STATUS,
-)
-from tests.classifier.conftest import new_worker
-from tests.helpers import group_at_end, live_server, running, wait_until
+from tests.helpers import wait_until
 
 HANDLER = {"Authorization": "Bearer demo-handler-so_xay_dung"}
 
 
-def test_report_to_resolution_and_back_to_the_citizen(env, db, classifier):
-    tracker_settings = Settings.from_env(env)
-    config = load_config(tracker_settings)
-    with live_server(create_tracker(tracker_settings, config=config)) as tracker_url:
-        settings = Settings.from_env({**env, "TRACKER_URL": tracker_url})
-        with live_server(create_intake(settings)) as intake_url:
-            loops = (
-                OutboxRelay(settings=settings, db=db, clock=system_clock).run,
-                new_worker(settings, classifier, db, group_id=group_at_end(
-                    settings.kafka_bootstrap, REPORTS_SUBMITTED, TICKETS_CORRECTIONS)).run,
-                partial(run_worker, settings=settings, db=db, config=config,
-                        clock=system_clock,
-                        group_id=group_at_end(settings.kafka_bootstrap, REPORTS_CLASSIFIED)),
-                Publisher(settings=settings, db=db, clock=system_clock).run,
-                partial(run_monitor, db=db, config=config, clock=system_clock,
-                        interval_s=0.2),
-                partial(run_projector, settings, db,
-                        group_id=group_at_end(settings.kafka_bootstrap, REPORTS_CLASSIFIED,
-                                      TICKETS_STATUS)),
-            )
-            with running(*loops):
-                _walk_through(intake_url, tracker_url)
+def test_report_to_resolution_and_back_to_the_citizen(live_pipeline):
+    _walk_through(live_pipeline.intake_url, live_pipeline.tracker_url)
 
 
 def _walk_through(intake_url: str, tracker_url: str) -> None:

@@ -6,20 +6,10 @@ department."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 
 import requests
 
-from services.intake.app import create_app as create_intake
-from services.intake.outbox.relay import OutboxRelay
-from services.tracker.app import create_app as create_tracker
-from services.tracker.config import load_config
-from services.tracker.worker import run_worker
-from shared.clock import system_clock
-from shared.settings import Settings
-from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED, TICKETS_CORRECTIONS
-from tests.classifier.conftest import new_worker
-from tests.helpers import group_at_end, live_server, running, wait_until
+from tests.helpers import wait_until
 
 SUPERVISOR = {"Authorization": "Bearer demo-supervisor"}
 FIRE = ("Cháy lớn ở kho hàng số 12 đường Lê Văn Sỹ quận 3, lửa bùng lên dữ dội, khói đen "
@@ -27,22 +17,8 @@ FIRE = ("Cháy lớn ở kho hàng số 12 đường Lê Văn Sỹ quận 3, l�
 THANKS = "Cảm ơn các anh chị đã xử lý nhanh vụ cống nghẹt hôm trước"
 
 
-def test_fire_report_is_urgent_with_emergency_numbers(env, db, classifier):
-    tracker_settings = Settings.from_env(env)
-    config = load_config(tracker_settings)
-    with live_server(create_tracker(tracker_settings, config=config)) as tracker_url:
-        settings = Settings.from_env({**env, "TRACKER_URL": tracker_url})
-        with live_server(create_intake(settings)) as intake_url:
-            loops = (
-                OutboxRelay(settings=settings, db=db, clock=system_clock).run,
-                new_worker(settings, classifier, db, group_id=group_at_end(
-                    settings.kafka_bootstrap, REPORTS_SUBMITTED, TICKETS_CORRECTIONS)).run,
-                partial(run_worker, settings=settings, db=db, config=config,
-                        clock=system_clock,
-                        group_id=group_at_end(settings.kafka_bootstrap, REPORTS_CLASSIFIED)),
-            )
-            with running(*loops):
-                _fire_and_thanks(intake_url, tracker_url)
+def test_fire_report_is_urgent_with_emergency_numbers(live_pipeline):
+    _fire_and_thanks(live_pipeline.intake_url, live_pipeline.tracker_url)
 
 
 def _ticket(tracker_url: str, report_id: str) -> dict | None:

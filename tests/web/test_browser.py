@@ -7,37 +7,15 @@ operator types. Screenshots of each page go to tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from functools import partial
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from services.classifier.app import create_app as create_classifier
-from services.intake.app import create_app as create_intake
-from services.intake.outbox.relay import OutboxRelay
-from services.intake.projector import run_projector
-from services.tracker.app import create_app as create_tracker
-from services.tracker.config import load_config
-from services.tracker.monitor import run_monitor
-from services.tracker.publisher import Publisher
 from services.tracker.store import TICKETS
-from services.tracker.worker import run_worker
-from shared.clock import system_clock
-from shared.settings import Settings
-from shared.topics import (
-    REPORTS_CLASSIFIED,
-    REPORTS_SUBMITTED,
-    TICKETS_CORRECTIONS,
-    TICKETS_STATUS,
-)
-from tests.classifier.conftest import new_worker
-from tests.helpers import group_at_end, live_server, running, wait_until
+from tests.helpers import wait_until
+from tests.pipeline import services
 from tests.web.conftest import PASSWORD, USERS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -75,26 +53,6 @@ def shots(artifacts: Path) -> Path:
     return folder
 
 
-@contextmanager
-def services(env: dict[str, str], classifier) -> Iterator[tuple[str, str, Settings, Flask]]:
-    """Classifier, tracker and intake on live servers, each knowing the others' URLs."""
-    base = Settings.from_env(env)
-    config = load_config(base)
-    with ExitStack() as stack:
-        classifier_url = stack.enter_context(
-            live_server(create_classifier(base, classifier=classifier)))
-        tracker = create_tracker(dataclasses.replace(base, classifier_url=classifier_url),
-                                 config=config)
-        tracker_url = stack.enter_context(live_server(tracker))
-        settings = Settings.from_env({**env, "TRACKER_URL": tracker_url,
-                                      "CLASSIFIER_URL": classifier_url})
-        intake_url = stack.enter_context(live_server(create_intake(settings)))
-        deps = tracker.extensions["tracker"]
-        tracker.extensions["tracker"] = dataclasses.replace(
-            deps, settings=dataclasses.replace(deps.settings, intake_url=intake_url))
-        yield intake_url, tracker_url, settings, tracker
-
-
 def staff_login(page, tracker_url: str, role: str) -> None:
     page.goto(f"{tracker_url}/staff/login")
     page.fill("#user", USERS[role])
@@ -103,25 +61,12 @@ def staff_login(page, tracker_url: str, role: str) -> None:
     page.wait_for_selector("#who")
 
 
-def test_report_to_rating_in_the_browser(env, db, classifier, browser, shots):
-    with services(env, classifier) as (intake_url, tracker_url, settings, tracker):
-        config = tracker.extensions["tracker"].config
-        loops = (
-            OutboxRelay(settings=settings, db=db, clock=system_clock).run,
-            new_worker(settings, classifier, db, group_id=group_at_end(
-                    settings.kafka_bootstrap, REPORTS_SUBMITTED, TICKETS_CORRECTIONS)).run,
-            partial(run_worker, settings=settings, db=db, config=config, clock=system_clock,
-                    group_id=group_at_end(settings.kafka_bootstrap, REPORTS_CLASSIFIED)),
-            Publisher(settings=settings, db=db, clock=system_clock).run,
-            partial(run_monitor, db=db, config=config, clock=system_clock, interval_s=0.2),
-            partial(run_projector, settings, db, group_id=group_at_end(
-                settings.kafka_bootstrap, REPORTS_CLASSIFIED, TICKETS_STATUS)),
-        )
-        with running(*loops):
-            code, key = _resident_files(browser, intake_url, shots)
-            _handler_resolves(browser, tracker_url, db, code, shots)
-            _resident_rates(browser, intake_url, code, key, shots)
-            _supervisor_counts(browser, tracker_url, shots)
+def test_report_to_rating_in_the_browser(live_pipeline, db, browser, shots):
+    intake_url, tracker_url = live_pipeline.intake_url, live_pipeline.tracker_url
+    code, key = _resident_files(browser, intake_url, shots)
+    _handler_resolves(browser, tracker_url, db, code, shots)
+    _resident_rates(browser, intake_url, code, key, shots)
+    _supervisor_counts(browser, tracker_url, shots)
 
 
 def _resident_files(browser, intake_url: str, shots: Path) -> tuple[str, str]:
