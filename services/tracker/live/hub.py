@@ -7,9 +7,9 @@ streams; on the embedded store a change reached a reader in 2 ms (p50, max 20 ms
 status topic would add the publisher's outbox delay, carries neither owners' names nor
 notifications, and every worker would need a consumer group of its own.
 
-The thread starts with the first page (after gunicorn's fork: no client crosses it). A lost
-connection is resumed from the last resume token; when that is impossible, every page is
-told to read itself again (`resync`), so nothing is missed silently.
+The threads (one per collection) start with the first page (after gunicorn's fork: no
+client crosses it). A lost connection is resumed from the last resume token; when that is
+impossible, every page is told to read itself again (`resync`), so nothing is missed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +30,11 @@ from shared.retry import Backoff
 
 log = logging.getLogger(__name__)
 CLOSED = object()  # put in an inbox when the hub stops: the page's stream ends
+WATCHED = (TICKETS, NOTIFICATIONS, VIEWERS)
+# one stream per collection: the tracker's MongoDB role grants `changeStream` on its own
+# collections only, never on the database (deploy/docker/mongo_users.py)
 PIPELINE = [
-    {"$match": {"ns.coll": {"$in": [TICKETS, NOTIFICATIONS, VIEWERS]},
-                "operationType": {"$in": ["insert", "update", "replace", "delete"]}}},
+    {"$match": {"operationType": {"$in": ["insert", "update", "replace", "delete"]}}},
     {"$project": {"operationType": 1, "ns": 1, "documentKey": 1,
                   "updateDescription.updatedFields": 1, "fullDocument.department": 1,
                   "fullDocument.user": 1, "fullDocument.ticket_id": 1}},
@@ -83,18 +86,16 @@ class Hub:
         self.config = config or LiveConfig()
         self._inboxes: set[Inbox] = set()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._open = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._followers: list[_Follower] = []
         self._stop = threading.Event()
-        self._token: Any = None
-        self._opened_once = False
 
     # -- pages --------------------------------------------------------------------------
     def subscribe(self, subscription: Subscription, *, wait_s: float = 5.0) -> Inbox | None:
         """None when the worker holds its maximum of open pages (or the stream cannot be
         opened): the page keeps its periodic refresh."""
         self.start()
-        if not self._open.wait(wait_s):
+        if not self._ready(wait_s):
             return None
         with self._lock:
             if len(self._inboxes) >= self.config.max_streams or self._stop.is_set():
@@ -125,10 +126,20 @@ class Hub:
     # -- the change stream ---------------------------------------------------------------
     def start(self) -> None:
         with self._lock:
-            if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._run, name="live-hub",
-                                                daemon=True)
-                self._thread.start()
+            if self._threads or self._stop.is_set():
+                return
+            for name in WATCHED:
+                follower = _Follower(self, name)
+                self._followers.append(follower)
+                thread = threading.Thread(target=follower.run, name=f"live-{name}",
+                                          daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def _ready(self, wait_s: float) -> bool:
+        deadline = time.monotonic() + wait_s
+        return all(f.open.wait(max(0.0, deadline - time.monotonic()))
+                   for f in list(self._followers))
 
     def close(self) -> None:
         """The worker is stopping: end every page's stream now, not at the grace timeout."""
@@ -138,35 +149,48 @@ class Hub:
         for inbox in inboxes:
             inbox.put(CLOSED)
 
-    def _run(self) -> None:
+
+class _Follower:
+    """Follows one collection's change stream for the hub."""
+
+    def __init__(self, hub: Hub, collection: str) -> None:
+        self.hub = hub
+        self.collection = collection
+        self.open = threading.Event()
+        self.token: Any = None
+        self.opened_once = False
+
+    def run(self) -> None:
         backoff = Backoff(first=0.2, cap=5.0)
-        while not self._stop.is_set():
+        while not self.hub._stop.is_set():
             try:
                 self._follow(backoff)
             except OperationFailure as exc:  # the resume point is gone (history lost)
-                log.warning("live: change stream could not resume (%s); pages resync", exc)
-                self._token = None
-                self._open.clear()
-                self._stop.wait(backoff.next())
+                log.warning("live: %s stream could not resume (%s); pages resync",
+                            self.collection, exc)
+                self.token = None
+                self.open.clear()
+                self.hub._stop.wait(backoff.next())
             except PyMongoError as exc:
-                self._open.clear()
-                log.warning("live: change stream lost (%r); reconnecting", exc)
-                self._stop.wait(backoff.next())
+                self.open.clear()
+                log.warning("live: %s stream lost (%r); reconnecting", self.collection, exc)
+                self.hub._stop.wait(backoff.next())
 
     def _follow(self, backoff: Backoff) -> None:
-        resumed = self._token is not None
-        with self.db.watch(PIPELINE, full_document="updateLookup", max_await_time_ms=500,
-                           resume_after=self._token) as stream:
-            if self._opened_once and not resumed:
-                self.publish(RESYNC)  # opened afresh after a loss: what happened between
-            self._opened_once = True
-            self._open.set()
+        resumed = self.token is not None
+        with self.hub.db[self.collection].watch(
+                PIPELINE, full_document="updateLookup", max_await_time_ms=500,
+                resume_after=self.token) as stream:
+            if self.opened_once and not resumed:
+                self.hub.publish(RESYNC)  # opened afresh after a loss: what happened between
+            self.opened_once = True
+            self.open.set()
             backoff.reset()
-            while not self._stop.is_set():
+            while not self.hub._stop.is_set():
                 change = stream.try_next()
                 if change is None:
                     continue
-                self._token = stream.resume_token
+                self.token = stream.resume_token
                 event = from_change(change)
                 if event is not None:
-                    self.publish(event)
+                    self.hub.publish(event)
