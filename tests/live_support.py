@@ -74,3 +74,13 @@ def session_cookie(client: FlaskClient, role: str) -> dict[str, str]:
     cookie = client.get_cookie("staff_session")
     assert cookie is not None
     return {"staff_session": cookie.value}
+
+
+def http_session_cookie(base_url: str, role: str) -> dict[str, str]:
+    """Log in over HTTP (a server in another process) as the demo user of `role`."""
+    web = requests.Session()
+    page = web.get(f"{base_url}/staff/login", timeout=10).text
+    answer = web.post(f"{base_url}/staff/login", allow_redirects=False, timeout=10, data={
+        "csrf_token": csrf_of(page), "user": USERS[role], "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    return {"staff_session": web.cookies["staff_session"]}

@@ -277,3 +277,54 @@ def test_a_transition_reaches_the_dashboard(app, tdb, config, clock, make_ticket
         heard = _first(board, "ticket", ticket=ticket["_id"])
         assert heard is not None and "state" in heard["what"]
         board.close()
+
+
+def test_gunicorn_threads_for_open_pages(monkeypatch):
+    from shared.service_main import gunicorn_argv
+
+    monkeypatch.setenv("GUNICORN_THREADS", "8")
+    argv = gunicorn_argv("services.tracker.app:create_app", long_lived=200)
+    assert argv[argv.index("--threads") + 1] == "208"
+    assert "--threads" not in gunicorn_argv("services.intake.app:create_app")
+
+
+def test_sigterm_ends_open_pages_at_once(env, tdb):
+    """gunicorn waits up to its graceful timeout (20 s here) for open requests; the worker's
+    SIGTERM ends the live pages first (shared/web/lifecycle.py), so it stops in seconds."""
+    import os
+    import signal
+    import subprocess
+
+    import requests
+
+    from shared.devstack import free_port
+    from shared.service_main import gunicorn_argv
+    from tests.live_support import http_session_cookie
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        gunicorn_argv("services.tracker.app:create_app", long_lived=4),
+        env={**os.environ, **env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
+             "GUNICORN_GRACEFUL_TIMEOUT": "20", "LOG_LEVEL": "warning"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def up() -> bool:
+            try:
+                return requests.get(f"{url}/healthz", timeout=1).ok
+            except requests.RequestException:
+                return False
+
+        assert wait_until(up, 60, 0.2), "the tracker did not start"
+        page = SseReader(f"{url}/staff/live", http_session_cookie(url, "handler")).start()
+        assert page.opened.wait(10)
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(15)
+        assert time.monotonic() - started < 8
+        assert _first(page, "bye", reason="restart", timeout=1) is not None
+        page.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
