@@ -27,6 +27,7 @@ TICKET_FIELDS: dict[str, str] = {"state": "state", "assignee": "owner",
                                  "department": "department", "sla": "sla",
                                  "breach_at": "sla", "seq": "history"}
 WATCH_LIMIT = 60  # a queue page shows 50 tickets
+DASHBOARD_CHANGES = frozenset({"new", "state", "sla", "changed"})
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def delivers(sub: Subscription, event: LiveEvent) -> bool:
         return True
     if sub.view == "ticket" or not sub.hears_all_tickets:
         return False
+    if sub.view == "dashboard":  # the breach list moves with states and SLA levels only
+        return ours and bool(DASHBOARD_CHANGES & set(event.what))
     return ours
 
 

@@ -50,10 +50,11 @@ class PageStream:
     def user(self) -> str:
         return self.inbox.subscription.principal.user
 
-    @property
-    def ticket_id(self) -> str | None:
+    def __post_init__(self) -> None:
+        # read once: the hub's threads may drop the id from `watch` later
         sub = self.inbox.subscription
-        return next(iter(sub.watch), None) if sub.view == "ticket" else None
+        self.ticket_id: str | None = next(iter(sub.watch), None) if sub.view == "ticket" \
+            else None
 
     def _unread(self) -> str:
         return frame("unread", {"unread": notifications.unread_count(self.db, self.user)})

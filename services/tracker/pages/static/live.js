@@ -58,8 +58,13 @@
     });
   }
 
+  // at most one refresh a second (a burst of changes, a busy city), at least 100 ms after
+  // the change that asked for it
+  var last = 0;
   function soon() {
-    if (timer === null) { timer = setTimeout(function () { timer = null; refresh(); }, 100); }
+    if (timer !== null) { return; }
+    var wait = Math.max(100, last + 1000 - Date.now());
+    timer = setTimeout(function () { timer = null; last = Date.now(); refresh(); }, wait);
   }
 
   function data(event) {
