@@ -330,3 +330,24 @@ def test_sigterm_ends_open_pages_at_once(env, tdb):
         if server.poll() is None:
             server.kill()
             server.wait(10)
+
+
+def test_streams_close_when_no_page_is_open_and_reopen_with_the_next(tdb, config, clock,
+                                                                     make_ticket):
+    """No change stream is held open for nobody (a worker without pages, a test's app)."""
+    hub = Hub(tdb, config=LiveConfig(idle_stop_s=0.3))
+    ticket = make_ticket()
+    first = hub.subscribe(Subscription(HANDLER, "queue"))
+    assert first is not None
+    followers = list(hub._followers)
+    hub.unsubscribe(first)
+    assert wait_until(lambda: all(f.done for f in followers), 5)
+    again = hub.subscribe(Subscription(HANDLER, "queue"))
+    assert again is not None and hub._followers != followers
+    owners.take(db=tdb, config=config, principal=HANDLER, ticket_id=ticket["_id"],
+                now=clock())
+    heard: list = []
+    assert wait_until(lambda: heard.extend(again.take(0.1)) or any(
+        getattr(e, "ticket_id", None) == ticket["_id"] for e in heard), 3)
+    assert sum(getattr(e, "ticket_id", None) == ticket["_id"] for e in heard) == 1
+    hub.close()

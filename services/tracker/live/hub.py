@@ -47,6 +47,7 @@ class LiveConfig:
     keepalive_s: float = 15.0     # a comment line when nothing happened (proxies, dead peers)
     stream_max_s: float = 600.0   # then the browser reconnects (and the session is re-read)
     presence_beat_s: float = 15.0
+    idle_stop_s: float = 30.0     # the change streams close when no page was open this long
 
 
 class Inbox:
@@ -86,27 +87,31 @@ class Hub:
         self.config = config or LiveConfig()
         self._inboxes: set[Inbox] = set()
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
         self._followers: list[_Follower] = []
+        self._generation = 0
+        self._idle_since = time.monotonic()
         self._stop = threading.Event()
 
     # -- pages --------------------------------------------------------------------------
     def subscribe(self, subscription: Subscription, *, wait_s: float = 5.0) -> Inbox | None:
-        """None when the worker holds its maximum of open pages (or the stream cannot be
+        """None when the worker holds its maximum of open pages (or the streams cannot be
         opened): the page keeps its periodic refresh."""
-        self.start()
-        if not self._ready(wait_s):
-            return None
         with self._lock:
             if len(self._inboxes) >= self.config.max_streams or self._stop.is_set():
                 return None
             inbox = Inbox(subscription)
             self._inboxes.add(inbox)
-            return inbox
+        self.start()
+        if not self._ready(wait_s):
+            self.unsubscribe(inbox)
+            return None
+        return inbox
 
     def unsubscribe(self, inbox: Inbox) -> None:
         with self._lock:
             self._inboxes.discard(inbox)
+            if not self._inboxes:
+                self._idle_since = time.monotonic()
 
     @property
     def open_pages(self) -> int:
@@ -125,16 +130,26 @@ class Hub:
 
     # -- the change stream ---------------------------------------------------------------
     def start(self) -> None:
+        """Followers for every watched collection, unless a current set is running."""
         with self._lock:
-            if self._threads or self._stop.is_set():
+            if self._stop.is_set() or (self._followers
+                                       and not any(f.done for f in self._followers)):
                 return
-            for name in WATCHED:
-                follower = _Follower(self, name)
-                self._followers.append(follower)
-                thread = threading.Thread(target=follower.run, name=f"live-{name}",
-                                          daemon=True)
-                self._threads.append(thread)
-                thread.start()
+            self._generation += 1  # an older set still winding down stops publishing
+            self._followers = [_Follower(self, name, self._generation) for name in WATCHED]
+            for follower in self._followers:
+                threading.Thread(target=follower.run, name=f"live-{follower.collection}",
+                                 daemon=True).start()
+
+    def idle(self, follower: _Follower) -> bool:
+        """Whether the follower should end: superseded, or no page open for a while (no
+        stream is held open for nobody; the next page starts them again)."""
+        with self._lock:
+            if follower.generation != self._generation or (
+                    not self._inboxes
+                    and time.monotonic() - self._idle_since > self.config.idle_stop_s):
+                follower.done = True
+            return follower.done
 
     def _ready(self, wait_s: float) -> bool:
         deadline = time.monotonic() + wait_s
@@ -153,16 +168,18 @@ class Hub:
 class _Follower:
     """Follows one collection's change stream for the hub."""
 
-    def __init__(self, hub: Hub, collection: str) -> None:
+    def __init__(self, hub: Hub, collection: str, generation: int) -> None:
         self.hub = hub
         self.collection = collection
+        self.generation = generation
+        self.done = False
         self.open = threading.Event()
         self.token: Any = None
         self.opened_once = False
 
     def run(self) -> None:
         backoff = Backoff(first=0.2, cap=5.0)
-        while not self.hub._stop.is_set():
+        while not self.hub._stop.is_set() and not self.hub.idle(self):
             try:
                 self._follow(backoff)
             except OperationFailure as exc:  # the resume point is gone (history lost)
@@ -188,6 +205,8 @@ class _Follower:
             backoff.reset()
             while not self.hub._stop.is_set():
                 change = stream.try_next()
+                if self.hub.idle(self):
+                    return
                 if change is None:
                     continue
                 self.token = stream.resume_token
