@@ -63,6 +63,7 @@ bench: install model ## benchmarks: intake vs raw store writes, classifier speed
 	$(PY) -m bench.pages_bench
 	$(PY) -m bench.figures_bench
 	$(PY) -m bench.search_bench
+	$(PY) -m bench.live_bench
 
 simulate: install model ## replay a month of the city (15,000 reports, a storm) through the running pipeline
 	$(PY) -m bench.simulate $(SIMULATE_ARGS)

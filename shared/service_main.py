@@ -41,9 +41,18 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def exec_gunicorn(app_factory: str, *, port: int, settings: Settings) -> None:
+def gunicorn_argv(app_factory: str, *, long_lived: int = 0) -> list[str]:
+    """`long_lived`: threads per worker added to GUNICORN_THREADS for responses that stay
+    open (the tracker's live pages), so they never take the ordinary requests' threads."""
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:shared.web.gunicorn_conf"]
+    if long_lived:
+        threads = int(os.environ.get("GUNICORN_THREADS") or "8") + long_lived
+        argv += ["--threads", str(threads)]
+    return [*argv, f"{app_factory}()"]
+
+
+def exec_gunicorn(app_factory: str, *, port: int, settings: Settings,
+                  long_lived: int = 0) -> None:
     """Replace this process with gunicorn serving `module:create_app()`."""
     os.environ.setdefault("BIND", f"{settings.host}:{port}")
-    argv = [sys.executable, "-m", "gunicorn", "-c", "python:shared.web.gunicorn_conf",
-            f"{app_factory}()"]
-    os.execv(sys.executable, argv)
+    os.execv(sys.executable, gunicorn_argv(app_factory, long_lived=long_lived))

@@ -365,6 +365,11 @@ class Settings:
                                             used_by=(TRACKER,))
     publisher_lease_seconds: float = setting(15.0, "PUBLISHER_LEASE_SECONDS", parse=_float,
                                              used_by=(TRACKER,))
+    # live pages (issue 20): open Server-Sent Events streams per gunicorn worker; the tracker
+    # runs that many gunicorn threads more than GUNICORN_THREADS, so pages never take the
+    # threads of ordinary requests
+    live_streams_per_worker: int = setting(200, "LIVE_STREAMS_PER_WORKER", parse=_int,
+                                           used_by=(TRACKER,))
     # signs the web pages' session cookies (intake's resident pages, the tracker's staff pages)
     secret_key: str = setting(DEV_SECRET_KEY, "SECRET_KEY", parse=_optional,
                               used_by=(INTAKE, TRACKER), production_default="",

@@ -33,6 +33,7 @@ from services.tracker.store import (
     STAFF_SESSIONS,
     TEMPLATES,
     TICKETS,
+    VIEWERS,
 )
 from services.tracker.store import NOTIFICATIONS as STAFF_NOTIFICATIONS
 
@@ -58,7 +59,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         f"{BUCKET}.chunks": READ_WRITE,
     },
     "tracker": {
-        TICKETS: READ_WRITE,
+        # the live pages follow these three (services/tracker/live/hub.py)
+        TICKETS: (*READ_WRITE, "changeStream"),
         ALERTS: READ_WRITE,
         LEASES: READ_WRITE,
         LOGIN_FAILURES: (*READ_WRITE, "remove"),
@@ -67,8 +69,9 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         PRESENCE: READ_WRITE,
         OWNER_SETTINGS: READ_WRITE,
         TEMPLATES: (*READ_WRITE, "remove"),  # an admin deletes a template
-        STAFF_NOTIFICATIONS: READ_WRITE,
+        STAFF_NOTIFICATIONS: (*READ_WRITE, "changeStream"),
         ALERT_PREFS: READ_WRITE,
+        VIEWERS: (*READ_WRITE, "remove", "changeStream"),  # who has a ticket open
     },
 }
 

@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         print("tracker: indexes created")
         return 0
     if args.command == "serve":
+        # gthread, chosen on measurement (README, Live pages): each open page holds a thread
         exec_gunicorn("services.tracker.app:create_app", port=settings.tracker_port,
-                      settings=settings)
+                      settings=settings, long_lived=settings.live_streams_per_worker)
         return 0
 
     from services.tracker.config import ConfigSource

@@ -14,6 +14,8 @@ from services.tracker.alerts.api import bp as alerts_bp
 from services.tracker.answers.api import bp as answers_bp
 from services.tracker.config import ConfigSource, TrackerConfig
 from services.tracker.deps import TrackerDeps
+from services.tracker.live import pages as live_pages
+from services.tracker.live.hub import LiveConfig
 from services.tracker.owners.api import bp as owners_bp
 from services.tracker.pages import blueprint as staff_pages
 from services.tracker.stats.api import bp as stats_bp
@@ -79,4 +81,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.register_blueprint(stats_bp)
     configure_sessions(app, settings, service="staff")
     app.register_blueprint(staff_pages(settings))
+    live_pages.attach(app, LiveConfig(max_streams=settings.live_streams_per_worker))
     return app

@@ -20,6 +20,7 @@ OWNER_SETTINGS = "owner_settings"            # _id: department; round_robin
 TEMPLATES = "answer_templates"
 NOTIFICATIONS = "staff_notifications"        # _id: event_id:user
 ALERT_PREFS = "staff_alert_prefs"            # _id: user; e-mail (encrypted) and mode
+VIEWERS = "ticket_viewers"                   # _id: ticket:user; who has the ticket open
 
 
 def init_db(db: Database) -> None:
@@ -57,6 +58,9 @@ def init_db(db: Database) -> None:
     db[NOTIFICATIONS].create_index([("user", ASCENDING), ("created_at", DESCENDING)])
     db[NOTIFICATIONS].create_index([("user", ASCENDING), ("read_at", ASCENDING)])
     db[NOTIFICATIONS].create_index([("email_state", ASCENDING)])
+    # live pages: who has a ticket open (an expired entry is ignored before the sweep)
+    db[VIEWERS].create_index([("ticket_id", ASCENDING)])
+    db[VIEWERS].create_index("expires_at", expireAfterSeconds=0)
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

@@ -40,5 +40,23 @@ def on_starting(server):  # noqa: ARG001 - gunicorn hook signature
             os.remove(os.path.join(directory, name))
 
 
+def post_worker_init(worker):
+    """The worker's stop signals also end long responses (shared/web/lifecycle.py) before
+    gunicorn waits for its requests to finish."""
+    import signal
+
+    from shared.web import lifecycle
+
+    for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
+        previous = signal.getsignal(signum)
+
+        def handler(sig, frame, previous=previous):
+            lifecycle.stopping()
+            if callable(previous):
+                previous(sig, frame)
+
+        signal.signal(signum, handler)
+
+
 def child_exit(server, worker):  # noqa: ARG001 - gunicorn hook signature
     multiprocess.mark_process_dead(worker.pid)

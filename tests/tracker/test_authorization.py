@@ -116,3 +116,96 @@ def test_authorization_matrix(client, make_ticket, role):
             assert (result["ticket_id"], result["status"], "state" in result) == (
                 ticket["_id"], 404, False)
     assert got == EXPECTED[role]
+
+
+# --- live pages (issue 20): who hears of which ticket's changes -----------------------------
+# role -> which of two moved tickets its open queue page hears of: "ours" is so_xay_dung's
+# (the handler's), "theirs" dien_luc's (the other handler's)
+LIVE_HEARS = {"operator": {"ours", "theirs"}, "handler": {"ours"},
+              "other_handler": {"theirs"}, "supervisor": {"ours", "theirs"},
+              "admin": {"ours", "theirs"}}
+
+
+@pytest.mark.parametrize("role", [*LIVE_HEARS, "none"])
+def test_live_events_matrix(app, tdb, config, clock, make_ticket, role):
+    import time
+
+    import requests
+
+    from services.tracker.live.hub import LiveConfig
+    from services.tracker.staff import Principal, Role
+    from services.tracker.tickets import service
+    from tests.helpers import live_server, wait_until
+    from tests.live_support import SseReader, session_cookie
+
+    app.extensions["tracker_live"].config = LiveConfig(keepalive_s=0.2)
+    tickets = {"ours": make_ticket(description="Ổ gà trên đường Lê Lợi, nhà số 12."),
+               "theirs": make_ticket(category="electricity",
+                                     description="Mất điện cả hẻm 45 từ chiều.")}
+    boss = Principal("supervisor.minh", Role.SUPERVISOR)
+    with live_server(app) as url:
+        if role == "none":
+            resp = requests.get(f"{url}/staff/live?view=queue", timeout=5, stream=True)
+            assert resp.status_code == 401
+            resp.close()
+            return
+        cookie = session_cookie(app.test_client(), role)
+        reader = SseReader(f"{url}/staff/live?view=queue", cookie).start()
+        assert reader.status == 200 and reader.opened.wait(5)
+        for ticket in tickets.values():
+            service.transition(db=tdb, config=config, principal=boss, ticket_id=ticket["_id"],
+                               to_state="in_progress", note="Đã cử người", public=False,
+                               now=clock())
+        ids = {name: t["_id"] for name, t in tickets.items()}
+
+        def heard() -> set[str]:
+            got = {e["ticket"] for e in reader.events("ticket")}
+            return {name for name, i in ids.items() if i in got}
+
+        assert wait_until(lambda: heard() == LIVE_HEARS[role], 3, 0.02), heard()
+        time.sleep(0.5)  # nothing else arrives later
+        assert heard() == LIVE_HEARS[role]
+        frames = "".join(str(f.data) for f in reader.frames)
+        for ticket in tickets.values():
+            assert ticket["description"] not in frames
+        reader.close()
+        theirs = tickets["theirs"]["_id"]
+        page = requests.get(f"{url}/staff/live?view=ticket&watch={theirs}", cookies=cookie,
+                            timeout=5, stream=True)
+        assert page.status_code == (200 if "theirs" in LIVE_HEARS[role] else 404)
+        page.close()
+
+
+def test_live_a_ticket_that_leaves_the_department_is_told_once(app, tdb, config, clock,
+                                                                make_ticket):
+    """The handler's page showed the ticket: it hears that it left (to drop it), then
+    nothing more about it."""
+    from services.tracker.live.hub import LiveConfig
+    from services.tracker.staff import Principal, Role
+    from services.tracker.tickets import service
+    from tests.helpers import live_server, wait_until
+    from tests.live_support import SseReader, session_cookie
+
+    app.extensions["tracker_live"].config = LiveConfig(keepalive_s=0.2)
+    ticket = make_ticket()
+    boss = Principal("supervisor.minh", Role.SUPERVISOR)
+    with live_server(app) as url:
+        reader = SseReader(f"{url}/staff/live?view=queue&watch={ticket['_id']}",
+                           session_cookie(app.test_client(), "handler")).start()
+        assert reader.opened.wait(5)
+        service.reroute(db=tdb, config=config, principal=boss, ticket_id=ticket["_id"],
+                        category="electricity", department=None, note=None, now=clock())
+        assert wait_until(lambda: len(reader.events("ticket")) == 1, 3, 0.02)
+        for to in ("in_progress", "waiting_citizen"):
+            service.transition(db=tdb, config=config, principal=boss,
+                               ticket_id=ticket["_id"], to_state=to, note="x", public=False,
+                               now=clock())
+        supervisor = SseReader(f"{url}/staff/live?view=ticket&watch={ticket['_id']}",
+                               session_cookie(app.test_client(), "supervisor")).start()
+        assert supervisor.opened.wait(5)
+        service.add_note(db=tdb, config=config, principal=boss, ticket_id=ticket["_id"],
+                         note="Đã chuyển", public=False, now=clock())
+        assert wait_until(lambda: supervisor.events("ticket"), 3, 0.02)  # the rest went by
+        assert [e["ticket"] for e in reader.events("ticket")] == [ticket["_id"]]
+        reader.close()
+        supervisor.close()

@@ -43,10 +43,11 @@ def extensions() -> tuple:
     """Page modules of the staff helpdesk (owners, search, alerts, templates, live)."""
     from services.tracker.alerts import pages as alerts
     from services.tracker.answers import pages as answers
+    from services.tracker.live import pages as live
     from services.tracker.owners import pages as owners
     from services.tracker.search import pages as search
 
-    return (owners, search, answers, alerts)
+    return (owners, search, answers, alerts, live)
 
 
 def _setup(state: BlueprintSetupState) -> None:

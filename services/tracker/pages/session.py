@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, request, session, url_for
 from pymongo.database import Database
 
-from services.tracker.deps import deps
+from services.tracker.deps import TrackerDeps, deps
 from services.tracker.permissions import Action, allowed
 from services.tracker.staff import STAFF_ROLES, Principal, Role
 from services.tracker.store import STAFF_SESSIONS
@@ -44,7 +44,19 @@ def _stored_principal() -> Principal | None:
     session_id = session.get(SESSION_KEY)
     if not isinstance(session_id, str):
         return None
-    d = deps()
+    return principal_of_session(deps(), session_id)
+
+
+def current_session_id() -> str | None:
+    """The current request's staff session id (for checks made after the request, by a
+    long-lived response)."""
+    value = session.get(SESSION_KEY)
+    return value if isinstance(value, str) else None
+
+
+def principal_of_session(d: TrackerDeps, session_id: str) -> Principal | None:
+    """The principal of a stored, unexpired session whose credential is still the
+    directory's; None otherwise (logged out, expired, disabled, password changed)."""
     stored = d.db[STAFF_SESSIONS].find_one({"_id": _digest(session_id)})
     if stored is None or stored["expires_at"].replace(tzinfo=None) <= \
             d.clock().replace(tzinfo=None):

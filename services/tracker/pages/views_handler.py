@@ -13,6 +13,7 @@ from flask import Response, abort, flash, get_flashed_messages, redirect, reques
 
 from services.tracker.answers import pages as answer_pages
 from services.tracker.deps import deps
+from services.tracker.live import pages as live_pages
 from services.tracker.owners import pages as owner_pages
 from services.tracker.owners.filters import assignee_filter
 from services.tracker.pages import clients, forms
@@ -181,6 +182,7 @@ def _ticket_page(ticket_id: str, *, form: str | None = None,
                   and TicketState.DUPLICATE in ROLE_TARGETS.get(principal.role, ()),
                   **owner_pages.ticket_context(principal, ticket),
                   **answer_pages.ticket_context(ticket),
+                  viewers=live_pages.ticket_viewers(ticket["_id"]),
                   form=form, errors={form: errors or {}} if form else {},
                   values={form: values or {}} if form else {},
                   notices=get_flashed_messages())
