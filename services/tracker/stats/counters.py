@@ -661,14 +661,9 @@ def recompute(db: Database, *, tz: ZoneInfo, batch: int = 5000
 
 
 def _all_tickets(db: Database, batch: int) -> Iterator[dict[str, Any]]:
-    last = None
-    while True:
-        query = {} if last is None else {"_id": {"$gt": last}}
-        page = list(db[TICKETS].find(query, FIELDS).sort("_id", 1).limit(batch))
-        yield from page
-        if len(page) < batch:
-            return
-        last = page[-1]["_id"]
+    # one cursor: pages of `_id > last` sorted and limited read the whole collection for
+    # every page on the embedded store (2.7 s a page at 40,000 tickets, so hours at 1,000,000)
+    yield from db[TICKETS].find({}, FIELDS, batch_size=batch)
 
 
 def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, int]:
