@@ -15,9 +15,17 @@ Documents of the `figure_counters` collection:
 - `now`: `open.<department>.<state>` and `breached.<department>` (gauges, no window);
 - `L<level>:<first day>`: blocks of 4**level city days (level 0 to 5: 1 to 1,024 days,
   aligned on the proleptic Gregorian ordinal), `d.<department>.<counter>` and the duration
-  histogram `d.<department>.h.<bucket>`. A window of days is covered by at most three blocks
-  of each size on each side: 30 days read at most 13 documents, 365 days at most 25;
+  histogram packed in one binary field per department, `h.<department>` (see `pack`). A
+  window of days is covered by at most three blocks of each size on each side: 30 days read
+  at most 13 documents, 365 days at most 25, each of a size that no longer grows with the
+  number of tickets (a department's histogram is one value, not a field per bucket);
 - `v:<day>`: `created.<category>`, one per day (the chart shows every day).
+
+The counters are `$inc`ed. A packed histogram cannot be: the write reads it in its
+transaction and sets the sum on the condition that it still holds what was read
+(compare-and-set); when another writer was first, the whole transaction runs again. In
+their flat form ({path: n}, what `recompute`, `stored` and the tests compare) a histogram
+is still `d.<department>.h.<bucket>`.
 
 Concurrency: each ticket stores `figures_hash`, a digest of the contribution that is
 counted for it. Every write that may change a contribution is conditional on the hash it
@@ -35,12 +43,13 @@ import hashlib
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -58,6 +67,9 @@ TOP = LEVELS - 1
 UNASSIGNED = "_unassigned"  # the department key of open tickets waiting for triage
 BUCKETS_PER_DOUBLING = 8
 BUCKET_BASE_S = 60.0  # bucket 0 holds durations under a minute
+LAST_BUCKET = BUCKETS_PER_DOUBLING * 32  # from 60 s x 2**32 (8,000 years) on: one bucket
+HISTOGRAM = "h"  # a block's packed histograms: h.<department>
+ATTEMPTS = 50  # transactions run again when a histogram was changed meanwhile
 # what a contribution reads from a ticket (and a duplicate from its originals)
 FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
           "finished_on_time": 1, "started_at": 1, "created_at": 1, "rating": 1,
@@ -129,6 +141,8 @@ def _edge(b: int) -> float:
 def bucket(seconds: float) -> int:
     if seconds < BUCKET_BASE_S:
         return 0
+    if seconds >= _edge(LAST_BUCKET):
+        return LAST_BUCKET
     b = 1 + math.floor(BUCKETS_PER_DOUBLING * math.log2(seconds / BUCKET_BASE_S))
     while b > 1 and seconds < _edge(b):  # floating point at an edge: the edges decide
         b -= 1
@@ -138,7 +152,32 @@ def bucket(seconds: float) -> int:
 
 
 def bucket_bounds(b: int) -> tuple[float, float]:
-    return (0.0, BUCKET_BASE_S) if b == 0 else (_edge(b), _edge(b + 1))
+    if b == 0:
+        return 0.0, BUCKET_BASE_S
+    return _edge(b), math.inf if b == LAST_BUCKET else _edge(b + 1)
+
+
+def pack(histogram: Mapping[int, int]) -> bytes | None:
+    """A histogram as one binary value: the first bucket counted (2 bytes, little-endian),
+    then the count of each bucket from there to the last one counted (4 bytes each, signed,
+    little-endian). None when nothing is counted."""
+    used = [b for b, n in histogram.items() if n]
+    if not used:
+        return None
+    low = min(used)
+    counts = np.zeros(max(used) - low + 1, dtype="<i4")
+    for b in used:
+        counts[b - low] = histogram[b]
+    return low.to_bytes(2, "little") + counts.tobytes()
+
+
+def _counts(blob: bytes) -> tuple[int, np.ndarray]:
+    return int.from_bytes(blob[:2], "little"), np.frombuffer(blob, dtype="<i4", offset=2)
+
+
+def unpack(blob: bytes) -> dict[int, int]:
+    low, counts = _counts(blob)
+    return {low + int(i): int(counts[i]) for i in np.flatnonzero(counts)}
 
 
 def histogram_median(histogram: dict[int, int]) -> float | None:
@@ -155,7 +194,7 @@ def histogram_median(histogram: dict[int, int]) -> float | None:
             n = histogram[b]
             if n > 0 and rank < seen + n:
                 lo, hi = bucket_bounds(b)
-                values.append(lo + (hi - lo) * (rank - seen + 0.5) / n)
+                values.append(lo if math.isinf(hi) else lo + (hi - lo) * (rank - seen + 0.5) / n)
                 break
             seen += n
     return sum(values) / 2
@@ -261,14 +300,69 @@ def _kind(doc_id: str) -> tuple[str, int]:
     return kind, int(start)
 
 
-def _counter_writes(counts: Contribution) -> list[UpdateOne]:
+def _is_histogram(path: str) -> bool:
+    parts = path.split(".")
+    return len(parts) == 4 and parts[0] == "d" and parts[2] == HISTOGRAM
+
+
+class Contended(Exception):
+    """A packed histogram changed between the read and the write of a transaction."""
+
+
+def _write_counters(db: Database, counts: Contribution, session: ClientSession) -> None:
+    """Move the counters by these counts, inside the caller's transaction: `$inc` the
+    counters (creating the documents), then compare-and-set each packed histogram that
+    moves. Raises `Contended` when one of them was changed meanwhile."""
+    scalars: dict[str, dict[str, int]] = defaultdict(dict)
+    histograms: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+    for doc_id, incs in by_document(counts).items():
+        for path, n in incs.items():
+            if _is_histogram(path):
+                _, department, _, b = path.split(".")
+                histograms[doc_id][department][int(b)] += n
+            else:
+                scalars[doc_id][path] = n
     writes = []
-    for doc_id, incs in sorted(by_document(counts).items()):
-        if incs:
-            kind, start = _kind(doc_id)
-            writes.append(UpdateOne({"_id": doc_id}, {
-                "$inc": incs, "$setOnInsert": {"kind": kind, "start": start}}, upsert=True))
-    return writes
+    for doc_id in sorted(set(scalars) | set(histograms)):
+        kind, start = _kind(doc_id)
+        update: dict[str, Any] = {"$setOnInsert": {"kind": kind, "start": start}}
+        if scalars.get(doc_id):
+            update["$inc"] = scalars[doc_id]
+        writes.append(UpdateOne({"_id": doc_id}, update, upsert=True))
+    if writes:
+        db[FIGURE_COUNTERS].bulk_write(writes, ordered=True, session=session)
+    if not histograms:
+        return
+    fields = {f"{HISTOGRAM}.{d}": 1 for deltas in histograms.values() for d in deltas}
+    current = {doc["_id"]: doc.get(HISTOGRAM) or {} for doc in db[FIGURE_COUNTERS].find(
+        {"_id": {"$in": sorted(histograms)}}, fields, session=session)}
+    swaps = []
+    for doc_id, deltas in sorted(histograms.items()):
+        for department, delta in sorted(deltas.items()):
+            old = current.get(doc_id, {}).get(department)
+            histogram = Counter(unpack(old)) if old is not None else Counter()
+            histogram.update(delta)
+            new, path = pack(histogram), f"{HISTOGRAM}.{department}"
+            swaps.append(UpdateOne(
+                {"_id": doc_id, path: {"$exists": False} if old is None else old},
+                {"$unset": {path: ""}} if new is None else {"$set": {path: new}}))
+    result = db[FIGURE_COUNTERS].bulk_write(swaps, ordered=True, session=session)
+    if result.matched_count != len(swaps):
+        raise Contended
+
+
+def _transaction(db: Database, write: Callable[[ClientSession], None]) -> None:
+    """Run `write` in a transaction, again when a histogram it moves was changed meanwhile
+    (the driver itself runs it again on the store's transient errors)."""
+    for attempt in range(ATTEMPTS):
+        try:
+            with db.client.start_session() as session:
+                session.with_transaction(write)
+            return
+        except Contended:
+            if attempt == ATTEMPTS - 1:
+                raise
+            log.debug("figure counters contended, attempt %d", attempt + 1)
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -345,11 +439,9 @@ def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
                     {"_id": dup["_id"], "figures_hash": dup.get("figures_hash")},
                     {"$set": {"figures_hash": new_hash}}, session=session).matched_count == 0:
                 raise Lost(dup["_id"])
-        db[FIGURE_COUNTERS].bulk_write(_counter_writes(change.delta), ordered=True,
-                                       session=session)
+        _write_counters(db, change.delta, session)
 
-    with db.client.start_session() as session:
-        session.with_transaction(write)
+    _transaction(db, write)
 
 
 def save_many(db: Database, changes: list[Change], *, tz: ZoneInfo) -> int:
@@ -384,11 +476,9 @@ def save_many(db: Database, changes: list[Change], *, tz: ZoneInfo) -> int:
                     total.update(change.delta)
                     counted.append(1)
             if total := _nonzero(total):
-                db[FIGURE_COUNTERS].bulk_write(_counter_writes(total), ordered=True,
-                                               session=session)
+                _write_counters(db, total, session)
 
-        with db.client.start_session() as session:
-            session.with_transaction(write)
+        _transaction(db, write)
         written += len(counted)
     return written
 
@@ -422,11 +512,9 @@ def _insert_counted(db: Database, tickets: list[dict[str, Any]], tz: ZoneInfo) -
 
     def write(session: ClientSession) -> None:
         db[TICKETS].insert_many(tickets, ordered=True, session=session)
-        db[FIGURE_COUNTERS].bulk_write(_counter_writes(_nonzero(total)), ordered=True,
-                                session=session)
+        _write_counters(db, _nonzero(total), session)
 
-    with db.client.start_session() as session:
-        session.with_transaction(write)
+    _transaction(db, write)
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -443,17 +531,25 @@ class _Department:
     rated: int = 0
     stars: int = 0
     happy: int = 0
-    h: Counter[int] = field(default_factory=Counter)
+    h: np.ndarray = field(default_factory=lambda: np.zeros(LAST_BUCKET + 1, dtype=np.int64))
 
     def shown(self) -> bool:
         return bool(self.backlog or self.fin or self.fr or self.rated)
 
+    def add_histogram(self, blob: bytes) -> None:
+        low, counts = _counts(blob)
+        self.h[low:low + len(counts)] += counts
 
-def _blocks(db: Database, first: int | None, last: int | None) -> list[dict[str, Any]]:
+    def histogram(self) -> dict[int, int]:
+        return {int(b): int(self.h[b]) for b in np.flatnonzero(self.h)}
+
+
+def _blocks(db: Database, first: int | None, last: int | None,
+            projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
     if first is None or last is None:
-        return list(db[FIGURE_COUNTERS].find({"kind": f"L{TOP}"}))
+        return list(db[FIGURE_COUNTERS].find({"kind": f"L{TOP}"}, projection))
     ids = [block_id(level, start) for level, start in cover(first, last)]
-    return list(db[FIGURE_COUNTERS].find({"_id": {"$in": ids}}))
+    return list(db[FIGURE_COUNTERS].find({"_id": {"$in": ids}}, projection))
 
 
 def department_figures(*, db: Database, first: int | None = None,
@@ -474,7 +570,8 @@ def department_figures(*, db: Database, first: int | None = None,
             row = rows[name]
             for counter in ("fin", "ok", "fr", "fr_ok", "rated", "stars", "happy"):
                 setattr(row, counter, getattr(row, counter) + counts.get(counter, 0))
-            row.h.update({int(b): n for b, n in (counts.get("h") or {}).items()})
+        for name, blob in (doc.get(HISTOGRAM) or {}).items():
+            rows[name].add_histogram(blob)
     return [_row(unkey(name) or "", row) for name, row in sorted(
         rows.items(), key=lambda pair: unkey(pair[0]) or "") if row.shown()]
 
@@ -484,7 +581,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _row(department: str, row: _Department) -> dict[str, Any]:
-    median = histogram_median(row.h)
+    median = histogram_median(row.histogram())
     return {
         "department": department,
         "backlog": row.backlog,
@@ -535,7 +632,7 @@ def gauges(db: Database) -> Gauges:
                     for s, n in states.items() if n}
     breaches = {unkey(d): n for d, n in (now.get("breached") or {}).items() if n}
     totals: dict[str, Counter[str]] = defaultdict(Counter)
-    for doc in _blocks(db, None, None):
+    for doc in _blocks(db, None, None, {"d": 1}):  # the histograms are not read
         for name, counts in (doc.get("d") or {}).items():
             totals[unkey(name) or ""].update(
                 {k: v for k, v in counts.items() if k in {"fin", "ok", "fr", "fr_ok"}})
@@ -564,23 +661,22 @@ def recompute(db: Database, *, tz: ZoneInfo, batch: int = 5000
 
 
 def _all_tickets(db: Database, batch: int) -> Iterator[dict[str, Any]]:
-    last = None
-    while True:
-        query = {} if last is None else {"_id": {"$gt": last}}
-        page = list(db[TICKETS].find(query, FIELDS).sort("_id", 1).limit(batch))
-        yield from page
-        if len(page) < batch:
-            return
-        last = page[-1]["_id"]
+    # one cursor: pages of `_id > last` sorted and limited read the whole collection for
+    # every page on the embedded store (2.7 s a page at 40,000 tickets, so hours at 1,000,000)
+    yield from db[TICKETS].find({}, FIELDS, batch_size=batch)
 
 
 def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, int]:
-    """A counter document's counters as {path: n}, zeros left out."""
+    """A counter document's counters as {path: n}, zeros left out; a packed histogram as
+    `d.<department>.h.<bucket>`."""
     out: dict[str, int] = {}
     for k, v in doc.items():
         if not prefix and k in {"_id", "kind", "start"}:
             continue
-        if isinstance(v, dict):
+        if not prefix and k == HISTOGRAM:
+            for name, blob in v.items():
+                out.update({f"d.{name}.{HISTOGRAM}.{b}": n for b, n in unpack(blob).items()})
+        elif isinstance(v, dict):
             out.update(flatten(v, f"{prefix}{k}."))
         elif v:
             out[f"{prefix}{k}"] = v
@@ -593,13 +689,22 @@ def stored(db: Database) -> dict[str, dict[str, int]]:
 
 
 def _nest(counts: dict[str, int]) -> dict[str, Any]:
+    """The stored form of flat counters (the inverse of `flatten`)."""
     out: dict[str, Any] = {}
+    histograms: dict[str, dict[int, int]] = defaultdict(dict)
     for path, n in counts.items():
+        if _is_histogram(path):
+            _, name, _, b = path.split(".")
+            histograms[name][int(b)] = n
+            continue
         node = out
         *parents, leaf = path.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = n
+    packed = {name: pack(h) for name, h in histograms.items()}
+    if packed := {name: blob for name, blob in packed.items() if blob is not None}:
+        out[HISTOGRAM] = packed
     return out
 
 
