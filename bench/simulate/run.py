@@ -42,7 +42,7 @@ from bench.simulate.world import Arrival, MonthPlan
 from services.tracker.store import TICKETS
 from shared.clock import ClockControl
 from shared.devstack.processes import EmbeddedStack, ManagedProcess, free_port, wait_for_port
-from shared.devstack.run import PROCESSES, available
+from shared.devstack.run import PROCESSES, available, init_databases
 from shared.settings import REPO_ROOT, Settings
 from shared.timefmt import parse_iso
 
@@ -106,6 +106,9 @@ class Stack:
 
         self.embedded.start()
         ensure_topics(self.settings)
+        # the services' indexes, as `make run` and the deploy Job create them: without them
+        # every lookup (duplicates, queues, the monitor's sweep) scans a growing collection
+        init_databases(self.env)
         for proc in PROCESSES:
             if not available(proc):
                 continue
