@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -69,13 +69,22 @@ def claim_alerts(*, db: Database, alerts: list[dict[str, Any]]) -> int:
     return len(alerts) - len(taken)
 
 
+# No check is ever due before this: the lower bound lets the embedded store read the index
+# range; with `$lte` alone it scanned every ticket (200 ms a sweep at 1,000 tickets, growing)
+EARLIEST_CHECK = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def due_filter(now: datetime) -> dict[str, Any]:
+    """Tickets with a check due by `now` (closed ones have none)."""
+    return {"sla.next_check_at": {"$gte": EARLIEST_CHECK, "$lte": now}}
+
+
 def sweep(*, db: Database, config: TrackerConfig, now: datetime,
           limit: int = 1000) -> SweepResult:
     """Claim every level the due tickets' clocks reached, then store each ticket's next check.
     Claims go first: a crash in between leaves tickets that the next sweep examines again,
     and their claims are already taken."""
-    due = list(db[TICKETS].find({"sla.next_check_at": {"$lte": now}})
-               .sort("sla.next_check_at", 1).limit(limit))
+    due = list(db[TICKETS].find(due_filter(now)).sort("sla.next_check_at", 1).limit(limit))
     alerts: list[dict[str, Any]] = []
     updates: list[counters.Change] = []
     for ticket in due:
