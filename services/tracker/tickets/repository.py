@@ -151,17 +151,23 @@ def breaches(db: Database, *, now: datetime, limit: int,
     return found[:limit]
 
 
-def similar_open(db: Database, *, categories: Sequence[str], districts: Sequence[str],
-                 since: datetime) -> list[Ticket]:
-    """Open, unmarked tickets of these categories and districts filed since `since`, newest
-    first, with what the duplicate finder compares (an index prefix: the embedded store
-    answers an `$in` over many band keys very slowly)."""
-    return list(db[TICKETS].find(
-        {"category": {"$in": sorted(categories)}, "district": {"$in": sorted(districts)},
-         "created_at": {"$gte": since}, "state": {"$in": list(OPEN_STATES)},
-         "duplicate_of": None},
-        {"tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1, "created_at": 1})
-        .sort("created_at", DESCENDING))
+def similar_open(db: Database, *, pairs: Iterable[tuple[str, str]], since: datetime,
+                 now: datetime) -> list[Ticket]:
+    """Open, unmarked tickets of these (category, district) pairs filed between `since` and
+    `now`, newest first, with what the duplicate finder compares. One query per pair on the
+    (category, district, created_at) index, the state checked here: the embedded store answers
+    `$in` over categories and districts, or a `state` condition beside them, by scanning
+    (3 s at 6,000 tickets, measured), and a pair with its closed time range in 18 ms."""
+    found: list[Ticket] = []
+    for category, district in sorted(set(pairs)):
+        found.extend(t for t in db[TICKETS].find(
+            {"category": category, "district": district,
+             "created_at": {"$gte": since, "$lte": now}},
+            {"tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1, "created_at": 1,
+             "state": 1, "duplicate_of": 1})
+            if t.get("state") in OPEN_STATES and t.get("duplicate_of") is None)
+    found.sort(key=lambda t: t["created_at"], reverse=True)
+    return found
 
 
 def descriptions(db: Database, ticket_ids: Sequence[str]) -> dict[str, str]:
