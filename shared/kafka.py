@@ -102,6 +102,7 @@ def make_consumer(
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
+        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
         **CONSUMER_SESSION,
     }
     config.update(overrides)

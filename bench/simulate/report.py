@@ -38,6 +38,26 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "backlog": sum(r["backlog"] for r in rows)}
 
 
+def cost(results: dict[str, Any]) -> str:
+    """CPU seconds of the run, the store's part, and the machine's load meanwhile."""
+    cpu = results.get("cpu_seconds") or {}
+    if not cpu:
+        return ""
+    total = sum(cpu.values())
+    store = cpu.get("store", 0.0)
+    machine = results.get("machine") or {}
+    wall = results["wall_seconds"]
+    text = (f"It used {total:,.0f} CPU seconds ({store:,.0f} s, {store / total * 100:.0f}%, in "
+            f"the embedded store), {total / wall:.2f} cores on average over "
+            f"{wall:,.0f} s of wall time")
+    loads = machine.get("load_average_daily") or []
+    if loads:
+        text += (f", on a {machine.get('cores', '?')}-core machine whose load average "
+                 f"(1 min, read once a simulated day) was {min(loads):.1f}–{max(loads):.1f}, "
+                 f"mean {sum(loads) / len(loads):.1f}")
+    return text + "."
+
+
 def markdown(results: dict[str, Any]) -> str:
     plan = results["plan"]
     rows = results["departments"]
@@ -52,7 +72,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"administrative procedures; a storm of {plan['surge']:,} flooding reports in "
         f"{plan['surge_hours']:g} hours from {plan['surge_start'][:16]}. Replayed in "
         f"{results['wall_seconds'] / 60:.1f} minutes of wall time through intake, Kafka, "
-        "the classifier and the tracker.",
+        "the classifier and the tracker. " + cost(results),
         "",
         "| | |", "|---|---:|",
         f"| reports sent / accepted by intake | {plan['reports']:,} / {results['sent']:,} |",

@@ -37,12 +37,13 @@ from typing import Any, TextIO
 import requests
 from pymongo import MongoClient
 
+from bench.simulate.machine import cores, load_average, tree_cpu_s
 from bench.simulate.people import Work, citizen_reply, office_seconds, plan_work
 from bench.simulate.world import Arrival, MonthPlan
 from services.tracker.store import TICKETS
 from shared.clock import ClockControl
 from shared.devstack.processes import EmbeddedStack, ManagedProcess, free_port, wait_for_port
-from shared.devstack.run import PROCESSES, available
+from shared.devstack.run import PROCESSES, available, init_databases
 from shared.settings import REPO_ROOT, Settings
 from shared.timefmt import parse_iso
 
@@ -106,6 +107,9 @@ class Stack:
 
         self.embedded.start()
         ensure_topics(self.settings)
+        # the services' indexes, as `make run` and the deploy Job create them: without them
+        # every lookup (duplicates, queues, the monitor's sweep) scans a growing collection
+        init_databases(self.env)
         for proc in PROCESSES:
             if not available(proc):
                 continue
@@ -127,6 +131,12 @@ class Stack:
 
     def crashed(self) -> list[str]:
         return [p.name for p in self.processes if not p.running]
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds each process has used so far (read before they stop)."""
+        parts = [self.embedded.store, self.embedded.broker, *self.processes]
+        used = {p.name: tree_cpu_s(p.proc.pid) for p in parts if p.proc is not None}
+        return {name: round(s, 1) for name, s in used.items() if s is not None}
 
 
 class Simulation:
@@ -153,6 +163,7 @@ class Simulation:
         self.tally = Tally()
         self.speed = 0.0
         self.surge_speed = 1.0
+        self.loads: list[float] = []  # the machine's load average, once per simulated day
 
     @property
     def http(self) -> requests.Session:
@@ -444,6 +455,8 @@ class Simulation:
             day = int((now - plan.start).total_seconds() // 86400)
             if day != last_day:
                 last_day = day
+                if (load := load_average()) is not None:
+                    self.loads.append(load)
                 print(f"  day {day:>2}/{plan.days}: {self.tally.sent} reports sent, "
                       f"{len(self.sent) - len(self.unseen)} routed, "
                       f"{self.tally.moves['resolved']} resolved, "
@@ -470,6 +483,8 @@ class Simulation:
                     latencies.append((ticket["created_at"] - ticket["started_at"])
                                      .total_seconds())
         reports_stored = self.db["reports"].count_documents({})
+        cpu = self.stack.cpu_seconds()
+        cpu["simulation (this process)"] = round(sum(os.times()[:2]), 1)
         return {
             "plan": {"start": self.plan.start.isoformat(), "days": self.plan.days,
                      "reports": len(self.plan.arrivals),
@@ -495,6 +510,9 @@ class Simulation:
             "targets": {"on_time": stats["on_time_target"],
                         "satisfaction": stats["satisfaction_target"]},
             "wall_seconds": wall_s,
+            "cpu_seconds": cpu,
+            "ticket_indexes": sorted(self.db[TICKETS].index_information()),
+            "machine": {"cores": cores(), "load_average_daily": [round(x, 1) for x in self.loads]},
             "crashed": self.stack.crashed(),
         }
 

@@ -50,6 +50,13 @@ def apply_classified(*, db: Database, event: ReportClassified) -> bool:
     return result.modified_count == 1
 
 
+def status_filter(event: TicketStatusChangedV1) -> dict[str, Any]:
+    """The report, unless it already shows this status or a later one (no `ticket_seq` yet
+    or a smaller one). No top-level `$or`: the embedded store then scans every report
+    instead of reading the one by `_id` (34 ms per event at 1,500 reports, growing)."""
+    return {"_id": ObjectId(event.report_id), "ticket_seq": {"$not": {"$gte": event.seq}}}
+
+
 def apply_status(*, db: Database, event: TicketStatusChangedV1) -> bool:
     if not ObjectId.is_valid(event.report_id):
         return False
@@ -68,10 +75,7 @@ def apply_status(*, db: Database, event: TicketStatusChangedV1) -> bool:
     if event.public_note:
         update["$push"] = {"public_notes": {"at": event.occurred_at, "text": event.public_note,
                                             "seq": event.seq}}
-    result = db[REPORTS].update_one(
-        {"_id": ObjectId(event.report_id),
-         "$or": [{"ticket_seq": {"$lt": event.seq}}, {"ticket_seq": {"$exists": False}}]},
-        update)
+    result = db[REPORTS].update_one(status_filter(event), update)
     return result.modified_count == 1
 
 

@@ -2,7 +2,7 @@
 
 Similarity is the Jaccard index of word bigrams and character 4-grams over the folded text
 (lower case, no diacritics, đ as d), so a report typed without accents matches one with them.
-Candidates are found through MinHash band keys stored on each ticket (`dup_keys`, indexed):
+Candidates are found through MinHash band keys stored on each ticket (`dup_keys`):
 two texts share a band key with a probability that grows with their similarity (about 97% at
 Jaccard 0.5 with 12 bands of 2), so a busy district costs a comparison of band keys, not of texts.
 """
@@ -60,19 +60,17 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 def suggest_many(*, db: Database, tickets: list[dict[str, Any]], now: datetime,
                  window: timedelta, threshold: float, limit: int = 3) -> None:
     """Set `duplicate_candidates` on new tickets: open tickets they may duplicate, most similar
-    first (earlier tickets of the batch count too). One query reads the band keys of the open
-    tickets in the batch's categories and districts (an index prefix: the embedded store
-    answers an `$in` over many band keys very slowly); a second reads the texts of those that
-    share a band key with a new ticket."""
+    first (earlier tickets of the batch count too). One indexed query per category and
+    district of the batch reads the band keys of the open tickets (the embedded store answers
+    an `$in` over many band keys very slowly); a second reads the texts of those that share a
+    band key with a new ticket."""
     keyed = [t for t in tickets if t.get("district") and t.get("dup_keys")]
     for ticket in tickets:
         ticket["duplicate_candidates"] = []
     if not keyed:
         return
     pairs = {(t["category"], t["district"]) for t in keyed}
-    stored = repository.similar_open(db, categories={c for c, _ in pairs},
-                                     districts={d for _, d in pairs}, since=now - window)
-    stored = [c for c in stored if (c["category"], c["district"]) in pairs]
+    stored = repository.similar_open(db, pairs=pairs, since=now - window, now=now)
     texts: dict[str, str] = {t["_id"]: t["description"] for t in keyed}
     pool: list[dict[str, Any]] = stored
     chosen: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []

@@ -33,8 +33,12 @@ def init_db(db: Database) -> None:
     tickets.create_index([("sla.next_check_at", ASCENDING)])
     tickets.create_index([("department", ASCENDING), ("state", ASCENDING),
                           ("queue_key", ASCENDING)])
+    # the duplicate finder: a category and district's tickets of the last days (not on its
+    # band keys: twelve index entries a ticket, rewritten by the embedded store on every
+    # change of the ticket, for a lookup it answered slowly)
+    _drop(tickets, "category_1_district_1_dup_keys_1")
     tickets.create_index([("category", ASCENDING), ("district", ASCENDING),
-                          ("dup_keys", ASCENDING)])
+                          ("created_at", ASCENDING)])
     tickets.create_index([("state", ASCENDING), ("queue_key", ASCENDING)])
     tickets.create_index([("state", ASCENDING), ("breach_at", ASCENDING)])
     tickets.create_index("unpublished")
@@ -61,6 +65,14 @@ def init_db(db: Database) -> None:
     # live pages: who has a ticket open (an expired entry is ignored before the sweep)
     db[VIEWERS].create_index([("ticket_id", ASCENDING)])
     db[VIEWERS].create_index("expires_at", expireAfterSeconds=0)
+
+
+def _drop(collection: Collection, *names: str) -> None:
+    """Indexes an earlier version created and nothing reads any more."""
+    existing = collection.index_information()
+    for name in names:
+        if name in existing:
+            collection.drop_index(name)
 
 
 def _drop_partial(collection: Collection, *names: str) -> None:

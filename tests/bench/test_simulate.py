@@ -142,7 +142,13 @@ def test_a_tiny_month_through_the_running_pipeline_loses_nothing(tmp_path):
     assert results["moves"].get("resolved", 0) > 0
     assert sum(r["resolved"] + r["backlog"] for r in results["departments"]) \
         + results["without_department"] == 200
+    # the services' indexes exist (the month once ran without them: every lookup scanned)
+    assert {"tracking_code_1", "sla.next_check_at_1"} <= set(results["ticket_indexes"])
+    # what the run cost: every process of the stack read, the store among them
+    assert {"store", "broker", "intake", "tracker-worker"} <= set(results["cpu_seconds"])
+    assert results["cpu_seconds"]["store"] > 0
     md, png = write(results, tmp_path / "out")
     assert md.exists() and png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "**lost** (accepted, never routed to a ticket; or refused) | **0**" in markdown(
-        results)
+    text = markdown(results)
+    assert "**lost** (accepted, never routed to a ticket; or refused) | **0**" in text
+    assert "CPU seconds" in text and "in the embedded store" in text

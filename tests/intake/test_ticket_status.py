@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.intake.projector import apply_status
+from bson import ObjectId
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.intake.projector import apply_status, status_filter
 from services.intake.store import REPORTS
 from shared.events import TicketStatusChangedV1
 from shared.settings import Settings
@@ -35,6 +39,34 @@ def test_status_events_apply_in_order_and_once(client, db):
     assert page["agency_responsible"] == "thoat_nuoc_do_thi"
     assert page["can_rate"] is True
     assert db[REPORTS].find_one({"tracking_code": code})["ticket_seq"] == 4
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # a new report each
+@given(seqs=st.lists(st.integers(1, 8), min_size=1, max_size=8))
+def test_status_events_in_any_order_leave_the_latest(client, db, seqs):
+    """Redelivered and out-of-order events: each applies only when it is newer than what the
+    report shows, and the report ends with the latest one."""
+    created = client.post("/api/v1/reports", json=valid_report()).get_json()
+    rid, code = created["report_id"], created["tracking_code"]
+    states = ("assigned", "in_progress", "resolved", "reopened")
+    shown = 0
+    for seq in seqs:
+        applied = apply_status(db=db, event=status_event(rid, code, seq, states[seq % 4]))
+        assert applied == (seq > shown)
+        shown = max(shown, seq)
+    stored = db[REPORTS].find_one({"_id": ObjectId(rid)})
+    assert stored["ticket_seq"] == shown and stored["status"] == states[shown % 4]
+
+
+def test_the_status_update_finds_its_report_by_id_alone():
+    """The embedded store reads a document by `_id` only when no other top-level operator
+    (`$or`) is in the filter; otherwise it scans every report (the projector's update cost
+    grew with the month: 34 ms per event at 1,500 reports in `make simulate`)."""
+    event = status_event(str(ObjectId()), "HCM-X", 3, "assigned")
+    query = status_filter(event)
+    assert query["_id"] == ObjectId(event.report_id)
+    assert not [k for k in query if k.startswith("$")]
 
 
 def test_rating_when_the_tracker_is_down_is_a_503_problem(env, db, clock):

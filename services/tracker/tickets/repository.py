@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -150,17 +150,23 @@ def breaches(db: Database, *, now: datetime, limit: int,
     return found[:limit]
 
 
-def similar_open(db: Database, *, categories: Sequence[str], districts: Sequence[str],
-                 since: datetime) -> list[Ticket]:
-    """Open, unmarked tickets of these categories and districts filed since `since`, newest
-    first, with what the duplicate finder compares (an index prefix: the embedded store
-    answers an `$in` over many band keys very slowly)."""
-    return list(db[TICKETS].find(
-        {"category": {"$in": sorted(categories)}, "district": {"$in": sorted(districts)},
-         "created_at": {"$gte": since}, "state": {"$in": list(OPEN_STATES)},
-         "duplicate_of": None},
-        {"tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1, "created_at": 1})
-        .sort("created_at", DESCENDING))
+def similar_open(db: Database, *, pairs: Iterable[tuple[str, str]], since: datetime,
+                 now: datetime) -> list[Ticket]:
+    """Open, unmarked tickets of these (category, district) pairs filed between `since` and
+    `now`, newest first, with what the duplicate finder compares. One query per pair on the
+    (category, district, created_at) index, the state checked here: the embedded store answers
+    `$in` over categories and districts, or a `state` condition beside them, by scanning
+    (3 s at 6,000 tickets, measured), and a pair with its closed time range in 18 ms."""
+    found: list[Ticket] = []
+    for category, district in sorted(set(pairs)):
+        found.extend(t for t in db[TICKETS].find(
+            {"category": category, "district": district,
+             "created_at": {"$gte": since, "$lte": now}},
+            {"tracking_code": 1, "category": 1, "district": 1, "dup_keys": 1, "created_at": 1,
+             "state": 1, "duplicate_of": 1})
+            if t.get("state") in OPEN_STATES and t.get("duplicate_of") is None)
+    found.sort(key=lambda t: t["created_at"], reverse=True)
+    return found
 
 
 def descriptions(db: Database, ticket_ids: Sequence[str]) -> dict[str, str]:
@@ -255,10 +261,20 @@ def visible_by_ids(db: Database, principal: Principal, ticket_ids: Sequence[str]
 
 # --- the SLA monitor ---------------------------------------------------------------------
 
+# No check is ever due before this: the lower bound lets the embedded store read the index
+# range; with `$lte` alone it scanned every ticket (200 ms a sweep at 1,000 tickets, growing)
+EARLIEST_CHECK = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def due_filter(now: datetime) -> dict[str, Any]:
+    """Tickets with a check due by `now` (closed ones have none)."""
+    return {"sla.next_check_at": {"$gte": EARLIEST_CHECK, "$lte": now}}
+
+
 def due_for_check(db: Database, *, now: datetime, limit: int) -> list[Ticket]:
     """Tickets whose next SLA check has come, earliest first (the monitor's sweep: its cost
     follows the index on `sla.next_check_at`, not the number of open tickets)."""
-    return list(db[TICKETS].find({"sla.next_check_at": {"$lte": now}})
+    return list(db[TICKETS].find(due_filter(now))
                 .sort("sla.next_check_at", ASCENDING).limit(limit))
 
 
