@@ -83,7 +83,8 @@ class OutOfFold:
     urgent: np.ndarray  # urgent flag per report
     proba: dict[str, np.ndarray]  # category probabilities per head kind
     urgent_proba: np.ndarray
-    eligible: np.ndarray  # what the rules before the threshold leave to it
+    eligible: dict[str, np.ndarray]  # per head kind: what the rules before the threshold
+    # leave to it
 
 
 def fold_of(row_id: str, folds: int = FOLDS) -> int:
@@ -97,7 +98,7 @@ def cross_fit(rows: list[Example], folds: int = FOLDS, steps: Any = None) -> Out
     assignment = np.array([fold_of(r.id, folds) for r in rows])
     proba: dict[str, np.ndarray] = {}
     urgent_proba = np.zeros(len(rows))
-    eligible = np.zeros(len(rows), dtype=bool)
+    eligible = {kind: np.zeros(len(rows), dtype=bool) for kind in HEADS}
     labels: list[str] = []
     for k in range(folds):
         fit = [r for r, f in zip(rows, assignment, strict=True) if f != k]
@@ -114,7 +115,8 @@ def cross_fit(rows: list[Example], folds: int = FOLDS, steps: Any = None) -> Out
             proba.setdefault(kind, np.zeros((len(rows), len(labels))))[where] = (
                 model.predict_proba(m_held))
         urgent_proba[where] = urgency.predict_proba(m_held)[:, 1]
-        eligible[where] = rules_let_through(features, heads["svm"], urgency, m_held, held)
+        for kind, model in heads.items():
+            eligible[kind][where] = rules_let_through(features, model, urgency, m_held, held)
         if steps is not None:
             steps.update()
     return OutOfFold(labels=labels, truth=np.array([r.category for r in rows]),
@@ -169,7 +171,7 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
     chosen = max(candidates, key=lambda k: (scores[k], k == "svm"))
     other = next(k for k in HEADS if k != chosen)
     routing = routing_choices(oof.proba[chosen], oof.proba[other], oof.labels, oof.truth,
-                              oof.eligible)
+                              oof.eligible[chosen])
     best_rule = max(routing, key=lambda name: (routing[name]["coverage"], name == "alone"))
     use_second = best_rule != "alone"
     threshold = routing[best_rule]["threshold"]
