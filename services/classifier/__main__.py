@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     train_p.add_argument("--with-corrections", action="store_true",
                          help="add handlers' re-routings stored in MongoDB")
     train_p.add_argument("--head", choices=["auto", "logreg", "svm"], default="auto")
+    train_p.add_argument("--folds", type=int, default=5,
+                         help="folds of the out-of-fold predictions the thresholds are chosen on")
     train_p.add_argument("--if-missing", action="store_true",
                          help="do nothing when a model artifact exists")
     retrain_p = sub.add_parser(
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = load_corrections(db=database(connect(settings), settings))
             print(f"adding {len(extra)} corrections from handlers")
             rows += extra
-        result = training.train(rows, load_split("validation"), head=args.head)
+        result = training.train(rows, load_split("validation"), head=args.head,
+                                folds=args.folds)
         path = training.save(result, model_path)
         from services.classifier.evaluate import render
 

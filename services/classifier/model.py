@@ -116,20 +116,25 @@ class Prediction:
                 "call_now": list(self.call_now)}
 
 
+OPINION_RULES = ("min", "mean")  # how the two heads' probabilities for the category combine
+
+
 def second_opinion(first: np.ndarray, second: np.ndarray | None,
-                   columns: list[int]) -> np.ndarray:
+                   columns: list[int], rule: str = "min") -> np.ndarray:
     """The score the auto-route threshold is compared with, per report: the first head's
     probability for its best category (among `columns`, the 17 codes) alone, or, with a second
-    head, the lower of the two heads' probabilities for that category, and 0 when the second
-    head's own best category is another. Both heads were fitted on the same labels, so their
-    columns are in the same order."""
+    head, the lower (rule "min") or the mean (rule "mean") of the two heads' probabilities for
+    that category, and 0 when the second head's own best category is another. Both heads were
+    fitted on the same labels, so their columns are in the same order."""
     rows = np.arange(len(first))
     index = np.asarray(columns)
     best = index[first[:, index].argmax(axis=1)]
     if second is None:
         return first[rows, best]
     agree = index[second[:, index].argmax(axis=1)] == best
-    return np.where(agree, np.minimum(first[rows, best], second[rows, best]), 0.0)
+    pair = np.stack([first[rows, best], second[rows, best]])
+    combined = pair.min(axis=0) if rule == "min" else pair.mean(axis=0)
+    return np.where(agree, combined, 0.0)
 
 
 def content_words(folded: str) -> list[str]:
@@ -146,9 +151,11 @@ class ReportClassifier:
     version: str
     metadata: dict[str, Any] = field(default_factory=dict)
     # A second model of another kind (logistic regression beside the SVM): a report is routed
-    # without a human only when it agrees, and the lower of the two probabilities for the
-    # category is what the threshold is compared with (chosen on the tuning split).
+    # without a human only when it agrees, and the two probabilities for the category,
+    # combined by `opinion_rule`, are what the threshold is compared with (both chosen on
+    # out-of-fold predictions of the training reports, train.cross_fit).
     second_head: Any = None
+    opinion_rule: str = "min"
 
     @property
     def labels(self) -> list[str]:
@@ -170,7 +177,8 @@ class ReportClassifier:
         urgent_p = self.urgency_head.predict_proba(matrix)[:, 1]
         labels = self.labels
         real = [i for i, label in enumerate(labels) if label != NOT_A_REPORT]
-        routing_scores = second_opinion(probabilities, self.second_opinion_proba(matrix), real)
+        routing_scores = second_opinion(probabilities, self.second_opinion_proba(matrix), real,
+                                        getattr(self, "opinion_rule", "min"))
         chatter = labels.index(NOT_A_REPORT) if NOT_A_REPORT in labels else None
         vocabulary = self._vocabulary()
         folded = folded if folded is not None else [views(t).folded for t in texts]

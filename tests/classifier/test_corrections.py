@@ -37,8 +37,10 @@ def test_correction_events_are_stored_and_trained_on(settings, env, db, classifi
 
     model = tmp_path / "model.joblib"
     done = subprocess.run(
-        [sys.executable, "-m", "services.classifier", "train", "--with-corrections"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        # two folds: what is tested is that the corrections are trained on, not the thresholds
+        [sys.executable, "-m", "services.classifier", "train", "--with-corrections",
+         "--folds", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
         env={**os.environ, **env, "CLASSIFIER_MODEL": str(model)})
     assert done.returncode == 0, done.stderr
     assert "adding 1 corrections" in done.stdout

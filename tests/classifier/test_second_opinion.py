@@ -44,12 +44,33 @@ def test_second_opinion_never_raises_the_score_and_zeroes_disagreement(data):
     assert np.allclose(both[agree], np.minimum(first, second)[rows, best][agree])
 
 
+@given(st.data())
+def test_mean_rule_lies_between_the_two_heads_and_zeroes_disagreement(data):
+    n_rows, n_labels = data.draw(st.integers(1, 8)), data.draw(st.integers(2, 6))
+    first = data.draw(rows_of_probabilities(n_rows, n_labels))
+    second = data.draw(rows_of_probabilities(n_rows, n_labels))
+    columns = sorted(data.draw(st.sets(st.integers(0, n_labels - 1), min_size=1)))
+    lower = second_opinion(first, second, columns, "min")
+    mean = second_opinion(first, second, columns, "mean")
+    best = np.asarray(columns)[first[:, columns].argmax(axis=1)]
+    theirs = np.asarray(columns)[second[:, columns].argmax(axis=1)]
+    rows = np.arange(n_rows)
+    higher = np.maximum(first, second)[rows, best]
+    assert np.all(mean >= lower - 1e-12)
+    assert np.all(mean[theirs == best] <= higher[theirs == best] + 1e-12)
+    assert np.all(mean[theirs != best] == 0.0)
+
+
 def test_routed_reports_have_both_models_agreeing(classifier):
-    """The shipped model uses the second opinion when the tuning split says it routes more
-    at the promised precision; every report it routes, both models put in the same category."""
+    """The shipped model uses the second opinion when the out-of-fold predictions say it
+    routes more at the promised precision; every report it routes, both models put in the
+    same category."""
     assert classifier.second_head is not None, classifier.metadata.get("tuning_routing")
     tuning = classifier.metadata["tuning_routing"]
-    assert tuning["second_opinion"]["coverage"] > tuning["alone"]["coverage"]
+    rule = classifier.opinion_rule
+    assert tuning[rule]["coverage"] == max(choice["coverage"] for choice in tuning.values())
+    assert tuning[rule]["coverage"] > tuning["alone"]["coverage"]
+    assert classifier.threshold == tuning[rule]["threshold"]
     rows = [r for r in load_split("validation") if r.category != NOT_A_REPORT][:400]
     texts = [r.text for r in rows]
     predictions = classifier.predict(texts)
