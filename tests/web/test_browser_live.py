@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.security import generate_password_hash
 
 from services.intake.outbox.relay import OutboxRelay
@@ -124,16 +125,14 @@ def test_two_handlers_live_queue_reassign_and_search(live_env, db, classifier,
         supervisor.goto(f"{tracker_url}/staff/tickets/{ticket['_id']}")
         # who else is viewing: on the supervisor's page at once, on the handler's live
         assert SECOND in supervisor.locator("#viewers").inner_text()
-        second.wait_for_function(
-            "document.getElementById('viewers').textContent.includes('supervisor.minh')",
-            timeout=2_000)
+        # locator waits, not wait_for_function: its polling evaluates a string, which the
+        # pages' Content-Security-Policy (no 'unsafe-eval') refuses when the first check fails
+        expect(second.locator("#viewers")).to_contain_text("supervisor.minh", timeout=2_000)
         supervisor.select_option("#assignee", SECOND)
         supervisor.click("#give")
         supervisor.wait_for_selector("p.notice")
         given_at = time.monotonic()
-        second.wait_for_function(
-            f"document.getElementById('owner').textContent.trim() === '{SECOND}'",
-            timeout=10_000)
+        expect(second.locator("#owner")).to_have_text(SECOND, timeout=10_000)
         assert time.monotonic() - given_at < 2.0, (time.monotonic() - given_at, console)
         assert second.evaluate("window.notReloaded === true")
         assert db[TICKETS].find_one({"tracking_code": code})["assignee"] == SECOND
