@@ -198,18 +198,25 @@ def load_bulk(db: Database, config: TrackerConfig, count: int) -> float:
     """Insert `count` generated tickets with `insert_many`, no counter moved; seconds."""
     init_db(db)
     started = time.perf_counter()
+    _insert_in_batches(config, count, BATCH, started, "inserted",
+                       lambda batch: db[TICKETS].insert_many(batch, ordered=False))
+    return time.perf_counter() - started
+
+
+def _insert_in_batches(config: TrackerConfig, count: int, size: int, started: float,
+                       label: str, insert: Callable[[list[dict[str, Any]]], Any]) -> None:
+    """Generate `count` tickets and hand them to `insert` in batches of `size`."""
     generator = Generator(config, count)
     batch: list[dict[str, Any]] = []
     for n, ticket in enumerate(generator.tickets(), 1):
         batch.append(ticket)
-        if len(batch) == BATCH:
-            db[TICKETS].insert_many(batch, ordered=False)
+        if len(batch) == size:
+            insert(batch)
             generator.settle()
             batch = []
-        _progress(n, started, "inserted")
+        _progress(n, started, label)
     if batch:
-        db[TICKETS].insert_many(batch, ordered=False)
-    return time.perf_counter() - started
+        insert(batch)
 
 
 def load_live(db: Database, config: TrackerConfig, count: int) -> float:
@@ -219,17 +226,11 @@ def load_live(db: Database, config: TrackerConfig, count: int) -> float:
     init_db(db)
     tz = config.business.tz
     started = time.perf_counter()
-    generator = Generator(config, count)
-    batch: list[dict[str, Any]] = []
-    for n, ticket in enumerate(generator.tickets(), 1):
-        batch.append(ticket)
-        if len(batch) == LIVE_BATCH:
-            assert not repository.insert_many_new(db, batch, tz=tz)
-            generator.settle()
-            batch = []
-        _progress(n, started, "inserted (live path)")
-    if batch:
+
+    def insert(batch: list[dict[str, Any]]) -> None:
         assert not repository.insert_many_new(db, batch, tz=tz)
+
+    _insert_in_batches(config, count, LIVE_BATCH, started, "inserted (live path)", insert)
     rng = random.Random(19)
     now = NOW
     for i, ticket in enumerate(db[TICKETS].find({"state": "resolved"}, {
