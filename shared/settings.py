@@ -23,6 +23,8 @@ DEV_PII_KEY = "ZGV2LW9ubHktMTAyMi1waWkta2V5LW5vdC1zZWNyZXQ="
 DEV_SECRET_KEY = "dev-only-1022-session-signing-key-not-secret"  # noqa: S105
 # Keys the phone numbers' blind index (shared/blind_index.py) in the embedded and test stacks.
 DEV_CONTACT_INDEX_KEY = "dev-only-1022-contact-index-key-not-secret"  # noqa: S105
+# Signs the classifier's promoted models (services/classifier/registry.py) in dev and tests.
+DEV_MODEL_SIGNING_KEY = "dev-only-1022-model-signing-key-not-secret"  # noqa: S105
 
 
 class SettingsError(ValueError):
@@ -182,6 +184,13 @@ def _contact_index_key_in_production(key: str) -> str | None:
     if len(key) < 32 or key == DEV_CONTACT_INDEX_KEY:
         return ("CONTACT_INDEX_KEY must be a random string of 32+ characters in production "
                 "(it keys the phone numbers' blind index)")
+    return None
+
+
+def _model_signing_key_in_production(key: str) -> str | None:
+    if len(key) < 32 or key == DEV_MODEL_SIGNING_KEY:
+        return ("MODEL_SIGNING_KEY must be a random string of 32+ characters in production "
+                "(it signs the classifier's promoted models)")
     return None
 
 
@@ -349,6 +358,11 @@ class Settings:
     worker_metrics_port: int = setting(0, "WORKER_METRICS_PORT", parse=_int)
     group_commit: bool = setting(True, "GROUP_COMMIT", parse=_flag_off_when("0", "false", "no"),
                                  used_by=(INTAKE,))
+    # signs a promoted model; a process loads from the store only what this key signed
+    model_signing_key: str = setting(DEV_MODEL_SIGNING_KEY, "MODEL_SIGNING_KEY",
+                                     parse=_optional, used_by=(CLASSIFIER,),
+                                     production_default="",
+                                     production=_model_signing_key_in_production)
     classifier_model_path: Path = setting(
         REPO_ROOT / "services" / "classifier" / "artifacts" / "model.joblib",
         "CLASSIFIER_MODEL", parse=_path, used_by=(CLASSIFIER,))

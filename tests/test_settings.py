@@ -20,8 +20,9 @@ def test_production_refuses_development_secrets():
         Settings.from_env({"APP_ENV": "production", "PII_KEYS": DEV_PII_KEY})
     complete = {"APP_ENV": "production", "PII_KEYS": "k" * 43 + "=",
                 "STAFF_USERS_FILE": "/etc/hotline/staff/staff-users.json",
-                "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40}
-    for missing in ("STAFF_USERS_FILE", "SECRET_KEY", "CONTACT_INDEX_KEY"):
+                "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40,
+                "MODEL_SIGNING_KEY": "m" * 40}
+    for missing in ("STAFF_USERS_FILE", "SECRET_KEY", "CONTACT_INDEX_KEY", "MODEL_SIGNING_KEY"):
         with pytest.raises(SettingsError, match=missing):
             Settings.from_env({k: v for k, v in complete.items() if k != missing})
     prod = Settings.from_env(complete)
@@ -91,7 +92,11 @@ def test_production_checks_apply_to_what_the_service_reads():
                                 "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40},
                                service="intake")
     assert intake.staff_users_file is None and intake.open311_api_keys == ()
-    classifier = Settings.from_env({"APP_ENV": "production"}, service="classifier")
+    with pytest.raises(SettingsError, match="MODEL_SIGNING_KEY"):
+        Settings.from_env({"APP_ENV": "production"}, service="classifier")
+    classifier = Settings.from_env({"APP_ENV": "production", "MODEL_SIGNING_KEY": "m" * 40},
+                                   service="classifier")
     assert classifier.pii_keys == () and classifier.secret_key == ""
+    assert "MODEL_SIGNING_KEY" not in Settings.variables("intake")
     with pytest.raises(SettingsError, match="service"):
         Settings.from_env({}, service="billing")

@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging()
         db = database(connect(settings), settings)
-        decision = retrain(db=db, baseline=serving_model(db=db, artifact=model_path),
-                           now=system_clock(), head=args.head, progress=True)
+        key = settings.model_signing_key
+        decision = retrain(db=db, baseline=serving_model(db=db, artifact=model_path, key=key),
+                           now=system_clock(), key=key, head=args.head, progress=True)
         print(json.dumps({"outcome": decision.outcome, "candidate": decision.candidate_version,
                           "baseline": decision.baseline_version,
                           "corrections": decision.corrections_n,

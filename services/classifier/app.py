@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, *,
         return state["db"]
 
     models = ModelHolder(db=store, fallback=classifier or training.load(
-        settings.classifier_model_path), interval=settings.classifier_model_check_seconds)
+        settings.classifier_model_path), key=settings.model_signing_key,
+        interval=settings.classifier_model_check_seconds)
     decisions = decision_metrics(store)
 
     app = base_app(__name__, service="classifier", openapi=document,

@@ -6,6 +6,10 @@ promotion wins. Every retrain decision, promotion or refusal, is one document in
 `classifier_retrain_decisions`; the classifier's HTTP service exports them at scrape time, so
 a CronJob that exits after its run still shows on /metrics.
 
+A promotion is signed: HMAC-SHA256 under MODEL_SIGNING_KEY of its version and artifact bytes,
+kept in the version document. A process unpickles an artifact from the store only after the
+signature checks, so write access to the store alone cannot run code in the classifier.
+
 `ModelHolder` gives a process its current model and looks for a newer promotion at most every
 `interval` seconds: workers and the API load a promoted model without a restart. When the store
 holds no promotion yet, the artifact the image was built with serves.
@@ -13,6 +17,8 @@ holds no promotion yet, the artifact the image was built with serves.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import logging
 import threading
@@ -23,6 +29,7 @@ from typing import Any
 
 import gridfs
 import joblib
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from pymongo import DESCENDING
 from pymongo.database import Database
@@ -35,16 +42,30 @@ BUCKET = "classifier_models"
 VERSIONS = "classifier_model_versions"
 DECISIONS = "classifier_retrain_decisions"
 
+UNTRUSTED = Counter("classifier_untrusted_models_total",
+                    "Promotions in the store refused because their signature did not check")
+
+
+class UntrustedModel(Exception):
+    """A model in the store whose signature does not match its bytes under our key."""
+
+
+def signature(*, key: str, version: str, data: bytes) -> str:
+    return hmac.new(key.encode(), version.encode() + b"\0" + data, hashlib.sha256).hexdigest()
+
 
 def publish(*, db: Database, classifier: ReportClassifier, metrics: dict[str, Any],
-            now: datetime) -> str:
-    """Store `classifier` as the promoted model; returns its version."""
+            now: datetime, key: str) -> str:
+    """Store `classifier` as the promoted model, signed with `key`; returns its version."""
     buffer = io.BytesIO()
     joblib.dump(classifier, buffer, compress=3)
+    data = buffer.getvalue()
     file_id = gridfs.GridFS(db, collection=BUCKET).put(
-        buffer.getvalue(), filename=f"{classifier.version}.joblib")
-    db[VERSIONS].insert_one({"version": classifier.version, "file_id": file_id,
-                             "metrics": metrics, "promoted_at": now})
+        data, filename=f"{classifier.version}.joblib")
+    db[VERSIONS].insert_one({
+        "version": classifier.version, "file_id": file_id, "metrics": metrics,
+        "promoted_at": now,
+        "signature": signature(key=key, version=classifier.version, data=data)})
     return classifier.version
 
 
@@ -59,9 +80,20 @@ def current_version(*, db: Database) -> dict[str, Any] | None:
                                                             ("_id", DESCENDING)])
 
 
-def load_version(*, db: Database, entry: dict[str, Any]) -> ReportClassifier:
+def load_version(*, db: Database, entry: dict[str, Any], key: str) -> ReportClassifier:
+    """The promoted model of `entry`; raises UntrustedModel, without unpickling anything, when
+    the signature is missing or does not match."""
+    version = str(entry.get("version", ""))
     data = gridfs.GridFS(db, collection=BUCKET).get(entry["file_id"]).read()
-    return joblib.load(io.BytesIO(data))
+    expected = signature(key=key, version=version, data=data)
+    if not hmac.compare_digest(str(entry.get("signature", "")), expected):
+        UNTRUSTED.inc()
+        raise UntrustedModel(f"promoted model {version!r}: signature does not check")
+    model = joblib.load(io.BytesIO(data))
+    if getattr(model, "version", None) != version:
+        UNTRUSTED.inc()
+        raise UntrustedModel(f"promoted model {version!r}: the artifact is another version")
+    return model
 
 
 def record_decision(*, db: Database, decision: dict[str, Any]) -> None:
@@ -72,11 +104,13 @@ class ModelHolder:
     """The model a process uses now; `current()` swaps in a newer promotion when one appears."""
 
     def __init__(self, *, db: Database | Callable[[], Database] | None,
-                 fallback: ReportClassifier, interval: float = 30.0,
+                 fallback: ReportClassifier, key: str, interval: float = 30.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         """`db` may be a function that opens the store on first use (after a fork)."""
         self._db = db
         self.model = fallback
+        self.key = key
+        self.refused: set[str] = set()  # versions whose signature failed: not fetched again
         self.interval = interval
         self.monotonic = monotonic
         self.checked_at: float | None = None
@@ -91,9 +125,14 @@ class ModelHolder:
                 self._db = self._db()
             db = self._db
             entry = current_version(db=db)
-            if entry is None or entry["version"] == self.model.version:
+            if (entry is None or entry["version"] == self.model.version
+                    or entry["version"] in self.refused):
                 return False
-            model = load_version(db=db, entry=entry)
+            model = load_version(db=db, entry=entry, key=self.key)
+        except UntrustedModel as refused:
+            log.error("%s; keeping %s", refused, self.model.version)
+            self.refused.add(str(entry["version"]))
+            return False
         except Exception:  # the store being away must not stop classification
             log.warning("could not look for a promoted model", exc_info=True)
             return False

@@ -100,7 +100,8 @@ class Decision:
                 "baseline": self.baseline, "decided_at": self.decided_at, **self.extra}
 
 
-def retrain(*, db: Database, baseline: ReportClassifier, now: datetime, head: str = "auto",
+def retrain(*, db: Database, baseline: ReportClassifier, now: datetime, key: str,
+            head: str = "auto",
             sets: dict[str, list[Example]] | None = None,
             progress: bool = False) -> Decision:
     """Train, compare with `baseline` (the model in service), promote or refuse, record."""
@@ -118,7 +119,7 @@ def retrain(*, db: Database, baseline: ReportClassifier, now: datetime, head: st
     decision = Decision(outcome, candidate.version, baseline.version, len(corrections), worse,
                         cand, base, now)
     if outcome == "promoted":
-        registry.publish(db=db, classifier=candidate, metrics=cand, now=now)
+        registry.publish(db=db, classifier=candidate, metrics=cand, now=now, key=key)
         log.info("promoted %s over %s (%d corrections)", candidate.version, baseline.version,
                  len(corrections))
     else:
@@ -128,9 +129,9 @@ def retrain(*, db: Database, baseline: ReportClassifier, now: datetime, head: st
     return decision
 
 
-def serving_model(*, db: Database, artifact: Path) -> ReportClassifier:
+def serving_model(*, db: Database, artifact: Path, key: str) -> ReportClassifier:
     """The model workers use now: the latest promotion, else the artifact."""
     entry = registry.current_version(db=db)
     if entry is not None:
-        return registry.load_version(db=db, entry=entry)
+        return registry.load_version(db=db, entry=entry, key=key)
     return training.load(artifact)

@@ -62,7 +62,7 @@ class ClassifierWorker:
         self.settings = settings
         # `classifier` serves until a promoted model appears in the store (see registry)
         self.models = ModelHolder(
-            db=db, fallback=classifier,
+            db=db, fallback=classifier, key=settings.model_signing_key,
             interval=(settings.classifier_model_check_seconds if model_check_seconds is None
                       else model_check_seconds))
         self.db = db

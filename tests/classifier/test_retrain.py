@@ -15,6 +15,7 @@ from services.classifier.corrections import store_correction
 from services.classifier.retrain import guarded_sets, regressions, retrain
 from shared.events import ReportSubmittedV1, TicketCorrectedV1, encode_event
 from shared.kafka import make_producer
+from shared.settings import DEV_MODEL_SIGNING_KEY
 from shared.topics import REPORTS_CLASSIFIED, REPORTS_SUBMITTED
 from tests.classifier.conftest import new_worker
 from tests.helpers import collect, running, wait_until
@@ -83,7 +84,7 @@ def test_corrupted_corrections_are_refused(db, classifier):
         wrong = labels[(labels.index(row.category) + 1) % len(labels)]
         store_correction(db=db, event=correction(row.text, wrong, old=row.category))
 
-    decision = retrain(db=db, baseline=classifier, now=NOW)
+    decision = retrain(db=db, baseline=classifier, now=NOW, key=DEV_MODEL_SIGNING_KEY)
 
     assert decision.outcome == "refused" and decision.corrections_n == 900
     assert any(r.startswith("validation.accuracy") for r in decision.regressions)
@@ -110,7 +111,7 @@ def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings
 
         for text in FIXES:
             store_correction(db=db, event=correction(text, "trees_lighting", old="commerce"))
-        decision = retrain(db=db, baseline=classifier, now=NOW)
+        decision = retrain(db=db, baseline=classifier, now=NOW, key=DEV_MODEL_SIGNING_KEY)
         assert decision.outcome == "promoted", decision.regressions
         assert decision.candidate_version != classifier.version
 
@@ -190,7 +191,8 @@ def test_model_holder_looks_at_most_once_per_interval_and_survives_a_missing_sto
         raise ConnectionError("store away")
 
     now = [0.0]
-    holder = registry.ModelHolder(db=store, fallback=classifier, interval=30,
+    holder = registry.ModelHolder(db=store, fallback=classifier, key=DEV_MODEL_SIGNING_KEY,
+                                  interval=30,
                                   monotonic=lambda: now[0])
     assert holder.current() is classifier and len(opened) == 1
     now[0] = 29.0

@@ -10,7 +10,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from services.tracker.config import load_config
-from shared.settings import DEV_PII_KEY, DEV_SECRET_KEY, Settings, SettingsError
+from shared.settings import (
+    DEV_MODEL_SIGNING_KEY,
+    DEV_PII_KEY,
+    DEV_SECRET_KEY,
+    Settings,
+    SettingsError,
+)
 
 
 @pytest.fixture
@@ -21,7 +27,8 @@ def production(tmp_path) -> dict[str, str]:
     return {"APP_ENV": "production", "PII_KEYS": Fernet.generate_key().decode(),
             "OPEN311_API_KEYS": "k-open311-city", "STAFF_API_KEYS": "k-staff-city",
             "TRACKER_SERVICE_TOKEN": "t-service-city", "STAFF_USERS_FILE": str(staff),
-            "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40}
+            "SECRET_KEY": "s" * 40, "CONTACT_INDEX_KEY": "c" * 40,
+            "MODEL_SIGNING_KEY": "m" * 40}
 
 
 def test_production_settings_without_demo_credentials_load(production):
@@ -34,7 +41,8 @@ def test_production_settings_without_demo_credentials_load(production):
     ("OPEN311_API_KEYS", "demo"), ("OPEN311_API_KEYS", "k-open311-city,demo"),
     ("STAFF_API_KEYS", "demo-operator"), ("TRACKER_SERVICE_TOKEN", "demo-intake-service"),
     ("STAFF_USERS_FILE", "/etc/1022/staff.demo.json"), ("PII_KEYS", DEV_PII_KEY),
-    ("SECRET_KEY", DEV_SECRET_KEY),
+    ("SECRET_KEY", DEV_SECRET_KEY), ("MODEL_SIGNING_KEY", DEV_MODEL_SIGNING_KEY),
+    ("MODEL_SIGNING_KEY", "short"),
     ("MONGO_URI", "mongodb://hotline-intake:CHANGE_ME@mongo-0.mongo:27017,mongo-1.mongo:27017"
                   "/?replicaSet=rs0&authSource=admin"),
 ])

@@ -9,7 +9,8 @@ from services.tracker.staff import directory_from_rows, token_digest
 from shared.settings import DEV_PII_KEY, DEV_SECRET_KEY, Settings, SettingsError
 
 PRODUCTION = {"APP_ENV": "production", "PII_KEYS": "k" * 43 + "=",
-              "STAFF_USERS_FILE": "/run/secrets/staff.json", "CONTACT_INDEX_KEY": "c" * 40}
+              "STAFF_USERS_FILE": "/run/secrets/staff.json", "CONTACT_INDEX_KEY": "c" * 40,
+              "MODEL_SIGNING_KEY": "m" * 40}
 
 
 def test_production_needs_a_real_secret_key():
