@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -298,3 +299,31 @@ def test_rebuild_repairs_a_wrong_packed_histogram(tdb, config, clock, make_ticke
     assert counters.rebuild(tdb, tz=config.business.tz, dry_run=True).rewritten == 1
     counters.rebuild(tdb, tz=config.business.tz)
     assert counters.stored(tdb) == good
+
+
+def test_a_store_that_keeps_aborting_fails_the_write_within_the_budget(stack, tdb):
+    """pymongo's with_transaction runs a transaction again on every transient error for up
+    to 120 s, past the client's timeoutMS; the counters' transaction is bounded by it."""
+    import time
+
+    from pymongo import MongoClient
+    from pymongo.errors import OperationFailure, PyMongoError
+
+    calls = []
+
+    def aborted(session) -> None:
+        calls.append(1)
+        session.client[tdb.name][TICKETS].find_one({}, session=session)
+        raise OperationFailure("the store aborted the transaction",
+                               details={"errorLabels": ["TransientTransactionError"]})
+
+    client = MongoClient(stack.store.uri, tz_aware=True, timeoutMS=400)
+    started = time.monotonic()
+    try:
+        with pytest.raises(PyMongoError):
+            counters._transaction(client[tdb.name], aborted)
+    finally:
+        client.close()
+    took = time.monotonic() - started
+    assert len(calls) > 1  # transient errors are still retried
+    assert took < 0.4 * counters.TRANSACTION_TIMEOUTS + 5, took

@@ -50,6 +50,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pymongo
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -70,6 +71,9 @@ BUCKET_BASE_S = 60.0  # bucket 0 holds durations under a minute
 LAST_BUCKET = BUCKETS_PER_DOUBLING * 32  # from 60 s x 2**32 (8,000 years) on: one bucket
 HISTOGRAM = "h"  # a block's packed histograms: h.<department>
 ATTEMPTS = 50  # transactions run again when a histogram was changed meanwhile
+# a transaction with its retries ends within this many of the client's operation timeouts
+# (MONGO_TIMEOUT_MS); pymongo's with_transaction alone retries for up to 120 s
+TRANSACTION_TIMEOUTS = 5
 # what a contribution reads from a ticket (and a duplicate from its originals)
 FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
           "finished_on_time": 1, "started_at": 1, "created_at": 1, "rating": 1,
@@ -353,10 +357,13 @@ def _write_counters(db: Database, counts: Contribution, session: ClientSession) 
 
 def _transaction(db: Database, write: Callable[[ClientSession], None]) -> None:
     """Run `write` in a transaction, again when a histogram it moves was changed meanwhile
-    (the driver itself runs it again on the store's transient errors)."""
+    (the driver itself runs it again on the store's transient errors), all of it within
+    TRANSACTION_TIMEOUTS of the client's timeout: a starved store fails the write (the caller
+    answers 503 or retries the batch) instead of holding a worker for two minutes."""
+    budget = (db.client.options.timeout or 3.0) * TRANSACTION_TIMEOUTS
     for attempt in range(ATTEMPTS):
         try:
-            with db.client.start_session() as session:
+            with pymongo.timeout(budget), db.client.start_session() as session:
                 session.with_transaction(write)
             return
         except Contended:
