@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 BUCKET = "classifier_models"
 VERSIONS = "classifier_model_versions"
 DECISIONS = "classifier_retrain_decisions"
+KEEP_VERSIONS = 10  # promotions kept in the store, the current one first, for a rollback
 
 UNTRUSTED = Counter("classifier_untrusted_models_total",
                     "Promotions in the store refused because their signature did not check")
@@ -67,6 +68,19 @@ def publish(*, db: Database, classifier: ReportClassifier, metrics: dict[str, An
         "promoted_at": now,
         "signature": signature(key=key, version=classifier.version, data=data)})
     return classifier.version
+
+
+def prune(*, db: Database, keep: int = KEEP_VERSIONS) -> list[str]:
+    """Delete every promotion but the newest `keep` (artifact and version document); returns
+    the versions deleted. A daily retrain would otherwise add an artifact a day for good."""
+    old = list(db[VERSIONS].find({}, {"version": 1, "file_id": 1},
+                                 sort=[("promoted_at", DESCENDING), ("_id", DESCENDING)])
+               .skip(max(1, keep)))
+    bucket = gridfs.GridFS(db, collection=BUCKET)
+    for entry in old:
+        db[VERSIONS].delete_one({"_id": entry["_id"]})
+        bucket.delete(entry["file_id"])
+    return [str(entry["version"]) for entry in old]
 
 
 def init_db(db: Database) -> None:

@@ -120,6 +120,9 @@ def retrain(*, db: Database, baseline: ReportClassifier, now: datetime, key: str
                         cand, base, now)
     if outcome == "promoted":
         registry.publish(db=db, classifier=candidate, metrics=cand, now=now, key=key)
+        pruned = registry.prune(db=db)
+        if pruned:
+            log.info("deleted %d older promotions: %s", len(pruned), ", ".join(pruned))
         log.info("promoted %s over %s (%d corrections)", candidate.version, baseline.version,
                  len(corrections))
     else:

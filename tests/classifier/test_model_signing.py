@@ -3,6 +3,7 @@ store alone must not run code in the classifier (real embedded store)."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 from datetime import UTC, datetime
 
@@ -69,3 +70,21 @@ def test_a_signed_promotion_loads_and_a_swapped_artifact_does_not(db, classifier
         registry.load_version(db=db, entry={**entry, "version": "m-other"},
                               key=DEV_MODEL_SIGNING_KEY)
 
+
+
+def test_prune_keeps_the_newest_promotions_and_deletes_the_rest(db, classifier):
+    from datetime import timedelta
+
+    for day in range(5):
+        model = copy.copy(classifier)
+        model.version = f"m-day{day}"
+        registry.publish(db=db, classifier=model, metrics={}, now=NOW + timedelta(days=day),
+                         key=DEV_MODEL_SIGNING_KEY)
+    assert registry.prune(db=db, keep=2) == ["m-day2", "m-day1", "m-day0"]
+    kept = [e["version"] for e in db[registry.VERSIONS].find({}, sort=[("promoted_at", 1)])]
+    assert kept == ["m-day3", "m-day4"]
+    assert db[f"{registry.BUCKET}.files"].count_documents({}) == 2
+    assert registry.current_version(db=db)["version"] == "m-day4"
+    assert registry.prune(db=db, keep=0) == ["m-day3"]  # the current one always stays
+    assert registry.load_version(db=db, entry=registry.current_version(db=db),
+                                 key=DEV_MODEL_SIGNING_KEY).version == "m-day4"
