@@ -34,4 +34,5 @@ def table(split: str) -> str:
 
 
 if __name__ == "__main__":
-    print(table("train") + "\n\n" + table("validation") + "\n\n" + table("heldout"))
+    print("\n\n".join(table(split) for split in ("train", "validation", "heldout",
+                                                  "independent")))

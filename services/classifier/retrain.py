@@ -38,10 +38,11 @@ GOLDEN = "golden"
 
 
 def guarded_sets(directory: Path = CORPUS_DIR) -> dict[str, list[Example]]:
-    """Every held-out set: validation, golden, and any other slice directory but train/."""
+    """Every held-out set: validation, golden, and any other slice directory but train/ and
+    independent/ (the check no decision may look at)."""
     sets: dict[str, list[Example]] = {}
     for path in sorted(p for p in directory.iterdir() if p.is_dir()):
-        if path.name == "train" or path.name.startswith(("train_", "train.")):
+        if path.name in ("train", "independent") or path.name.startswith(("train_", "train.")):
             continue
         rows = load_split(path.name, directory)
         if rows:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import pytest
+
 from services.classifier.corpus import load_split
 from services.classifier.text import fold
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
@@ -52,9 +54,11 @@ def test_no_near_duplicates_across_splits():
     assert worst < 0.5, f"a validation report shares {worst:.0%} of its word triples with train"
 
 
-def test_heldout_slices_are_independent():
+@pytest.mark.parametrize("directory", ["heldout", "independent"])
+def test_heldout_slices_are_independent(directory):
     """The held-out slices (issue 15) are read by nothing that trains or tunes: their writers
-    wrote nothing in train/ or validation/, and no report is a near copy of a training one."""
+    wrote nothing in train/ or validation/ (nor, for independent/, in heldout/), and no report
+    is a near copy of a training one."""
     import json
 
     from services.classifier.corpus import CORPUS_DIR
@@ -64,12 +68,13 @@ def test_heldout_slices_are_independent():
         return {json.loads(line).get("writer") for path in (CORPUS_DIR / split).glob("*.jsonl")
                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
 
-    slices = load_heldout()
+    slices = load_heldout(CORPUS_DIR / directory)
     assert {"urgent", "ordinary", "out_of_scope", "english"} <= set(slices)
     assert sum(e.urgent for e in slices["urgent"]) >= 40
     assert all(e.category == "not_a_report" for e in slices["out_of_scope"])
-    held = writers("heldout") - {None}
-    assert held and not held & (writers("train") | writers("validation"))
+    held = writers(directory) - {None}
+    others = {"train", "validation", "heldout", "independent"} - {directory}
+    assert held and not held & set().union(*(writers(split) for split in others))
     train = [shingles(r.text) for r in load_split("train")]
     for rows in slices.values():
         for row in rows:

@@ -52,8 +52,8 @@ def submitted(text: str) -> ReportSubmittedV1:
 
 def test_guarded_sets_hold_validation_golden_and_any_heldout_slice(tmp_path):
     sets = guarded_sets()
-    assert {"validation", "golden"} <= set(sets) and "train" not in sets
-    for name in ("train", "validation", "urgent_heldout"):
+    assert {"validation", "golden"} <= set(sets) and not {"train", "independent"} & set(sets)
+    for name in ("train", "validation", "urgent_heldout", "independent"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "a.jsonl").write_text(
             '{"id": "1", "text": "x", "category": "noise"}\n')
