@@ -90,12 +90,8 @@ class Counting:
         assert name == TICKETS
         return self
 
-    def find(self, *args, **kwargs) -> Counting:
-        self.cursor = self.db[TICKETS].find(*args, **kwargs)
-        return self
-
-    def hint(self, index: str) -> list[dict]:
-        found = list(self.cursor.hint(index))
+    def find(self, *args, **kwargs) -> list[dict]:
+        found = list(self.db[TICKETS].find(*args, **kwargs))
         self.read += len(found)
         return found
 
