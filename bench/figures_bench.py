@@ -9,18 +9,24 @@ Two ways of loading, both said in the output:
   service; `rebuild-figures --check` must then find nothing to change, so the counters the
   live path built equal those the rebuild computes;
 - the large database is bulk-loaded: the same generated ticket documents (the repository's
-  shape and `figures_hash`) go in with `insert_many` in batches of 5,000, then the
-  `rebuild-figures` command (a separate process: its time and peak memory are printed) builds
-  the counters from them.
+  shape and `figures_hash`) go in with `insert_many` in batches of 5,000 (the indexes in
+  place, a thread inserting while the next batch is generated), then `init_db` and the
+  `rebuild-figures` command (a separate process: its time and peak memory are printed) build
+  the indexes and the counters. For the load and the rebuild only, the store runs without
+  `--sync-on-commit` and with a 4 GiB cache; it is restarted as `make run` starts it before
+  anything is measured. The small database is loaded while the rebuild runs.
 
 The tickets follow the city's rhythm (weekdays and hours of `bench/simulate/world.py`, its
 category mix with ~43% administrative procedures), states by age, 99% on time, ratings, 3%
 duplicates of an earlier ticket. Times, through the tracker's WSGI interface (Flask's test
 client: the server's work, no network): the dashboard with its figures recomputed (7, 30 and
-90 days), the stats API over 30, 90 and 365 days and all time, the counters' read for 365 days,
-/metrics, and a handler's move that finishes a ticket (a write moving the counters).
+90 days), its breach list alone, the full breach list's first page, the stats API over 30,
+90 and 365 days and all time, the counters' read for 365 days, /metrics, and a handler's move
+that finishes a ticket (a write moving the counters).
 
     python -m bench.figures_bench [LARGE] [--small 10000] [--samples 30] [--rounds 3]
+        [--data DIR]                 keep the databases in DIR and reuse them (make bench-1m)
+        [--prepare load|rebuild]     only load the large database (and build its counters)
     python -m bench.figures_bench --counters-only [LARGE]   (the counters of LARGE tickets,
         computed in memory, written without the tickets: the read cost alone)
 """
