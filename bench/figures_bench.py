@@ -79,6 +79,8 @@ PROGRESS = 50_000
 LARGE_DB = "bench_figures_large"
 SMALL_DB = "bench_figures_small"
 LOAD_CACHE = "4G"
+# the store replays its log at start: minutes with a few GiB written since its last checkpoint
+STARTUP_S = 1800.0
 DISTRICTS = ["q1", "q3", "q5", "q7", "q10", "binh_thanh", "go_vap", "thu_duc", "tan_binh"]
 LIVE_MOVES = 300
 CITIZEN = Principal(user="intake", role="service")
@@ -446,7 +448,7 @@ def prepare_large(workdir: Path, count: int, config: TrackerConfig, *, small: in
     store.start()
     notes: list[str] = list(state.get("notes", []))
     try:
-        store.wait_ready()
+        store.wait_ready(timeout=STARTUP_S)
         settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri})
         client = MongoClient(store.uri, tz_aware=True, connectTimeoutMS=600_000,
                              serverSelectionTimeoutMS=600_000)
@@ -538,7 +540,7 @@ def prepare_small(workdir: Path, client: MongoClient, settings: Settings,
 
 def measure_sites(store: Store, workdir: Path, large: int, small: int, samples: int, rounds: int,
                   config: TrackerConfig, notes: list[str]) -> tuple[Site, Site]:
-    store.wait_ready()
+    store.wait_ready(timeout=STARTUP_S)
     settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri,
                                   "RATE_LIMIT_PER_MINUTE": "0"})
     client = MongoClient(store.uri, tz_aware=True, connectTimeoutMS=600_000,
