@@ -9,18 +9,24 @@ Two ways of loading, both said in the output:
   service; `rebuild-figures --check` must then find nothing to change, so the counters the
   live path built equal those the rebuild computes;
 - the large database is bulk-loaded: the same generated ticket documents (the repository's
-  shape and `figures_hash`) go in with `insert_many` in batches of 5,000, then the
-  `rebuild-figures` command (a separate process: its time and peak memory are printed) builds
-  the counters from them.
+  shape and `figures_hash`) go in with `insert_many` in batches of 5,000 (the indexes in
+  place, a thread inserting while the next batch is generated), then `init_db` and the
+  `rebuild-figures` command (a separate process: its time and peak memory are printed) build
+  the indexes and the counters. For the load and the rebuild only, the store runs without
+  `--sync-on-commit` and with a 4 GiB cache; it is restarted as `make run` starts it before
+  anything is measured. The small database is loaded while the rebuild runs.
 
 The tickets follow the city's rhythm (weekdays and hours of `bench/simulate/world.py`, its
 category mix with ~43% administrative procedures), states by age, 99% on time, ratings, 3%
 duplicates of an earlier ticket. Times, through the tracker's WSGI interface (Flask's test
 client: the server's work, no network): the dashboard with its figures recomputed (7, 30 and
-90 days), the stats API over 30, 90 and 365 days and all time, the counters' read for 365 days,
-/metrics, and a handler's move that finishes a ticket (a write moving the counters).
+90 days), its breach list alone, the full breach list's first page, the stats API over 30,
+90 and 365 days and all time, the counters' read for 365 days, /metrics, and a handler's move
+that finishes a ticket (a write moving the counters).
 
     python -m bench.figures_bench [LARGE] [--small 10000] [--samples 30] [--rounds 3]
+        [--data DIR]                 keep the databases in DIR and reuse them (make bench-1m)
+        [--prepare load|rebuild]     only load the large database (and build its counters)
     python -m bench.figures_bench --counters-only [LARGE]   (the counters of LARGE tickets,
         computed in memory, written without the tickets: the read cost alone)
 """
@@ -31,6 +37,7 @@ import argparse
 import dataclasses
 import json
 import os
+import queue
 import random
 import resource
 import shutil
@@ -38,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -67,6 +75,12 @@ NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # Tuesday 14:00 in the city
 DAYS = 730
 BATCH = 5000
 LIVE_BATCH = 500
+PROGRESS = 50_000
+LARGE_DB = "bench_figures_large"
+SMALL_DB = "bench_figures_small"
+LOAD_CACHE = "4G"
+# the store replays its log at start: minutes with a few GiB written since its last checkpoint
+STARTUP_S = 1800.0
 DISTRICTS = ["q1", "q3", "q5", "q7", "q10", "binh_thanh", "go_vap", "thu_duc", "tan_binh"]
 LIVE_MOVES = 300
 CITIZEN = Principal(user="intake", role="service")
@@ -138,7 +152,9 @@ class Generator:
         still_open = 0.85 if age < timedelta(days=2) else 0.3 if age < timedelta(days=7) \
             else 0.0005
         answered = created + timedelta(hours=rng.uniform(0.2, 6))
-        ticket_id = f"{i:08x}{rng.getrandbits(64):016x}"
+        # the shape of the intake's ids (an ObjectId's hex: its first 8 digits the second it
+        # was made, so ids sort by filing time), unique by their 64 random bits
+        ticket_id = f"{int(created.timestamp()):08x}{rng.getrandbits(64):016x}"
         ticket: dict[str, Any] = {
             "_id": ticket_id, "report_id": ticket_id, "tracking_code": f"HCM-B-{i:08d}",
             "channel": rng.choice(["web", "app", "call_center"]),
@@ -181,7 +197,9 @@ class Generator:
                       updated_at=ticket["finished_at"] or answered, seq=len(ticket["history"]),
                       published_seq=len(ticket["history"]), unpublished=False, alerted=[],
                       sla={"breached": breached, "next_check_at": None},
-                      breach_at=created + timedelta(days=5) if breached else datetime.max,
+                      # breached: the deadline passed (at the latest now), as sla.breached says
+                      breach_at=min(created + timedelta(days=5), NOW) if breached
+                      else datetime.max,
                       queue_key=created + timedelta(days=5))
         if state in {"closed", "resolved"}:
             self.pending.append(ticket)
@@ -190,16 +208,36 @@ class Generator:
 
 
 def _progress(n: int, started: float, what: str) -> None:
-    if n % 100_000 == 0:
+    if n % PROGRESS == 0:
         print(f"    {n:,} tickets {what} in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def load_bulk(db: Database, config: TrackerConfig, count: int) -> float:
-    """Insert `count` generated tickets with `insert_many`, no counter moved; seconds."""
+    """Insert `count` generated tickets with `insert_many` (the indexes of `init_db` in place),
+    no counter moved; seconds. One thread inserts a batch while this one generates the next
+    (the inserts' order is the batches'; a duplicate's original is in an earlier batch)."""
     init_db(db)
     started = time.perf_counter()
-    _insert_in_batches(config, count, BATCH, started, "inserted",
-                       lambda batch: db[TICKETS].insert_many(batch, ordered=False))
+    batches: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def inserter() -> None:
+        while (batch := batches.get()) is not None:
+            try:
+                if not failed:
+                    db[TICKETS].insert_many(batch, ordered=False)
+            except BaseException as error:  # noqa: BLE001 - reported by the generating thread
+                failed.append(error)
+
+    thread = threading.Thread(target=inserter, name="bulk-insert")
+    thread.start()
+    try:
+        _insert_in_batches(config, count, BATCH, started, "generated", batches.put)
+    finally:
+        batches.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
     return time.perf_counter() - started
 
 
@@ -305,8 +343,9 @@ def site(name: str, count: int, db: Database, settings: Settings,
     api = app.test_client()
     bearer = {"Authorization": "Bearer demo-supervisor"}
     cache = app.extensions["staff_pages_figures"]
-    open_ones = list(db[TICKETS].find({"state": {"$in": ["assigned", "in_progress"]}},
-                                      {"department": 1}).limit(200))
+    # one state at a time: the store reads `$in` of states by scanning every ticket
+    open_ones = [t for state in ("assigned", "in_progress")
+                 for t in db[TICKETS].find({"state": state}, {"department": 1}).limit(100)]
     assert open_ones, "no open ticket to finish"
     finished: list[dict[str, Any]] = []
     tz = config.business.tz
@@ -345,6 +384,9 @@ def site(name: str, count: int, db: Database, settings: Settings,
         "dashboard, 7 days": dashboard(7),
         "dashboard, 30 days": dashboard(30),
         "dashboard, 90 days": dashboard(90),
+        "dashboard's breach list alone (refreshed every 15 s)":
+            lambda: supervisor.get("/staff/dashboard/breaches"),
+        "full breach list, first page of 50": lambda: supervisor.get("/staff/breaches"),
         "stats API, 30 days": stats(30),
         "stats API, 90 days": stats(90),
         "stats API, 365 days": stats(365),
@@ -370,7 +412,7 @@ def measure(site: Site, samples: int) -> None:
             after()
 
 
-def check_small(db: Database, settings: Settings, config: TrackerConfig) -> None:
+def check_small(db: Database, settings: Settings, config: TrackerConfig) -> str:
     """The counters the live path built equal the rebuild's (`rebuild-figures --check`
     changes nothing), and, but for the median, the figures served equal the scan of every
     ticket (the definition of issue 13); the scan's time is printed beside."""
@@ -385,56 +427,137 @@ def check_small(db: Database, settings: Settings, config: TrackerConfig) -> None
     def strip(rows: list[dict]) -> list[dict]:
         return [{k: v for k, v in r.items() if k != "median_resolution_hours"} for r in rows]
     assert strip(served) == strip(scanned)
-    print(f"  small: live-path counters = rebuild-figures --check ({text}; {seconds:.1f} s); "
-          f"30-day figures = the scan of every ticket, which took {scan_s * 1000:.0f} ms",
-          flush=True)
+    note = (f"small: live-path counters = rebuild-figures --check ({text}; {seconds:.1f} s); "
+            f"30-day figures = the scan of every ticket, which took {scan_s * 1000:.0f} ms")
+    print("  " + note, flush=True)
+    return note
 
 
-def main(large: int, small: int, samples: int, rounds: int) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-figures-"))
-    store = Store(free_port(), workdir=workdir)
+def prepare_large(workdir: Path, count: int, config: TrackerConfig, *, small: int,
+                  until: str = "rebuild") -> list[str]:
+    """The large database in `workdir`'s store, bulk-loaded and its counters built by
+    `rebuild-figures`, unless an earlier run left it there (`large-COUNT.json` says which
+    steps are done); the notes of how it was made. For these steps only the store runs
+    without `--sync-on-commit` and with a larger cache (`LOAD_CACHE`); the reads are measured
+    after a restart in the mode `make run` uses."""
+    marker = workdir / f"large-{count}.json"
+    state = json.loads(marker.read_text()) if marker.exists() else {}
+    if state.get("rebuilt") or (until == "load" and state.get("loaded")):
+        return list(state["notes"])
+    store = Store(free_port(), workdir=workdir, sync_on_commit=False, cache_size=LOAD_CACHE)
     store.start()
-    notes: list[str] = []
+    notes: list[str] = list(state.get("notes", []))
     try:
-        store.wait_ready()
-        settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri,
-                                      "RATE_LIMIT_PER_MINUTE": "0"})
-        config = load_config(settings)
-        # long timeouts: the store is busy for seconds with each batch of 5,000 inserts
+        store.wait_ready(timeout=STARTUP_S)
+        settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri})
         client = MongoClient(store.uri, tz_aware=True, connectTimeoutMS=600_000,
                              serverSelectionTimeoutMS=600_000)
-        small_db, large_db = client["bench_figures_small"], client["bench_figures_large"]
-        print(f"Small: {small:,} tickets through the live path…", flush=True)
-        seconds = load_live(small_db, config, small)
-        notes.append(f"small: {small:,} tickets inserted through the repository's insert "
-                     f"(counters in the same transaction), then {LIVE_MOVES} resolved ones "
-                     f"reopened, resolved again and half of them rated through the service, "
-                     f"in {seconds:.0f} s")
-        print("  " + notes[-1], flush=True)
-        check_small(small_db, settings, config)
-        print(f"Large: {large:,} tickets bulk-inserted, then rebuild-figures…", flush=True)
-        seconds = load_bulk(large_db, config, large)
-        notes.append(f"large: {large:,} tickets bulk-inserted (insert_many, batches of "
-                     f"{BATCH:,}) in {seconds:.0f} s ({large / seconds:,.0f}/s); "
-                     f"{store_memory(store)}, {disk(workdir)}")
-        print("  " + notes[-1], flush=True)
-        text, seconds, peak, code = rebuild_command(settings, large_db.name, check=False)
-        assert code == 0, text
-        notes.append(f"large: counters built by `rebuild-figures` in {seconds:.0f} s, its peak "
-                     f"memory {peak:,.0f} MiB: {text}")
-        print("  " + notes[-1], flush=True)
-        sites = [site("small", small, small_db, settings, config),
-                 site("large", large, large_db, settings, config)]
-        for round_no in range(rounds):
-            for one in sites if round_no % 2 == 0 else sites[::-1]:
-                measure(one, samples // rounds or 1)
-            print(f"  round {round_no + 1}/{rounds} done", flush=True)
-        notes.append(f"after the rounds: {store_memory(store)}; the bench process's peak "
-                     f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+        if not state.get("loaded"):
+            client.drop_database(LARGE_DB)
+            print(f"Large: {count:,} tickets bulk-inserted (store without --sync-on-commit, "
+                  f"cache {LOAD_CACHE}, for the load only)…", flush=True)
+            seconds = load_bulk(client[LARGE_DB], config, count)
+            notes.append(f"large: {count:,} tickets bulk-inserted (insert_many, batches of "
+                         f"{BATCH:,}, the {len(client[LARGE_DB][TICKETS].index_information())} "
+                         f"indexes of init_db in place; the store without --sync-on-commit "
+                         f"and with a {LOAD_CACHE} cache for the load) in {seconds:.0f} s "
+                         f"({count / seconds:,.0f}/s); {store_memory(store)}, {disk(workdir)}")
+            print("  " + notes[-1], flush=True)
+            state = {"loaded": True, "notes": notes}
+            marker.write_text(json.dumps(state))
+        if until == "rebuild":
+            db = client[LARGE_DB]
+            started = time.perf_counter()
+            init_db(db)  # the indexes of this version (a load by an earlier one kept)
+            # tickets generated before the breach's instant was capped at NOW (a breach in
+            # the future while sla.breached said true); none in a load of this version
+            fixed = db[TICKETS].update_many({"breach_at": {"$gt": NOW, "$lt": datetime.max}},
+                                            {"$set": {"breach_at": NOW}}).modified_count
+            notes.append(f"large: init_db on the loaded tickets in "
+                         f"{time.perf_counter() - started:.0f} s ({fixed} breach instants "
+                         f"capped at now)")
+            print("  " + notes[-1], flush=True)
+            # the small database through the live path meanwhile (the same store, the other
+            # core): its data does not depend on the store's mode
+            rebuilt: list[tuple[str, float, float, int]] = []
+            thread = threading.Thread(target=lambda: rebuilt.append(
+                rebuild_command(settings, LARGE_DB, check=False)))
+            thread.start()
+            prepare_small(workdir, client, settings, config, small)
+            thread.join()
+            text, seconds, peak, code = rebuilt[0]
+            assert code == 0, text
+            notes.append(f"large: counters built by `rebuild-figures` in {seconds:.0f} s, its "
+                         f"peak memory {peak:,.0f} MiB, {store_memory(store)}: {text}")
+            print("  " + notes[-1], flush=True)
+            marker.write_text(json.dumps({"loaded": True, "rebuilt": True, "notes": notes}))
     finally:
         store.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    return notes
+
+
+def main(large: int, small: int, samples: int, rounds: int, data: Path | None = None,
+         prepare: str | None = None) -> int:
+    workdir = data or Path(tempfile.mkdtemp(prefix="bench-figures-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = load_config(Settings.from_env({"APP_ENV": "test"}))
+    try:
+        notes = prepare_large(workdir, large, config, small=small,
+                              until=prepare or "rebuild")
+        if prepare:
+            return 0
+        store = Store(free_port(), workdir=workdir)  # as `make run` starts it
+        store.start()
+        try:
+            sites = measure_sites(store, workdir, large, small, samples, rounds, config, notes)
+        finally:
+            store.stop()
+    finally:
+        if data is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     return report(*sites, notes=notes)
+
+
+def prepare_small(workdir: Path, client: MongoClient, settings: Settings,
+                  config: TrackerConfig, small: int) -> list[str]:
+    """The small database through the live path and checked, unless an earlier step of
+    this run or an earlier run left it (`small-COUNT.json`); its notes."""
+    marker = workdir / f"small-{small}.json"
+    if marker.exists():
+        return list(json.loads(marker.read_text())["notes"])
+    db = client[SMALL_DB]
+    client.drop_database(db.name)
+    print(f"Small: {small:,} tickets through the live path…", flush=True)
+    seconds = load_live(db, config, small)
+    notes = [f"small: {small:,} tickets inserted through the repository's insert (counters "
+             f"in the same transaction), then {LIVE_MOVES} resolved ones reopened, resolved "
+             f"again and half of them rated through the service, in {seconds:.0f} s"]
+    print("  " + notes[-1], flush=True)
+    notes.append(check_small(db, settings, config))
+    marker.write_text(json.dumps({"notes": notes}))
+    return notes
+
+
+def measure_sites(store: Store, workdir: Path, large: int, small: int, samples: int, rounds: int,
+                  config: TrackerConfig, notes: list[str]) -> tuple[Site, Site]:
+    store.wait_ready(timeout=STARTUP_S)
+    settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri,
+                                  "RATE_LIMIT_PER_MINUTE": "0"})
+    client = MongoClient(store.uri, tz_aware=True, connectTimeoutMS=600_000,
+                         serverSelectionTimeoutMS=600_000)
+    notes.append(f"store restarted as `make run` starts it (--sync-on-commit, default cache) "
+                 f"for the reads: {store_memory(store)}")
+    small_db, large_db = client[SMALL_DB], client[LARGE_DB]
+    notes.extend(prepare_small(workdir, client, settings, config, small))
+    sites = (site("small", small, small_db, settings, config),
+             site("large", large, large_db, settings, config))
+    for round_no in range(rounds):
+        for one in sites if round_no % 2 == 0 else sites[::-1]:
+            measure(one, samples // rounds or 1)
+        print(f"  round {round_no + 1}/{rounds} done", flush=True)
+    notes.append(f"after the rounds: {store_memory(store)}; the bench process's peak "
+                 f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    return sites
 
 
 def report(small: Site, large: Site, *, notes: list[str]) -> int:
@@ -546,6 +669,11 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--samples", type=int,
                         default=int(os.environ.get("BENCH_SAMPLES", "30")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
+    parser.add_argument("--data", type=Path, default=None,
+                        help="keep the large database in this folder and reuse it in later "
+                             "runs (default: a temporary folder, removed)")
+    parser.add_argument("--prepare", choices=["load", "rebuild"], default=None,
+                        help="only load the large database (and build its counters), no reads")
     parser.add_argument("--counters-only", action="store_true",
                         help="write the counters of generated tickets without the tickets")
     return parser.parse_args(argv)
@@ -553,5 +681,6 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     args = arguments(sys.argv[1:])
-    run = counters_only if args.counters_only else main
-    sys.exit(run(args.large, args.small, args.samples, args.rounds))
+    if args.counters_only:
+        sys.exit(counters_only(args.large, args.small, args.samples, args.rounds))
+    sys.exit(main(args.large, args.small, args.samples, args.rounds, args.data, args.prepare))

@@ -16,7 +16,7 @@ EXPECTED = {
                         "photos": {"report_id_1"}},
     "services.classifier": {"classifier_model_versions": {"promoted_at_-1"}},
     "services.tracker": {"tickets": {"tracking_code_1", "sla.next_check_at_1",
-                                     "state_1_breach_at_1"},
+                                     "breach_at_1"},
                          "sla_alerts": {"pending_1"}},
 }
 

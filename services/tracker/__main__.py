@@ -92,16 +92,17 @@ def rebuild_figures(settings: Settings, *, check: bool) -> int:
 
     from services.tracker.config import load_config
     from services.tracker.stats.counters import rebuild
+    from shared.clock import system_clock
 
     config = load_config(settings)
     # a batch job reading every ticket: no operation deadline, and a store busy answering
-    # its reads (the embedded one gathers a whole scan before its first batch) is not
+    # its reads (the embedded one gathers a whole page of the scan before its first batch) is not
     # taken for a lost one (a short heartbeat timeout cancelled the scan of 20,000 tickets)
     client = connect(settings, timeoutMS=None, connectTimeoutMS=600_000,
                      serverSelectionTimeoutMS=600_000)
     db = database(client, settings)
     started = time.monotonic()
-    result = rebuild(db, tz=config.business.tz, dry_run=check)
+    result = rebuild(db, tz=config.business.tz, now=system_clock(), dry_run=check)
     verb = "differ" if check else "rewritten"
     print(f"figures: {result.documents} counter documents from the tickets, "
           f"{result.rewritten} {verb}, {result.removed} stale, "

@@ -188,8 +188,10 @@ class Store(ManagedProcess):
     """SecantusDB, a MongoDB-wire-protocol server with on-disk storage."""
 
     def __init__(self, port: int, *, workdir: Path, host: str = "127.0.0.1",
-                 ttl_sweep: bool = True) -> None:
-        # ttl_sweep=False for tests, whose clock is in the past (see the module it starts)
+                 ttl_sweep: bool = True, sync_on_commit: bool = True,
+                 cache_size: str | None = None) -> None:
+        # ttl_sweep=False for tests, whose clock is in the past (see the module it starts);
+        # sync_on_commit=False and a cache_size only for a benchmark's bulk load
         module = "secantus" if ttl_sweep else "shared.devstack.store_without_ttl_sweep"
         super().__init__(
             "store",
@@ -197,7 +199,8 @@ class Store(ManagedProcess):
              "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING",
              # durable mode: a write is acknowledged only once it is on disk, so a SIGKILL
              # of the store loses nothing that was answered 201
-             "--sync-on-commit",
+             *(["--sync-on-commit"] if sync_on_commit else []),
+             *(["--cache-size", cache_size] if cache_size else []),
              # the outbox relay resumes from the oplog after outages: keep a day of it
              "--oplog-retention-seconds", "86400", "--oplog-max-entries", "2000000"],
             log_path=workdir / "store.log",

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.tracker.monitor import sweep
@@ -25,7 +26,9 @@ def served(tdb, **window) -> list[dict]:
 
 
 def consistent(tdb, config) -> None:
-    expected, hashes = counters.recompute(tdb, tz=config.business.tz)
+    # any instant: the scan's spans start there and reach every ticket
+    expected, hashes, _ = counters.recompute(tdb, tz=config.business.tz,
+                                             now=datetime(2030, 1, 1, tzinfo=UTC))
     assert counters.stored(tdb) == expected
     assert {t["_id"]: t.get("figures_hash") for t in tdb[TICKETS].find({})} == hashes
 
@@ -176,12 +179,12 @@ def test_legacy_tickets_without_a_hash_are_counted_by_a_rebuild(tdb, config, clo
     tdb[TICKETS].update_one({"_id": ticket["_id"]}, {"$unset": {"figures_hash": ""}})
     tdb[counters.FIGURE_COUNTERS].delete_many({})
     assert served(tdb) == []
-    result = counters.rebuild(tdb, tz=config.business.tz)
+    result = counters.rebuild(tdb, tz=config.business.tz, now=clock())
     assert result.hashes_set == 1 and result.rewritten > 0
     assert served(tdb)[0]["backlog"] == 1
     move(tdb, config, clock, ticket, "in_progress")
     consistent(tdb, config)
-    again = counters.rebuild(tdb, tz=config.business.tz)
+    again = counters.rebuild(tdb, tz=config.business.tz, now=clock())
     assert (again.rewritten, again.removed, again.hashes_set) == (0, 0, 0)
 
 
@@ -296,8 +299,8 @@ def test_rebuild_repairs_a_wrong_packed_histogram(tdb, config, clock, make_ticke
     tdb[counters.FIGURE_COUNTERS].update_one(
         {"kind": "L5"}, {"$set": {f"{counters.HISTOGRAM}.{name}": counters.pack({3: 7})}})
     assert counters.stored(tdb) != good
-    assert counters.rebuild(tdb, tz=config.business.tz, dry_run=True).rewritten == 1
-    counters.rebuild(tdb, tz=config.business.tz)
+    assert counters.rebuild(tdb, tz=config.business.tz, now=clock(), dry_run=True).rewritten == 1
+    counters.rebuild(tdb, tz=config.business.tz, now=clock())
     assert counters.stored(tdb) == good
 
 
@@ -327,3 +330,34 @@ def test_a_store_that_keeps_aborting_fails_the_write_within_the_budget(stack, td
     took = time.monotonic() - started
     assert len(calls) > 1  # transient errors are still retried
     assert took < 0.4 * counters.TRANSACTION_TIMEOUTS + 5, took
+
+
+# --- the rebuild's scan in pages (issue 19: the store never holds the whole scan) ----------
+
+NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+OFFSETS = st.one_of(st.none(), st.just("missing"),
+                    st.integers(-20 * 365 * 86_400, 400 * 86_400),   # seconds from NOW
+                    st.sampled_from([0, -1, 1, -86_400, -86_401]))
+
+
+@hypothesis_settings(max_examples=40, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offsets=st.lists(OFFSETS, max_size=40), target=st.integers(2, 8))
+def test_the_rebuilds_pages_read_every_ticket_once(tdb, offsets, target):
+    """Every ticket is in a page, whatever its `updated_at` (none, far past, future, at the
+    boundaries of the first span), and those changed before `now` in one page only."""
+    tdb[TICKETS].delete_many({})
+    docs = []
+    for i, offset in enumerate(offsets):
+        doc: dict = {"_id": f"t{i:03d}", "tracking_code": f"T-{i}"}
+        if offset != "missing":
+            doc["updated_at"] = None if offset is None else NOW + timedelta(seconds=offset)
+        docs.append(doc)
+    if docs:
+        tdb[TICKETS].insert_many(docs)
+    pages = list(counters.ticket_pages(tdb, {"updated_at": 1}, now=NOW, target=target))
+    read = [t["_id"] for page in pages for t in page]
+    assert set(read) == {d["_id"] for d in docs}
+    once = [d["_id"] for d in docs if d.get("updated_at") is None
+            or d["updated_at"].replace(tzinfo=UTC) < NOW]
+    assert all(read.count(i) == 1 for i in once)

@@ -170,6 +170,40 @@ def test_dashboard_and_csv(staff, make_ticket, db, config, clock):
     assert lines[1].startswith("so_xay_dung,0,0,1,1.0")
 
 
+def test_the_dashboard_shows_the_latest_breaches_and_links_the_full_list(
+        staff, make_ticket, db, config, clock, monkeypatch):
+    """Issue 19: the dashboard's list is bounded (the latest breaches, the count from the
+    counters) and the full list, most overdue first, is a page of its own."""
+    from services.tracker.monitor import sweep
+    from services.tracker.pages import views_supervisor
+
+    tickets = []
+    for category in ("traffic", "traffic", "electricity"):
+        tickets.append(make_ticket(category=category))
+        clock.advance(hours=1)
+    clock.advance(days=20)
+    sweep(db=db, config=config, now=clock())
+    codes = [t["tracking_code"] for t in tickets]  # most overdue first
+    client, _ = staff("supervisor")
+    monkeypatch.setattr(views_supervisor, "BREACH_ROWS", 2)
+    page = client.get("/staff/dashboard/breaches").get_data(as_text=True)
+    assert 'id="breach-count">(3)' in page and 'id="all-breaches"' in page
+    assert codes[2] in page and codes[1] in page and codes[0] not in page
+    assert page.index(codes[2]) < page.index(codes[1])  # the latest breach first
+    monkeypatch.setattr(views_supervisor, "BREACH_PAGE_ROWS", 2)
+    first = client.get("/staff/breaches").get_data(as_text=True)
+    assert 'id="breach-count">(3)' in first
+    assert first.index(codes[0]) < first.index(codes[1]) and codes[2] not in first
+    second = client.get("/staff/breaches?page=2").get_data(as_text=True)
+    assert codes[2] in second and codes[0] not in second
+    department = tickets[2]["department"]
+    only = client.get(f"/staff/breaches?department={department}").get_data(as_text=True)
+    assert codes[2] in only and codes[0] not in only and 'id="breach-count">(1)' in only
+    assert client.get("/staff/breaches?page=x").status_code == 200
+    handler, _ = staff("handler")
+    assert handler.get("/staff/breaches").status_code in (302, 403)
+
+
 def test_every_user_in_the_demo_directory_can_log_in(config):
     for user in USERS.values():
         assert config.staff.login(user, "demo1022").user == user

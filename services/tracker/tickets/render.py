@@ -37,3 +37,11 @@ def ticket_out(ticket: dict[str, Any], *, history: bool = False) -> dict[str, An
              "photos": h.get("photos") or [], "owner_change": h.get("owner_change")}
             for h in ticket["history"]]
     return out
+
+
+def breach_row(ticket: dict[str, Any]) -> dict[str, Any]:
+    """What a breach list's row shows (`repository.BREACH_ROW_FIELDS`)."""
+    return {"id": ticket["_id"], "tracking_code": ticket["tracking_code"],
+            "department": ticket.get("department"), "category": ticket["category"],
+            "state": ticket["state"], "breach_at": ticket["breach_at"],
+            "expected_resolution_at": ticket.get("expected_resolution_at")}
