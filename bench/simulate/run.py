@@ -86,10 +86,13 @@ class Tally:
 class Stack:
     """Broker, store and every service on free ports, all on the shared clock."""
 
-    def __init__(self, workdir: Path, clock_file: Path, *, log: TextIO) -> None:
+    def __init__(self, workdir: Path, clock_file: Path, *, log: TextIO,
+                 durable: bool = False) -> None:
         self.workdir = workdir
         self.log = log
-        self.embedded = EmbeddedStack(workdir)
+        # `make run` and the tests sync every commit; the replay kills nothing, so by
+        # default it does not (README: both figures)
+        self.embedded = EmbeddedStack(workdir, sync_on_commit=durable)
         self.processes: list[ManagedProcess] = []
         ports = {"INTAKE_PORT": free_port(), "CLASSIFIER_PORT": free_port(),
                  "TRACKER_PORT": free_port()}
@@ -514,12 +517,14 @@ class Simulation:
             "ticket_indexes": sorted(self.db[TICKETS].index_information()),
             "machine": {"cores": cores(), "load_average_daily": [round(x, 1) for x in self.loads]},
             "crashed": self.stack.crashed(),
+            "durable_store": self.stack.embedded.store.argv.count("--sync-on-commit") > 0,
         }
 
 
 def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
              tick_wall: float = 0.05, surge_wall: float | None = None, seed: int = 1022,
-             workdir: Path | None = None, progress: TextIO = sys.stdout) -> dict[str, Any]:
+             workdir: Path | None = None, progress: TextIO = sys.stdout,
+             durable: bool = False) -> dict[str, Any]:
     """Start the stack, replay the plan, stop everything; the results as a dict."""
     own = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="sim-1022-")) if own else workdir
@@ -527,7 +532,7 @@ def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
     surge = sum(1 for a in plan.arrivals if a.surge)
     surge_wall = surge_wall or max(5.0, surge / 40)
     control = ClockControl(folder / "clock", plan.start)
-    stack = Stack(folder, control.path, log=progress)
+    stack = Stack(folder, control.path, log=progress, durable=durable)
     with (folder / "simulation.log").open("w", encoding="utf-8") as log:
         try:
             print(f"starting the stack in {folder} …", file=progress, flush=True)

@@ -188,16 +188,19 @@ class Store(ManagedProcess):
     """SecantusDB, a MongoDB-wire-protocol server with on-disk storage."""
 
     def __init__(self, port: int, *, workdir: Path, host: str = "127.0.0.1",
-                 ttl_sweep: bool = True) -> None:
+                 ttl_sweep: bool = True, sync_on_commit: bool = True) -> None:
         # ttl_sweep=False for tests, whose clock is in the past (see the module it starts)
         module = "secantus" if ttl_sweep else "shared.devstack.store_without_ttl_sweep"
+        # durable mode: a write is acknowledged only once it is on disk, so a SIGKILL
+        # of the store loses nothing that was answered 201. Only the month's replay
+        # (bench/simulate) turns it off: it kills nothing, and the fsync of every commit,
+        # made under the store's one lock, held every other client waiting (README)
+        durable = ["--sync-on-commit"] if sync_on_commit else []
         super().__init__(
             "store",
             [sys.executable, "-m", module, "--host", host, "--port", str(port),
              "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING",
-             # durable mode: a write is acknowledged only once it is on disk, so a SIGKILL
-             # of the store loses nothing that was answered 201
-             "--sync-on-commit",
+             *durable,
              # the outbox relay resumes from the oplog after outages: keep a day of it
              "--oplog-retention-seconds", "86400", "--oplog-max-entries", "2000000"],
             log_path=workdir / "store.log",
@@ -233,10 +236,12 @@ class EmbeddedStack:
     """Broker and store together, on the given (or free) ports."""
 
     def __init__(self, workdir: Path, *, broker_port: int | None = None,
-                 store_port: int | None = None, ttl_sweep: bool = True) -> None:
+                 store_port: int | None = None, ttl_sweep: bool = True,
+                 sync_on_commit: bool = True) -> None:
         self.workdir = workdir
         self.broker = Broker(broker_port or free_port(), workdir=workdir)
-        self.store = Store(store_port or free_port(), workdir=workdir, ttl_sweep=ttl_sweep)
+        self.store = Store(store_port or free_port(), workdir=workdir, ttl_sweep=ttl_sweep,
+                           sync_on_commit=sync_on_commit)
 
     def start(self) -> EmbeddedStack:
         for part in (self.store, self.broker):
