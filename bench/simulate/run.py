@@ -323,7 +323,7 @@ class Simulation:
             chunks = [ids[i:i + BULK_CHUNK] for i in range(0, len(ids), BULK_CHUNK)]
             self.parallel(lambda chunk, target=target: self.bulk(target, chunk, end), chunks)
 
-    def bulk(self, target: str, ids: list[str], now: datetime) -> None:
+    def bulk(self, target: str, ids: list[str], now: datetime, *, again: bool = True) -> None:
         body: dict[str, Any] = {"to": target, "ticket_ids": ids}
         if target == "resolved":
             body.update(note="Đã xử lý xong.", public=True)
@@ -333,7 +333,13 @@ class Simulation:
             self.count("move_errors", len(ids))
             print(f"bulk {target}: {answer.status_code} {answer.text[:300]}", file=self.log)
             return
+        changed = [row["ticket_id"] for row in answer.json()["results"]
+                   if row["status"] == 409 and "changed meanwhile" in (row.get("error") or "")]
+        if again and changed:  # the monitor's sweep wrote it meanwhile: reload, move again
+            self.bulk(target, changed, now, again=False)
         for row in answer.json()["results"]:
+            if row["ticket_id"] in changed and again:
+                continue
             if row["status"] != 200:
                 self.count("move_errors")
                 print(f"move {row['ticket_id']} to {target}: {row.get('error')}", file=self.log)
@@ -487,6 +493,7 @@ class Simulation:
                                      .total_seconds())
         reports_stored = self.db["reports"].count_documents({})
         cpu = self.stack.cpu_seconds()
+        top = store_top(self.db.client)
         cpu["simulation (this process)"] = round(sum(os.times()[:2]), 1)
         return {
             "plan": {"start": self.plan.start.isoformat(), "days": self.plan.days,
@@ -517,8 +524,26 @@ class Simulation:
             "ticket_indexes": sorted(self.db[TICKETS].index_information()),
             "machine": {"cores": cores(), "load_average_daily": [round(x, 1) for x in self.loads]},
             "crashed": self.stack.crashed(),
+            "store_top": top,
             "durable_store": self.stack.embedded.store.argv.count("--sync-on-commit") > 0,
         }
+
+
+def store_top(client: MongoClient) -> dict[str, dict[str, float]]:
+    """The store's own time per collection and kind of operation (`top`: count, seconds),
+    the largest first: where the store's time went."""
+    try:
+        totals = client.admin.command("top")["totals"]
+    except Exception:  # a store without `top`: the report goes without it
+        return {}
+    rows = {}
+    for ns, sections in totals.items():
+        if not isinstance(sections, dict) or not sections.get("total", {}).get("count"):
+            continue
+        rows[ns] = {f"{kind}_{k}": (v["time"] / 1e6 if k == "time" else v["count"])
+                    for kind, v in sections.items() if isinstance(v, dict) and v.get("count")
+                    for k in ("count", "time")}
+    return dict(sorted(rows.items(), key=lambda kv: -kv[1].get("total_time", 0.0)))
 
 
 def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
