@@ -23,12 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-minutes", type=float, default=15.0)
     parser.add_argument("--tick-wall", type=float, default=0.05,
                         help="wall seconds a quiet tick lasts at least")
+    parser.add_argument("--durable-store", action="store_true",
+                        help="sync every commit to disk, as `make run` does (slower)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "simulate")
     args = parser.parse_args(argv)
     plan = plan_month(reports=args.reports, surge=args.surge, days=args.days, seed=args.seed,
                       districts=DISTRICT_CODES)
     results = simulate(plan, tick=timedelta(minutes=args.tick_minutes),
-                       tick_wall=args.tick_wall, seed=args.seed)
+                       tick_wall=args.tick_wall, seed=args.seed, durable=args.durable_store)
     md, png = write(results, args.out)
     dump(results, args.out / "simulation.json")
     print()

@@ -47,8 +47,11 @@ def cost(results: dict[str, Any]) -> str:
     store = cpu.get("store", 0.0)
     machine = results.get("machine") or {}
     wall = results["wall_seconds"]
+    mode = results.get("durable_store")
+    where = ("the embedded store" if mode is None else "the embedded store, syncing every "
+             "commit" if mode else "the embedded store, not syncing each commit")
     text = (f"It used {total:,.0f} CPU seconds ({store:,.0f} s, {store / total * 100:.0f}%, in "
-            f"the embedded store), {total / wall:.2f} cores on average over "
+            f"{where}), {total / wall:.2f} cores on average over "
             f"{wall:,.0f} s of wall time")
     loads = machine.get("load_average_daily") or []
     if loads:

@@ -86,10 +86,13 @@ class Tally:
 class Stack:
     """Broker, store and every service on free ports, all on the shared clock."""
 
-    def __init__(self, workdir: Path, clock_file: Path, *, log: TextIO) -> None:
+    def __init__(self, workdir: Path, clock_file: Path, *, log: TextIO,
+                 durable: bool = False) -> None:
         self.workdir = workdir
         self.log = log
-        self.embedded = EmbeddedStack(workdir)
+        # `make run` and the tests sync every commit; the replay kills nothing, so by
+        # default it does not (README: both figures)
+        self.embedded = EmbeddedStack(workdir, sync_on_commit=durable)
         self.processes: list[ManagedProcess] = []
         ports = {"INTAKE_PORT": free_port(), "CLASSIFIER_PORT": free_port(),
                  "TRACKER_PORT": free_port()}
@@ -320,7 +323,7 @@ class Simulation:
             chunks = [ids[i:i + BULK_CHUNK] for i in range(0, len(ids), BULK_CHUNK)]
             self.parallel(lambda chunk, target=target: self.bulk(target, chunk, end), chunks)
 
-    def bulk(self, target: str, ids: list[str], now: datetime) -> None:
+    def bulk(self, target: str, ids: list[str], now: datetime, *, again: bool = True) -> None:
         body: dict[str, Any] = {"to": target, "ticket_ids": ids}
         if target == "resolved":
             body.update(note="Đã xử lý xong.", public=True)
@@ -330,7 +333,13 @@ class Simulation:
             self.count("move_errors", len(ids))
             print(f"bulk {target}: {answer.status_code} {answer.text[:300]}", file=self.log)
             return
+        changed = [row["ticket_id"] for row in answer.json()["results"]
+                   if row["status"] == 409 and "changed meanwhile" in (row.get("error") or "")]
+        if again and changed:  # the monitor's sweep wrote it meanwhile: reload, move again
+            self.bulk(target, changed, now, again=False)
         for row in answer.json()["results"]:
+            if row["ticket_id"] in changed and again:
+                continue
             if row["status"] != 200:
                 self.count("move_errors")
                 print(f"move {row['ticket_id']} to {target}: {row.get('error')}", file=self.log)
@@ -484,6 +493,7 @@ class Simulation:
                                      .total_seconds())
         reports_stored = self.db["reports"].count_documents({})
         cpu = self.stack.cpu_seconds()
+        top = store_top(self.db.client)
         cpu["simulation (this process)"] = round(sum(os.times()[:2]), 1)
         return {
             "plan": {"start": self.plan.start.isoformat(), "days": self.plan.days,
@@ -514,12 +524,32 @@ class Simulation:
             "ticket_indexes": sorted(self.db[TICKETS].index_information()),
             "machine": {"cores": cores(), "load_average_daily": [round(x, 1) for x in self.loads]},
             "crashed": self.stack.crashed(),
+            "store_top": top,
+            "durable_store": self.stack.embedded.store.argv.count("--sync-on-commit") > 0,
         }
+
+
+def store_top(client: MongoClient) -> dict[str, dict[str, float]]:
+    """The store's own time per collection and kind of operation (`top`: count, seconds),
+    the largest first: where the store's time went."""
+    try:
+        totals = client.admin.command("top")["totals"]
+    except Exception:  # a store without `top`: the report goes without it
+        return {}
+    rows = {}
+    for ns, sections in totals.items():
+        if not isinstance(sections, dict) or not sections.get("total", {}).get("count"):
+            continue
+        rows[ns] = {f"{kind}_{k}": (v["time"] / 1e6 if k == "time" else v["count"])
+                    for kind, v in sections.items() if isinstance(v, dict) and v.get("count")
+                    for k in ("count", "time")}
+    return dict(sorted(rows.items(), key=lambda kv: -kv[1].get("total_time", 0.0)))
 
 
 def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
              tick_wall: float = 0.05, surge_wall: float | None = None, seed: int = 1022,
-             workdir: Path | None = None, progress: TextIO = sys.stdout) -> dict[str, Any]:
+             workdir: Path | None = None, progress: TextIO = sys.stdout,
+             durable: bool = False) -> dict[str, Any]:
     """Start the stack, replay the plan, stop everything; the results as a dict."""
     own = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="sim-1022-")) if own else workdir
@@ -527,7 +557,7 @@ def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
     surge = sum(1 for a in plan.arrivals if a.surge)
     surge_wall = surge_wall or max(5.0, surge / 40)
     control = ClockControl(folder / "clock", plan.start)
-    stack = Stack(folder, control.path, log=progress)
+    stack = Stack(folder, control.path, log=progress, durable=durable)
     with (folder / "simulation.log").open("w", encoding="utf-8") as log:
         try:
             print(f"starting the stack in {folder} …", file=progress, flush=True)

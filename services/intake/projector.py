@@ -18,6 +18,7 @@ from typing import Any
 
 from bson import ObjectId
 from prometheus_client import Counter
+from pymongo import UpdateOne
 from pymongo.database import Database
 
 from services.intake.store import REPORTS
@@ -32,12 +33,12 @@ PROJECTED = Counter("intake_projected_events_total", "Downstream events applied 
 GROUP = "intake-projector"
 
 
-def apply_classified(*, db: Database, event: ReportClassified) -> bool:
+def classified_update(event: ReportClassified) -> UpdateOne | None:
     """The classifier's suggestion. A v1 event's department is not shown: the department
     comes from the tracker's status events, which apply the tracker's routing table."""
     if not ObjectId.is_valid(event.report_id):
-        return False
-    result = db[REPORTS].update_one(
+        return None
+    return UpdateOne(
         {"_id": ObjectId(event.report_id), "status": "received"},
         {"$set": {"status": "triage" if event.needs_triage else "classified",
                   "service_code": event.category,
@@ -47,7 +48,6 @@ def apply_classified(*, db: Database, event: ReportClassified) -> bool:
                                      "model_version": event.model_version},
                   "downstream_confirmed_at": event.occurred_at,
                   "updated_at": event.occurred_at}})
-    return result.modified_count == 1
 
 
 def status_filter(event: TicketStatusChangedV1) -> dict[str, Any]:
@@ -57,9 +57,9 @@ def status_filter(event: TicketStatusChangedV1) -> dict[str, Any]:
     return {"_id": ObjectId(event.report_id), "ticket_seq": {"$not": {"$gte": event.seq}}}
 
 
-def apply_status(*, db: Database, event: TicketStatusChangedV1) -> bool:
+def status_update(event: TicketStatusChangedV1) -> UpdateOne | None:
     if not ObjectId.is_valid(event.report_id):
-        return False
+        return None
     update: dict = {"$set": {"status": event.to_state, "ticket_seq": event.seq,
                              "service_code": event.category,
                              "agency_responsible": event.department,
@@ -75,8 +75,21 @@ def apply_status(*, db: Database, event: TicketStatusChangedV1) -> bool:
     if event.public_note:
         update["$push"] = {"public_notes": {"at": event.occurred_at, "text": event.public_note,
                                             "seq": event.seq}}
-    result = db[REPORTS].update_one(status_filter(event), update)
-    return result.modified_count == 1
+    return UpdateOne(status_filter(event), update)
+
+
+def _apply_one(db: Database, write: UpdateOne | None) -> bool:
+    if write is None:
+        return False
+    return db[REPORTS].bulk_write([write]).modified_count == 1
+
+
+def apply_classified(*, db: Database, event: ReportClassified) -> bool:
+    return _apply_one(db, classified_update(event))
+
+
+def apply_status(*, db: Database, event: TicketStatusChangedV1) -> bool:
+    return _apply_one(db, status_update(event))
 
 
 def project(batch: Batch) -> list[Output[Event]]:
@@ -85,11 +98,23 @@ def project(batch: Batch) -> list[Output[Event]]:
 
 
 def apply_events(events: list[Event], now: Any, *, db: Database) -> None:
+    """The batch's events in one ordered write: each update is conditional (a report's
+    status applies only over an older one), so the batch's order and a replay of it give
+    what one update at a time gives, at the embedded store's cost of one write (one commit
+    per update was a quarter of its time in the month's replay)."""
+    writes = []
     for event in events:
         if isinstance(event, ReportClassified):
-            apply_classified(db=db, event=event)
+            write = classified_update(event)
         elif isinstance(event, TicketStatusChangedV1):
-            apply_status(db=db, event=event)
+            write = status_update(event)
+        else:
+            write = None
+        if write is not None:
+            writes.append(write)
+    if writes:
+        db[REPORTS].bulk_write(writes, ordered=True)
+    for event in events:
         PROJECTED.labels(event.event_type).inc()
 
 

@@ -191,15 +191,19 @@ class Store(ManagedProcess):
                  ttl_sweep: bool = True, sync_on_commit: bool = True,
                  cache_size: str | None = None) -> None:
         # ttl_sweep=False for tests, whose clock is in the past (see the module it starts);
-        # sync_on_commit=False and a cache_size only for a benchmark's bulk load
+        # sync_on_commit=False and a cache_size only for a benchmark's bulk load and the
+        # month's replay
         module = "secantus" if ttl_sweep else "shared.devstack.store_without_ttl_sweep"
+        # durable mode: the log is fsynced at every commit, so a write answered 201 survives
+        # even a power loss (SecantusDB's docs: a SIGKILL alone loses nothing either way).
+        # The month's replay (bench/simulate) turns it off: the fsync of every commit, made
+        # under the store's one lock, held every other client waiting (README)
+        durable = ["--sync-on-commit"] if sync_on_commit else []
         super().__init__(
             "store",
             [sys.executable, "-m", module, "--host", host, "--port", str(port),
              "--storage-path", str(workdir / "store-data"), "--log-level", "WARNING",
-             # durable mode: a write is acknowledged only once it is on disk, so a SIGKILL
-             # of the store loses nothing that was answered 201
-             *(["--sync-on-commit"] if sync_on_commit else []),
+             *durable,
              *(["--cache-size", cache_size] if cache_size else []),
              # the outbox relay resumes from the oplog after outages: keep a day of it
              "--oplog-retention-seconds", "86400", "--oplog-max-entries", "2000000"],
@@ -236,10 +240,12 @@ class EmbeddedStack:
     """Broker and store together, on the given (or free) ports."""
 
     def __init__(self, workdir: Path, *, broker_port: int | None = None,
-                 store_port: int | None = None, ttl_sweep: bool = True) -> None:
+                 store_port: int | None = None, ttl_sweep: bool = True,
+                 sync_on_commit: bool = True) -> None:
         self.workdir = workdir
         self.broker = Broker(broker_port or free_port(), workdir=workdir)
-        self.store = Store(store_port or free_port(), workdir=workdir, ttl_sweep=ttl_sweep)
+        self.store = Store(store_port or free_port(), workdir=workdir, ttl_sweep=ttl_sweep,
+                           sync_on_commit=sync_on_commit)
 
     def start(self) -> EmbeddedStack:
         for part in (self.store, self.broker):

@@ -144,14 +144,13 @@ def bulk() -> Response | tuple[str, int]:
             errors["ticket_ids"] = translate("err.invalid")
         return _queue_page(bulk_errors=errors, bulk_values=values, status=422)
     moved, failed = [], []
-    for ticket_id in dict.fromkeys(body.ticket_ids):
-        try:
-            ticket = service.transition(db=d.db, config=d.config, principal=principal,
-                                        ticket_id=ticket_id, to_state=body.to, note=body.note,
-                                        public=body.public, now=d.clock())
-            moved.append(ticket["tracking_code"])
-        except DomainError as exc:
-            failed.append(f"{ticket_id[-6:]}: {forms.error_message(exc)}")
+    for ticket_id, outcome in service.bulk_transition(
+            db=d.db, config=d.config, principal=principal, ticket_ids=body.ticket_ids,
+            to_state=body.to, note=body.note, public=body.public, now=d.clock()):
+        if isinstance(outcome, DomainError):
+            failed.append(f"{ticket_id[-6:]}: {forms.error_message(outcome)}")
+        else:
+            moved.append(outcome["tracking_code"])
     flash(ngettext("notice.bulk", len(moved), state=label("state", body.to)))
     for line in failed:
         flash(line)

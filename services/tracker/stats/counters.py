@@ -453,41 +453,63 @@ def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
 
 def save_many(db: Database, changes: list[Change], *, tz: ZoneInfo) -> int:
     """Write a batch of ticket changes (the monitor's sweep): those that leave the figures
-    alone in one unordered bulk write, those that move them in one transaction, each
-    counted only if its condition held. Returns how many were written."""
+    alone in one unordered bulk write, the others as `save_batch` does. Returns how many
+    were written."""
     plain: list[Change] = []
-    moving: list[Change] = []
+    moving: list[tuple[Change, list[tuple[dict[str, Any], str]]]] = []
     for change in changes:
-        if any(change.ticket.get(k) != change.updated.get(k) for k in OUTCOME_INPUTS):
-            try:  # duplicates may move with it: one at a time
-                save(db, change, tz=tz)
-            except Lost:
-                pass
-            continue
-        _prepare(db, change, tz)
-        (moving if change.delta else plain).append(change)
+        moved = _prepare(db, change, tz)
+        if change.delta or moved:
+            moving.append((change, moved))
+        else:
+            plain.append(change)
     written = 0
     if plain:
         result = db[TICKETS].bulk_write(
             [UpdateOne(*c.conditional()) for c in plain], ordered=False)
         written += result.matched_count
-    if moving:
-        counted: list[int] = []
+    return written + len(_write_prepared(db, moving, tz))
 
-        def write(session: ClientSession) -> None:
-            counted.clear()
-            total: Contribution = Counter()
-            for change in moving:
-                if db[TICKETS].update_one(*change.conditional(),
-                                          session=session).matched_count:
-                    total.update(change.delta)
-                    counted.append(1)
-            if total := _nonzero(total):
-                _write_counters(db, total, session)
 
-        _transaction(db, write)
-        written += len(counted)
-    return written
+def save_batch(db: Database, changes: list[Change], *, tz: ZoneInfo) -> set[str]:
+    """Write a batch of ticket changes (a bulk move) in one transaction with one write of
+    the counters (the sum of their deltas), each ticket written and counted only if its
+    condition held; a change whose figures move duplicates with it is saved alone, as
+    `save` does. Returns the ids of the tickets written. (On the embedded store one
+    transaction for a batch costs far less than one per ticket: the counters' documents and
+    the commit are written once.)"""
+    return _write_prepared(db, [(c, _prepare(db, c, tz)) for c in changes], tz)
+
+
+def _write_prepared(db: Database, prepared: list[tuple[Change, list[tuple[dict[str, Any], str]]]],
+                    tz: ZoneInfo) -> set[str]:
+    written: set[str] = set()
+    batch: list[Change] = []
+    for change, moved in prepared:
+        if not moved:
+            batch.append(change)
+            continue
+        try:  # duplicates move with it: alone, their conditions checked
+            save(db, change, tz=tz)
+            written.add(change.ticket["_id"])
+        except Lost:
+            pass
+    if not batch:
+        return written
+    counted: list[str] = []
+
+    def write(session: ClientSession) -> None:
+        counted.clear()
+        total: Contribution = Counter()
+        for change in batch:
+            if db[TICKETS].update_one(*change.conditional(), session=session).matched_count:
+                total.update(change.delta)
+                counted.append(change.ticket["_id"])
+        if total := _nonzero(total):
+            _write_counters(db, total, session)
+
+    _transaction(db, write)
+    return written | set(counted)
 
 
 def insert(db: Database, tickets: list[dict[str, Any]], *, tz: ZoneInfo) -> set[int]:

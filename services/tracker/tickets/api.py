@@ -122,16 +122,14 @@ def transition(ticket_id: str) -> Response:
 def bulk_transition() -> Response:
     d, body = deps(), parse_model(BulkTransitionIn, json_body())
     results = []
-    for ticket_id in dict.fromkeys(body.ticket_ids):
-        try:
-            ticket = service.transition(
-                db=d.db, config=d.config, principal=g.principal, ticket_id=ticket_id,
-                to_state=body.to, note=body.note, public=body.public, now=d.clock())
-        except DomainError as exc:
-            results.append({"ticket_id": ticket_id, "status": exc.status,
-                            "error": exc.detail})
-            continue
-        results.append({"ticket_id": ticket_id, "status": 200, "state": ticket["state"]})
+    for ticket_id, outcome in service.bulk_transition(
+            db=d.db, config=d.config, principal=g.principal, ticket_ids=body.ticket_ids,
+            to_state=body.to, note=body.note, public=body.public, now=d.clock()):
+        if isinstance(outcome, DomainError):
+            results.append({"ticket_id": ticket_id, "status": outcome.status,
+                            "error": outcome.detail})
+        else:
+            results.append({"ticket_id": ticket_id, "status": 200, "state": outcome["state"]})
     return jsonify(results=results)
 
 

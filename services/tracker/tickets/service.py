@@ -30,6 +30,7 @@ from services.tracker.tickets.errors import (
     TicketNotFound,
 )
 from services.tracker.tickets.states import check_transition, role_may_move_to
+from shared.errors import DomainError
 from shared.events import ReportClassified
 from shared.redact import redact_contacts
 from shared.tickets import RESPONDED_STATES, TicketState
@@ -138,10 +139,10 @@ def get_ticket(*, db: Database, principal: Principal, ticket_id: str) -> dict[st
     return ticket
 
 
-def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
-           entries: list[dict[str, Any]], now: datetime,
-           set_fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Append entries and write the ticket if nobody changed it meanwhile."""
+def _changed(*, config: TrackerConfig, ticket: dict[str, Any], entries: list[dict[str, Any]],
+             now: datetime, set_fields: dict[str, Any] | None = None
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ticket after the entries, and the fields that change (unwritten)."""
     updated = dict(ticket)
     updated.update(set_fields or {})
     if updated.get("department") != ticket.get("department"):
@@ -162,11 +163,24 @@ def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
     changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
                and ticket.get(k, _MISSING) != v}
     changes["unpublished"] = True
+    return updated, changes
+
+
+def _conflict(ticket: dict[str, Any]) -> Conflict:
+    return Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it",
+                    field="form")
+
+
+def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
+           entries: list[dict[str, Any]], now: datetime,
+           set_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Append entries and write the ticket if nobody changed it meanwhile."""
+    updated, changes = _changed(config=config, ticket=ticket, entries=entries, now=now,
+                                set_fields=set_fields)
     # the supervisor's counters move in the same transaction
     if not repository.update_if_unchanged(db, ticket=ticket, updated=updated, changes=changes,
                                           entries=entries, tz=config.business.tz):
-        raise Conflict(f"ticket {ticket['tracking_code']} changed meanwhile; reload it",
-                       field="form")
+        raise _conflict(ticket)
     return updated
 
 
@@ -181,6 +195,16 @@ def transition(*, db: Database, config: TrackerConfig, principal: Principal, tic
     if ticket["state"] == "duplicate" and to_state == undo_target(ticket):
         return undo_duplicate(db=db, config=config, principal=principal, ticket_id=ticket_id,
                               reason=note or "", now=now, ticket=ticket)
+    entries, set_fields = _move(config=config, principal=principal, ticket=ticket,
+                                to_state=to_state, note=note, public=public, now=now)
+    return _apply(db=db, config=config, ticket=ticket, entries=entries, now=now,
+                  set_fields=set_fields)
+
+
+def _move(*, config: TrackerConfig, principal: Principal, ticket: dict[str, Any],
+          to_state: str, note: str | None, public: bool, now: datetime
+          ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The history entry (and other fields) of a move, after every check of the rules."""
     check_transition(ticket["state"], to_state)
     if not role_may_move_to(principal.role, to_state):
         raise Forbidden(f"role {principal.role} may not move a ticket to {to_state}")
@@ -197,8 +221,45 @@ def transition(*, db: Database, config: TrackerConfig, principal: Principal, tic
         set_fields = {"rating": None, "reopen_count": ticket.get("reopen_count", 0) + 1}
     entry = _entry(seq=ticket["seq"] + 1, at=now, by=principal, from_state=ticket["state"],
                    to_state=to_state, note=note, public=public, exception=exception)
-    return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
-                  set_fields=set_fields)
+    return [entry], set_fields
+
+
+def bulk_transition(*, db: Database, config: TrackerConfig, principal: Principal,
+                    ticket_ids: list[str], to_state: str, note: str | None, public: bool,
+                    now: datetime) -> list[tuple[str, dict[str, Any] | DomainError]]:
+    """Move several tickets: every move is checked as `transition` checks it, and those
+    allowed are written together (one read, one transaction, the counters moved once).
+    Each ticket's outcome, in the order given (repeats once): the ticket after the move, or
+    the refusal (a ticket changed meanwhile is a conflict, as for a single move)."""
+    require(principal, Action.TRANSITION)
+    ids = list(dict.fromkeys(ticket_ids))
+    found = repository.get_visible_many(db, principal, ids)
+    outcome: dict[str, dict[str, Any] | DomainError] = {}
+    pending: list[repository.Move] = []
+    for ticket_id in ids:
+        ticket = found.get(ticket_id)
+        try:
+            if ticket is None:
+                raise TicketNotFound(ticket_id)
+            if ticket["state"] == "duplicate":  # an undo moves the original too: alone
+                outcome[ticket_id] = transition(
+                    db=db, config=config, principal=principal, ticket_id=ticket_id,
+                    to_state=to_state, note=note, public=public, now=now, ticket=ticket)
+                continue
+            entries, set_fields = _move(config=config, principal=principal, ticket=ticket,
+                                        to_state=to_state, note=note, public=public, now=now)
+        except DomainError as exc:
+            outcome[ticket_id] = exc
+            continue
+        updated, changes = _changed(config=config, ticket=ticket, entries=entries, now=now,
+                                    set_fields=set_fields)
+        pending.append(repository.Move(ticket=ticket, updated=updated, changes=changes,
+                                       entries=entries))
+    written = repository.update_many_if_unchanged(db, pending, tz=config.business.tz)
+    for move in pending:
+        ticket_id = move.ticket["_id"]
+        outcome[ticket_id] = move.updated if ticket_id in written else _conflict(move.ticket)
+    return [(ticket_id, outcome[ticket_id]) for ticket_id in ids]
 
 
 REOPEN_LATE = "reopen_after_window"
