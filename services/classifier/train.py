@@ -163,6 +163,8 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
     the training reports (cross_fit: each report predicted by a model fitted on the other
     folds); the final model is then fitted on all training rows. The validation split only
     measures: it chooses nothing."""
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2 (out-of-fold predictions), not {folds}")
     steps = tqdm(total=folds + 3, desc="training", disable=not progress, unit="step")
     oof = cross_fit(train_rows, folds, steps)
     candidates = ["logreg", "svm"] if head == "auto" else [head]

@@ -20,6 +20,9 @@ from tests.classifier.conftest import new_worker
 from tests.helpers import collect, running, wait_until
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+# The promotion and refusal tests check the decision, not the thresholds: two folds fit each
+# head twice instead of five times. The CLI test below runs the CronJob's real 5-fold path.
+FAST_FOLDS = 2
 
 # A confusion of the shipped model: English reports about street lights land in another
 # category (commerce before issue 15's English slice, traffic after it). Written here as
@@ -83,13 +86,14 @@ def test_corrupted_corrections_are_refused(db, classifier):
         wrong = labels[(labels.index(row.category) + 1) % len(labels)]
         store_correction(db=db, event=correction(row.text, wrong, old=row.category))
 
-    decision = retrain(db=db, baseline=classifier, now=NOW)
+    decision = retrain(db=db, baseline=classifier, now=NOW, folds=FAST_FOLDS)
 
     assert decision.outcome == "refused" and decision.corrections_n == 900
     assert any(r.startswith("validation.accuracy") for r in decision.regressions)
     assert registry.current_version(db=db) is None  # nothing promoted
     recorded = db[registry.DECISIONS].find_one({"candidate_version": decision.candidate_version})
     assert recorded["outcome"] == "refused" and recorded["regressions"] == decision.regressions
+    assert recorded["folds"] == FAST_FOLDS
 
 
 def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings, db,
@@ -110,7 +114,7 @@ def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings
 
         for text in FIXES:
             store_correction(db=db, event=correction(text, "trees_lighting", old="commerce"))
-        decision = retrain(db=db, baseline=classifier, now=NOW)
+        decision = retrain(db=db, baseline=classifier, now=NOW, folds=FAST_FOLDS)
         assert decision.outcome == "promoted", decision.regressions
         assert decision.candidate_version != classifier.version
 
@@ -179,6 +183,7 @@ def test_cli_with_no_new_corrections_refuses_and_records(env, db, model_path):
     assert summary["outcome"] == "refused" and summary["corrections"] == 0
     assert summary["regressions"] == ["candidate is the model in service"]
     assert db[registry.DECISIONS].count_documents({"outcome": "refused"}) == 1
+    assert db[registry.DECISIONS].find_one({})["folds"] == 5  # the real path, not the tests'
     assert registry.current_version(db=db) is None
 
 
