@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         "retrain", help="train a candidate on corpus + corrections; promote it to the store "
                         "only if no guarded figure gets worse")
     retrain_p.add_argument("--head", choices=["auto", "logreg", "svm"], default="auto")
+    retrain_p.add_argument("--folds", type=int, default=5,
+                           help="folds of the out-of-fold predictions the thresholds are chosen on")
     eval_p = sub.add_parser("evaluate", help="measure the model on labelled JSON Lines")
     eval_p.add_argument("--data", type=Path, required=True)
     sub.add_parser("predict", help="JSON Lines {id, text} on stdin -> predictions on stdout")
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         db = database(connect(settings), settings)
         key = settings.model_signing_key
         decision = retrain(db=db, baseline=serving_model(db=db, artifact=model_path, key=key),
-                           now=system_clock(), key=key, head=args.head, progress=True)
+                           now=system_clock(), key=key, head=args.head, folds=args.folds,
+                           progress=True)
         print(json.dumps({"outcome": decision.outcome, "candidate": decision.candidate_version,
                           "baseline": decision.baseline_version,
                           "corrections": decision.corrections_n,

@@ -103,13 +103,15 @@ class Decision:
 
 def retrain(*, db: Database, baseline: ReportClassifier, now: datetime, key: str,
             head: str = "auto",
-            sets: dict[str, list[Example]] | None = None,
+            sets: dict[str, list[Example]] | None = None, folds: int = training.FOLDS,
             progress: bool = False) -> Decision:
-    """Train, compare with `baseline` (the model in service), promote or refuse, record."""
+    """Train, compare with `baseline` (the model in service), promote or refuse, record.
+    `folds`: of the out-of-fold predictions the candidate's thresholds are chosen on (each
+    fold is one more fit of every head; tests of the promotion logic use 2)."""
     sets = sets if sets is not None else guarded_sets()
     corrections = load_corrections(db=db)
     result = training.train(load_split("train") + corrections, load_split("validation"),
-                            head=head, progress=progress)
+                            head=head, progress=progress, folds=folds)
     candidate = result.classifier
     cand = {name: figures(candidate, rows) for name, rows in sets.items()}
     base = {name: figures(baseline, rows) for name, rows in sets.items()}
@@ -118,7 +120,7 @@ def retrain(*, db: Database, baseline: ReportClassifier, now: datetime, key: str
         worse = worse or ["candidate is the model in service"]
     outcome = "refused" if worse else "promoted"
     decision = Decision(outcome, candidate.version, baseline.version, len(corrections), worse,
-                        cand, base, now)
+                        cand, base, now, extra={"folds": folds})
     if outcome == "promoted":
         registry.publish(db=db, classifier=candidate, metrics=cand, now=now, key=key)
         pruned = registry.prune(db=db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.joblib"
 AUTO_ROUTE_PRECISION = 0.98  # issue 15's target, held on out-of-fold training predictions
 URGENT_RECALL = 0.92
+TRAFFIC_MIX = Path(__file__).parent / "config" / "traffic_mix.json"
 
 
 @dataclass
@@ -44,14 +46,17 @@ def corpus_version(rows: list[Example]) -> str:
     return digest.hexdigest()[:10]
 
 
-def choose_threshold(confidences: np.ndarray, correct: np.ndarray, precision: float) -> float:
-    """The lowest confidence from which auto-routed reports are at least `precision` right.
-    A threshold routes every report at its value, so a prefix of the ranking may end only
-    where the confidence changes (ties are routed together or not at all)."""
+def choose_threshold(confidences: np.ndarray, correct: np.ndarray, precision: float,
+                     weights: np.ndarray | None = None) -> float:
+    """The lowest confidence from which auto-routed reports are at least `precision` right
+    (each report counting its weight, 1 without `weights`). A threshold routes every report
+    at its value, so a prefix of the ranking may end only where the confidence changes (ties
+    are routed together or not at all)."""
     order = np.argsort(-confidences, kind="stable")
     ranked = confidences[order]
-    hits = np.cumsum(correct[order])
-    counts = np.arange(1, len(order) + 1)
+    w = np.ones(len(order)) if weights is None else np.asarray(weights, dtype=float)[order]
+    hits = np.cumsum(w * correct[order])
+    counts = np.cumsum(w)
     ends = np.r_[ranked[1:] < ranked[:-1], True]
     ok = np.where((hits / counts >= precision) & ends)[0]
     if len(ok) == 0:
@@ -124,26 +129,51 @@ def cross_fit(rows: list[Example], folds: int = FOLDS, steps: Any = None) -> Out
                      urgent_proba=urgent_proba, eligible=eligible)
 
 
+def traffic_weights(rows: list[Example], mix: dict[str, Any]) -> np.ndarray:
+    """A weight per training row: the declared share of its kind of message in real traffic
+    (config/traffic_mix.json: out-of-scope messages, then reports by style) divided by the
+    kind's share of `rows`, so that the weighted rows have the declared mix."""
+    out_of_scope = float(mix["out_of_scope"])
+    declared = {NOT_A_REPORT: out_of_scope,
+                **{style: (1 - out_of_scope) * float(share)
+                   for style, share in mix["reports_by_style"].items()}}
+    kinds = [NOT_A_REPORT if r.category == NOT_A_REPORT else r.style for r in rows]
+    missing = sorted(set(kinds) - set(declared))
+    if missing:
+        raise ValueError(f"traffic mix declares no share for {missing}")
+    counts = Counter(kinds)
+    return np.array([declared[k] * len(rows) / counts[k] for k in kinds])
+
+
+def load_traffic_mix(path: Path = TRAFFIC_MIX) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def routing_choices(first: np.ndarray, second: np.ndarray, labels: list[str],
                     truth: np.ndarray, eligible: np.ndarray,
-                    precision: float = AUTO_ROUTE_PRECISION) -> dict[str, dict[str, float]]:
+                    precision: float = AUTO_ROUTE_PRECISION,
+                    weights: np.ndarray | None = None) -> dict[str, dict[str, float]]:
     """Auto-route threshold and the coverage it gives on out-of-fold predictions, for the
     chosen head alone and with the other head's second opinion under each rule
     (model.second_opinion). A report the head calls not_a_report is not routed, nor one
     outside `eligible` (the rules before the threshold send it to triage: too short, unknown
-    words); one of the 17 codes routed for chatter is an error."""
+    words); one of the 17 codes routed for chatter is an error. With `weights` (one per
+    report) precision and coverage count each report by its weight."""
     real = [i for i, label in enumerate(labels) if label != NOT_A_REPORT]
     held_back = np.array([labels[i] == NOT_A_REPORT for i in first.argmax(axis=1)]) | ~eligible
     best = np.asarray(real)[first[:, real].argmax(axis=1)]
     correct = np.array([labels[b] for b in best]) == truth
+    w = np.ones(len(truth)) if weights is None else np.asarray(weights, dtype=float)
     out = {}
     options = [("alone", None, "min")] + [(rule, second, rule) for rule in OPINION_RULES]
     for name, p_second, rule in options:
         score = np.where(held_back, -1.0, second_opinion(first, p_second, real, rule))
-        threshold = choose_threshold(score, correct, precision)
+        threshold = choose_threshold(score, correct, precision, w)
         routed = score >= threshold
-        out[name] = {"threshold": threshold, "coverage": float(routed.mean()),
-                     "precision": float(correct[routed].mean()) if routed.any() else 1.0}
+        out[name] = {"threshold": threshold,
+                     "coverage": float(w[routed].sum() / w.sum()),
+                     "precision": float((w * correct)[routed].sum() / w[routed].sum())
+                     if routed.any() else 1.0}
     return out
 
 
@@ -163,6 +193,8 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
     the training reports (cross_fit: each report predicted by a model fitted on the other
     folds); the final model is then fitted on all training rows. The validation split only
     measures: it chooses nothing."""
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2 (out-of-fold predictions), not {folds}")
     steps = tqdm(total=folds + 3, desc="training", disable=not progress, unit="step")
     oof = cross_fit(train_rows, folds, steps)
     candidates = ["logreg", "svm"] if head == "auto" else [head]

@@ -21,19 +21,24 @@ from tests.classifier.conftest import new_worker
 from tests.helpers import collect, running, wait_until
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+# The promotion and refusal tests check the decision, not the thresholds: two folds fit each
+# head twice instead of five times. The CLI test below runs the CronJob's real 5-fold path.
+FAST_FOLDS = 2
 
-# A confusion of the shipped model: English reports about street lights land in another
-# category (commerce before issue 15's English slice, traffic after it). Written here as
-# handlers' corrections, not copied from any evaluation set.
+# A confusion of the shipped model: English reports about a "light pole" or a "lamppost"
+# land in traffic (issue 15's own example, "the street light in front of my house...", went to
+# commerce, then to traffic; the fourth session's English slices made it trees_lighting, so
+# the probe moved to a wording the model still gets wrong). Written here as handlers'
+# corrections, not copied from any evaluation set.
 FIXES = [
-    "the street lamp at the end of our alley has been dark for a week",
-    "street lights on le van sy are all off at night, the road is pitch black",
-    "broken streetlight in front of the market, nobody has come to repair it",
-    "the lamp post near my house flickers and then goes out every evening",
-    "no street lighting on this stretch for two weeks now, very unsafe to walk",
-    "please fix the public light outside number 40, it has not worked since last month",
+    "the light pole at the end of our alley does not turn on at night anymore",
+    "light pole near the bus stop has been off for a week, the bulb must be dead",
+    "the lamppost by the bus stop on le van sy is out, passengers wait in the dark",
+    "two light poles on our road no longer turn on, please replace the bulbs",
+    "the bulb on the pole in front of the market is out again",
+    "please fix the lamppost outside number 40, it has not lit up since last month",
 ]
-PROBE = "the street light in front of my house on nguyen trai has been broken for 2 weeks"
+PROBE = "light pole at the alley mouth does not turn on anymore"
 
 
 def correction(text: str, category: str, old: str = "land_housing",
@@ -84,13 +89,15 @@ def test_corrupted_corrections_are_refused(db, classifier):
         wrong = labels[(labels.index(row.category) + 1) % len(labels)]
         store_correction(db=db, event=correction(row.text, wrong, old=row.category))
 
-    decision = retrain(db=db, baseline=classifier, now=NOW, key=DEV_MODEL_SIGNING_KEY)
+    decision = retrain(db=db, baseline=classifier, now=NOW, key=DEV_MODEL_SIGNING_KEY,
+                       folds=FAST_FOLDS)
 
     assert decision.outcome == "refused" and decision.corrections_n == 900
     assert any(r.startswith("validation.accuracy") for r in decision.regressions)
     assert registry.current_version(db=db) is None  # nothing promoted
     recorded = db[registry.DECISIONS].find_one({"candidate_version": decision.candidate_version})
     assert recorded["outcome"] == "refused" and recorded["regressions"] == decision.regressions
+    assert recorded["folds"] == FAST_FOLDS
 
 
 def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings, db,
@@ -110,8 +117,9 @@ def test_better_candidate_is_promoted_and_running_worker_and_api_use_it(settings
         assert old[0]["model_version"] == classifier.version
 
         for text in FIXES:
-            store_correction(db=db, event=correction(text, "trees_lighting", old="commerce"))
-        decision = retrain(db=db, baseline=classifier, now=NOW, key=DEV_MODEL_SIGNING_KEY)
+            store_correction(db=db, event=correction(text, "trees_lighting", old="traffic"))
+        decision = retrain(db=db, baseline=classifier, now=NOW, key=DEV_MODEL_SIGNING_KEY,
+                           folds=FAST_FOLDS)
         assert decision.outcome == "promoted", decision.regressions
         assert decision.candidate_version != classifier.version
 
@@ -180,6 +188,7 @@ def test_cli_with_no_new_corrections_refuses_and_records(env, db, model_path):
     assert summary["outcome"] == "refused" and summary["corrections"] == 0
     assert summary["regressions"] == ["candidate is the model in service"]
     assert db[registry.DECISIONS].count_documents({"outcome": "refused"}) == 1
+    assert db[registry.DECISIONS].find_one({})["folds"] == 5  # the real path, not the tests'
     assert registry.current_version(db=db) is None
 
 
