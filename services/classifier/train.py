@@ -204,8 +204,11 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
     other = next(k for k in HEADS if k != chosen)
     routing = routing_choices(oof.proba[chosen], oof.proba[other], oof.labels, oof.truth,
                               oof.eligible[chosen])
-    best_rule = max(routing, key=lambda name: (routing[name]["coverage"], name == "alone"))
-    use_second = best_rule != "alone"
+    # a report is routed without a human only when both heads agree: the second opinion is
+    # part of the safety design (chatter and adverts one head is sure of), not a candidate
+    # that a fraction of a point of coverage may drop; "alone" stays in the report, measured
+    best_rule = max(OPINION_RULES, key=lambda name: routing[name]["coverage"])
+    use_second = True
     threshold = routing[best_rule]["threshold"]
     urgent_threshold = choose_urgent_threshold(oof.urgent_proba, oof.urgent, URGENT_RECALL)
     steps.update()
