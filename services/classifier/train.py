@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 MODEL_FILE = "model.joblib"
 AUTO_ROUTE_PRECISION = 0.98  # issue 15's target, held on out-of-fold training predictions
 URGENT_RECALL = 0.92
-TRAFFIC_MIX = Path(__file__).parent / "config" / "traffic_mix.json"
 
 
 @dataclass
@@ -127,26 +125,6 @@ def cross_fit(rows: list[Example], folds: int = FOLDS, steps: Any = None) -> Out
     return OutOfFold(labels=labels, truth=np.array([r.category for r in rows]),
                      urgent=np.array([r.urgent for r in rows]), proba=proba,
                      urgent_proba=urgent_proba, eligible=eligible)
-
-
-def traffic_weights(rows: list[Example], mix: dict[str, Any]) -> np.ndarray:
-    """A weight per training row: the declared share of its kind of message in real traffic
-    (config/traffic_mix.json: out-of-scope messages, then reports by style) divided by the
-    kind's share of `rows`, so that the weighted rows have the declared mix."""
-    out_of_scope = float(mix["out_of_scope"])
-    declared = {NOT_A_REPORT: out_of_scope,
-                **{style: (1 - out_of_scope) * float(share)
-                   for style, share in mix["reports_by_style"].items()}}
-    kinds = [NOT_A_REPORT if r.category == NOT_A_REPORT else r.style for r in rows]
-    missing = sorted(set(kinds) - set(declared))
-    if missing:
-        raise ValueError(f"traffic mix declares no share for {missing}")
-    counts = Counter(kinds)
-    return np.array([declared[k] * len(rows) / counts[k] for k in kinds])
-
-
-def load_traffic_mix(path: Path = TRAFFIC_MIX) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def routing_choices(first: np.ndarray, second: np.ndarray, labels: list[str],

@@ -7,19 +7,12 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.classifier.corpus import Example, load_split
+from services.classifier.corpus import load_split
 from services.classifier.model import NOT_A_REPORT, second_opinion
-from services.classifier.train import (
-    FOLDS,
-    choose_threshold,
-    fold_of,
-    load_traffic_mix,
-    traffic_weights,
-)
+from services.classifier.train import FOLDS, choose_threshold, fold_of
 
 scores_and_truth = st.integers(1, 60).flatmap(lambda n: st.tuples(
     st.lists(st.sampled_from([-1.0, 0.0, 0.2, 0.5, 0.5, 0.7, 0.9, 1.0])
@@ -108,32 +101,3 @@ def test_a_weighted_threshold_holds_its_weighted_precision_and_is_the_lowest(dat
     # weights of one are no weights
     assert choose_threshold(scores, truth, precision, np.ones(len(scores))) == \
         choose_threshold(scores, truth, precision)
-
-
-MIX = {"out_of_scope": 0.1, "reports_by_style": {"diacritics": 0.6, "english": 0.1,
-                                                  "short": 0.3}}
-
-
-@given(st.lists(st.sampled_from([("noise", "diacritics"), ("noise", "english"),
-                                  ("flooding", "short"), (NOT_A_REPORT, "english"),
-                                  (NOT_A_REPORT, "short")]), min_size=1, max_size=80))
-def test_traffic_weights_give_the_declared_mix(kinds):
-    rows = [Example(str(i), "x", category, False, None, style)
-            for i, (category, style) in enumerate(kinds)]
-    weights = traffic_weights(rows, MIX)
-    assert (weights > 0).all()
-    declared = {NOT_A_REPORT: 0.1, **{s: 0.9 * v for s, v in MIX["reports_by_style"].items()}}
-    present = {NOT_A_REPORT if r.category == NOT_A_REPORT else r.style for r in rows}
-    for kind in present:
-        mine = [NOT_A_REPORT if r.category == NOT_A_REPORT else r.style for r in rows]
-        share = weights[[k == kind for k in mine]].sum() / weights.sum()
-        assert abs(share - declared[kind] / sum(declared[k] for k in present)) < 1e-9
-
-
-def test_the_declared_traffic_mix_covers_every_training_style():
-    mix = load_traffic_mix()
-    assert abs(sum(mix["reports_by_style"].values()) - 1) < 1e-9
-    assert 0 <= mix["out_of_scope"] < 1
-    traffic_weights(load_split("train"), mix)  # raises on a style with no declared share
-    with pytest.raises(ValueError, match="formal"):
-        traffic_weights([Example("1", "x", "noise", False, None, "formal")], MIX)
