@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template
+from flask import Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from services.tracker.deps import deps
@@ -19,6 +19,13 @@ def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(f"staff/{template}", me=current_staff(),
                            categories=CATEGORY_CODES, districts=DISTRICT_CODES,
                            **context), status
+
+
+def page_number(most: int = 10_000) -> int:
+    """?page= of a paged list: 1 unless it is an ASCII number from 1 to `most` ("²" passes
+    str.isdigit and fails int)."""
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= most else 1
 
 
 def departments() -> list[str]:

@@ -17,7 +17,7 @@ from services.tracker.live import pages as live_pages
 from services.tracker.owners import pages as owner_pages
 from services.tracker.owners.filters import assignee_filter
 from services.tracker.pages import clients, forms
-from services.tracker.pages.common import departments, render
+from services.tracker.pages.common import departments, page_number, render
 from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.permissions import Action, allowed
 from services.tracker.tickets import repository, service
@@ -76,11 +76,6 @@ def _filters() -> tuple[TicketFilter, dict[str, str], dict[str, str]]:
                         **filters), values, errors
 
 
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 10_000 else 1
-
-
 def _targets(role: str, state: str) -> list[str]:
     """Moves the role may make from the state (duplicates have their own form)."""
     targets = TRANSITIONS.get(state, frozenset()) & ROLE_TARGETS.get(role, frozenset())
@@ -105,7 +100,7 @@ def _queue_page(*, bulk_errors: dict[str, str] | None = None,
     d = deps()
     principal = current_staff()
     filters, values, errors = _filters()
-    page = _page()
+    page = page_number()
     docs, total = repository.queue(d.db, principal=principal, filters=filters,
                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = {k: v for k, v in values.items() if v}

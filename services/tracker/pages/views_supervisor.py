@@ -12,7 +12,7 @@ from flask import Response, current_app, request
 
 from services.tracker.deps import deps
 from services.tracker.pages import charts, queries
-from services.tracker.pages.common import departments, render
+from services.tracker.pages.common import departments, page_number, render
 from services.tracker.pages.figures import Figures, FiguresCache
 from services.tracker.pages.session import requires_staff
 from services.tracker.permissions import Action
@@ -105,8 +105,7 @@ def breaches_page() -> tuple[str, int]:
     """Every open breach, most overdue first, in pages (a department's with ?department=)."""
     d = deps()
     now = d.clock()
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    page = page_number()
     department = request.args.get("department") or None
     total = open_breach_count(d.db, department)
     docs = repository.breaches(d.db, now=now, limit=BREACH_PAGE_ROWS, department=department,
