@@ -1,4 +1,5 @@
-"""python -m bench.simulate [--reports 15000] [--surge 2000] [--days 30] [--out DIR]"""
+"""python -m bench.simulate [--reports 15000] [--surge 2000] [--days 30] [--stores 1|2]
+[--out DIR]"""
 
 from __future__ import annotations
 
@@ -25,12 +26,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="wall seconds a quiet tick lasts at least")
     parser.add_argument("--durable-store", action="store_true",
                         help="sync every commit to disk, as `make run` does (slower)")
+    parser.add_argument("--stores", type=int, choices=(1, 2), default=1,
+                        help="2: the tracker's database on an embedded store of its own")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "simulate")
     args = parser.parse_args(argv)
     plan = plan_month(reports=args.reports, surge=args.surge, days=args.days, seed=args.seed,
                       districts=DISTRICT_CODES)
     results = simulate(plan, tick=timedelta(minutes=args.tick_minutes),
-                       tick_wall=args.tick_wall, seed=args.seed, durable=args.durable_store)
+                       tick_wall=args.tick_wall, seed=args.seed, durable=args.durable_store,
+                       stores=args.stores)
     md, png = write(results, args.out)
     dump(results, args.out / "simulation.json")
     print()

@@ -44,12 +44,15 @@ def cost(results: dict[str, Any]) -> str:
     if not cpu:
         return ""
     total = sum(cpu.values())
-    store = cpu.get("store", 0.0)
+    store = sum(s for name, s in cpu.items() if name in ("store", "tracker-store"))
     machine = results.get("machine") or {}
     wall = results["wall_seconds"]
     mode = results.get("durable_store")
     where = ("the embedded store" if mode is None else "the embedded store, syncing every "
              "commit" if mode else "the embedded store, not syncing each commit")
+    if results.get("stores", 1) == 2:
+        where = where.replace("the embedded store", "two embedded stores (the tracker's "
+                              "database on one, intake's and the classifier's on the other)")
     text = (f"It used {total:,.0f} CPU seconds ({store:,.0f} s, {store / total * 100:.0f}%, in "
             f"{where}), {total / wall:.2f} cores on average over "
             f"{wall:,.0f} s of wall time")

@@ -42,7 +42,13 @@ from bench.simulate.people import Work, citizen_reply, office_seconds, plan_work
 from bench.simulate.world import Arrival, MonthPlan
 from services.tracker.store import TICKETS
 from shared.clock import ClockControl
-from shared.devstack.processes import EmbeddedStack, ManagedProcess, free_port, wait_for_port
+from shared.devstack.processes import (
+    EmbeddedStack,
+    ManagedProcess,
+    Store,
+    free_port,
+    wait_for_port,
+)
 from shared.devstack.run import PROCESSES, available, init_databases
 from shared.settings import REPO_ROOT, Settings
 from shared.timefmt import parse_iso
@@ -54,6 +60,7 @@ BULK_CHUNK = 40  # tickets per bulk move (the API takes up to 200)
 LAG_TICKS = 3  # how many ticks a report may take to be routed before the clock waits for it
 CONCURRENCY = 6  # HTTP requests in flight at once: intake commits concurrent reports together
 OPEN = ("assigned", "in_progress", "reopened")
+TRACKER_MODULE = "services.tracker"
 
 
 @dataclass
@@ -87,12 +94,21 @@ class Stack:
     """Broker, store and every service on free ports, all on the shared clock."""
 
     def __init__(self, workdir: Path, clock_file: Path, *, log: TextIO,
-                 durable: bool = False) -> None:
+                 durable: bool = False, stores: int = 1) -> None:
         self.workdir = workdir
         self.log = log
         # `make run` and the tests sync every commit; the replay kills nothing, so by
         # default it does not (README: both figures)
         self.embedded = EmbeddedStack(workdir, sync_on_commit=durable)
+        # The tracker's database on a store of its own, as production may give each service
+        # its own MONGO_URI (k8s/base/*.yaml): the embedded store is one Python process, so
+        # one store uses one core, where a mongod uses them all
+        self.tracker_store: Store | None = None
+        if stores == 2:
+            (workdir / "tracker-store").mkdir(parents=True, exist_ok=True)
+            self.tracker_store = Store(free_port(), workdir=workdir / "tracker-store",
+                                       sync_on_commit=durable)
+            self.tracker_store.name = "tracker-store"
         self.processes: list[ManagedProcess] = []
         ports = {"INTAKE_PORT": free_port(), "CLASSIFIER_PORT": free_port(),
                  "TRACKER_PORT": free_port()}
@@ -105,14 +121,31 @@ class Stack:
                     "LOG_LEVEL": "WARNING"}
         self.settings = Settings.from_env(self.env)
 
+    def env_for(self, module: str) -> dict[str, str]:
+        if self.tracker_store is not None and module == TRACKER_MODULE:
+            return {**self.env, "MONGO_URI": self.tracker_store.uri}
+        return self.env
+
+    @property
+    def tracker_mongo_uri(self) -> str:
+        return self.env_for(TRACKER_MODULE)["MONGO_URI"]
+
+    @property
+    def stores(self) -> list[Store]:
+        return [self.embedded.store, *([self.tracker_store] if self.tracker_store else [])]
+
     def start(self) -> Stack:
         from shared.kafka import ensure_topics
 
         self.embedded.start()
+        if self.tracker_store is not None:
+            self.tracker_store.start()
+            self.tracker_store.wait_ready()
         ensure_topics(self.settings)
         # the services' indexes, as `make run` and the deploy Job create them: without them
         # every lookup (duplicates, queues, the monitor's sweep) scans a growing collection
-        init_databases(self.env)
+        for module in dict.fromkeys(p.module for p in PROCESSES if available(p)):
+            init_databases(self.env_for(module), modules=[module])
         for proc in PROCESSES:
             if not available(proc):
                 continue
@@ -120,7 +153,8 @@ class Stack:
             metrics.mkdir(parents=True, exist_ok=True)
             child = ManagedProcess(proc.name, [sys.executable, "-m", proc.module, proc.command],
                                    log_path=self.workdir / f"{proc.name}.log", cwd=REPO_ROOT,
-                                   env={**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)})
+                                   env={**self.env_for(proc.module),
+                                        "PROMETHEUS_MULTIPROC_DIR": str(metrics)})
             child.start()
             self.processes.append(child)
             if proc.port_setting:
@@ -130,6 +164,8 @@ class Stack:
     def stop(self) -> None:
         for child in reversed(self.processes):
             child.stop()
+        if self.tracker_store is not None:
+            self.tracker_store.stop()
         self.embedded.stop()
 
     def crashed(self) -> list[str]:
@@ -137,7 +173,7 @@ class Stack:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds each process has used so far (read before they stop)."""
-        parts = [self.embedded.store, self.embedded.broker, *self.processes]
+        parts = [*self.stores, self.embedded.broker, *self.processes]
         used = {p.name: tree_cpu_s(p.proc.pid) for p in parts if p.proc is not None}
         return {name: round(s, 1) for name, s in used.items() if s is not None}
 
@@ -156,8 +192,10 @@ class Simulation:
         self.pool = ThreadPoolExecutor(max_workers=CONCURRENCY)
         self.intake = stack.settings.intake_url
         self.tracker = stack.settings.tracker_url
-        client = MongoClient(stack.settings.mongo_uri, tz_aware=True)
-        self.db = client[stack.settings.mongo_db]
+        # intake's reports and the tracker's tickets, each read where its service keeps it
+        self.db = MongoClient(stack.settings.mongo_uri, tz_aware=True)[stack.settings.mongo_db]
+        self.tracker_db = MongoClient(stack.tracker_mongo_uri,
+                                      tz_aware=True)[stack.settings.mongo_db]
         self.sent: dict[str, Sent] = {}
         self.unseen: set[str] = set()
         self.triage: list[str] = []
@@ -259,7 +297,7 @@ class Simulation:
         with self._lock:
             ids = list(self.unseen)
         for start in range(0, len(ids), 1000):
-            for doc in self.db[TICKETS].find(
+            for doc in self.tracker_db[TICKETS].find(
                     {"_id": {"$in": ids[start:start + 1000]}},
                     {"state": 1, "department": 1, "urgent": 1, "created_at": 1,
                      "started_at": 1, "tracking_code": 1, "expected_resolution_at": 1}):
@@ -494,6 +532,10 @@ class Simulation:
         reports_stored = self.db["reports"].count_documents({})
         cpu = self.stack.cpu_seconds()
         top = store_top(self.db.client)
+        if self.stack.tracker_store is not None:  # its namespaces named after their store
+            own = {f"tracker-store:{ns}": v for ns, v in store_top(self.tracker_db.client).items()}
+            top = dict(sorted({**top, **own}.items(),
+                              key=lambda kv: -kv[1].get("total_time", 0.0)))
         cpu["simulation (this process)"] = round(sum(os.times()[:2]), 1)
         return {
             "plan": {"start": self.plan.start.isoformat(), "days": self.plan.days,
@@ -508,7 +550,7 @@ class Simulation:
             "retries": self.tally.retries, "reports_stored": reports_stored,
             "lost": len(self.unseen) + self.tally.refused,
             # tickets no department holds (closed as not a report, or waiting in triage)
-            "without_department": self.db[TICKETS].count_documents({"department": None}),
+            "without_department": self.tracker_db[TICKETS].count_documents({"department": None}),
             "unrouted": sorted(self.sent[r].tracking_code for r in self.unseen),
             "triaged": self.tally.triaged, "moves": dict(self.tally.moves),
             "move_errors": self.tally.move_errors, "ratings": self.tally.ratings,
@@ -521,11 +563,12 @@ class Simulation:
                         "satisfaction": stats["satisfaction_target"]},
             "wall_seconds": wall_s,
             "cpu_seconds": cpu,
-            "ticket_indexes": sorted(self.db[TICKETS].index_information()),
+            "ticket_indexes": sorted(self.tracker_db[TICKETS].index_information()),
             "machine": {"cores": cores(), "load_average_daily": [round(x, 1) for x in self.loads]},
             "crashed": self.stack.crashed(),
             "store_top": top,
             "durable_store": self.stack.embedded.store.argv.count("--sync-on-commit") > 0,
+            "stores": len(self.stack.stores),
         }
 
 
@@ -549,7 +592,7 @@ def store_top(client: MongoClient) -> dict[str, dict[str, float]]:
 def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
              tick_wall: float = 0.05, surge_wall: float | None = None, seed: int = 1022,
              workdir: Path | None = None, progress: TextIO = sys.stdout,
-             durable: bool = False) -> dict[str, Any]:
+             durable: bool = False, stores: int = 1) -> dict[str, Any]:
     """Start the stack, replay the plan, stop everything; the results as a dict."""
     own = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="sim-1022-")) if own else workdir
@@ -557,7 +600,7 @@ def simulate(plan: MonthPlan, *, tick: timedelta = timedelta(minutes=15),
     surge = sum(1 for a in plan.arrivals if a.surge)
     surge_wall = surge_wall or max(5.0, surge / 40)
     control = ClockControl(folder / "clock", plan.start)
-    stack = Stack(folder, control.path, log=progress, durable=durable)
+    stack = Stack(folder, control.path, log=progress, durable=durable, stores=stores)
     with (folder / "simulation.log").open("w", encoding="utf-8") as log:
         try:
             print(f"starting the stack in {folder} …", file=progress, flush=True)

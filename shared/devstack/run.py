@@ -52,10 +52,10 @@ PROCESSES = (
 )
 
 
-def init_databases(env: dict[str, str]) -> None:
+def init_databases(env: dict[str, str], *, modules: list[str] | None = None) -> None:
     """Each service's `init-db` (its indexes), once, before any of its processes starts. Run
     as commands: shared/ knows the services by module name only."""
-    for module in dict.fromkeys(p.module for p in PROCESSES if available(p)):
+    for module in modules or dict.fromkeys(p.module for p in PROCESSES if available(p)):
         subprocess.run([sys.executable, "-m", module, "init-db"], cwd=REPO_ROOT, env=env,
                        check=True, timeout=120)
 
