@@ -10,6 +10,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import sklearn
 from tqdm import tqdm
 
 from services.classifier.corpus import Example
@@ -42,6 +43,14 @@ def corpus_version(rows: list[Example]) -> str:
     for row in rows:
         digest.update(f"{row.id}\t{row.category}\t{row.urgent}\t{row.text}\n".encode())
     return digest.hexdigest()[:10]
+
+
+def model_version(rows: list[Example], *, head: str, choices: dict[str, Any]) -> str:
+    """The corpus, the head and every choice training made (second opinion, rule, thresholds,
+    folds, the library that fitted it): two models that differ in any of them differ in
+    name, so figures measured on one are never read as the other's."""
+    digest = hashlib.sha256(json.dumps(choices, sort_keys=True, default=str).encode())
+    return f"m-{corpus_version(rows)}-{head}-{digest.hexdigest()[:6]}"
 
 
 def choose_threshold(confidences: np.ndarray, correct: np.ndarray, precision: float,
@@ -197,7 +206,10 @@ def train(train_rows: list[Example], validation_rows: list[Example], *,
     second_head = build_category_head(other).fit(m_train, y_train) if use_second else None
     steps.update()
     urgency_head = build_urgency_head().fit(m_train, [r.urgent for r in train_rows])
-    version = f"m-{corpus_version(train_rows)}-{chosen}"
+    version = model_version(train_rows, head=chosen, choices={
+        "second_opinion": other if use_second else None, "opinion_rule": best_rule,
+        "threshold": round(threshold, 6), "urgent_threshold": round(urgent_threshold, 6),
+        "folds": folds, "scikit-learn": sklearn.__version__})
     classifier = ReportClassifier(
         features=features, category_head=category_head, urgency_head=urgency_head,
         threshold=threshold, urgent_threshold=urgent_threshold, version=version,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.classifier.corpus import load_split
 from services.classifier.model import NOT_A_REPORT, second_opinion
-from services.classifier.train import FOLDS, choose_threshold, fold_of
+from services.classifier.train import FOLDS, choose_threshold, fold_of, model_version
 
 scores_and_truth = st.integers(1, 60).flatmap(lambda n: st.tuples(
     st.lists(st.sampled_from([-1.0, 0.0, 0.2, 0.5, 0.5, 0.7, 0.9, 1.0])
@@ -101,3 +101,22 @@ def test_a_weighted_threshold_holds_its_weighted_precision_and_is_the_lowest(dat
     # weights of one are no weights
     assert choose_threshold(scores, truth, precision, np.ones(len(scores))) == \
         choose_threshold(scores, truth, precision)
+
+
+TRAIN_SAMPLE = load_split("train")[:50]
+CHOICES = {"second_opinion": "logreg", "opinion_rule": "mean", "threshold": 0.664,
+           "urgent_threshold": 0.31, "folds": 5, "scikit-learn": "1.5.2"}
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(sorted(CHOICES)), st.sampled_from([None, "min", 0.665, 0.3, 2, "x"]))
+def test_a_model_that_training_chose_differently_has_another_version(key, value):
+    """Two models once shared m-df4337d3b3-svm (same corpus and head, one with the second
+    opinion and one without): the version names every choice training made."""
+    rows = TRAIN_SAMPLE
+    base = model_version(rows, head="svm", choices=CHOICES)
+    assert model_version(rows, head="svm", choices=dict(CHOICES)) == base
+    changed = {**CHOICES, key: value}
+    assert (model_version(rows, head="svm", choices=changed) == base) == (changed == CHOICES)
+    assert model_version(rows, head="logreg", choices=CHOICES) != base
+    assert model_version(rows[1:], head="svm", choices=CHOICES) != base
