@@ -694,15 +694,6 @@ def gauges(db: Database) -> Gauges:
                                 if c["fr"]})
 
 
-def open_breach_count(db: Database, department: str | None = None) -> int:
-    """Open breaches now (all departments', or one's): one read of the `now` document."""
-    now = db[FIGURE_COUNTERS].find_one({"_id": NOW}, {"breached": 1}) or {}
-    counts = now.get("breached") or {}
-    if department is not None:
-        return int(counts.get(key(department), 0))
-    return sum(counts.values())
-
-
 def breach_hours(db: Database, department: str | None = None) -> list[tuple[int, int]]:
     """The open breaches (all departments', or one's) as (hour of `breach_at`, how many),
     oldest first: one read of one document, whose size follows the hours that hold an open
