@@ -698,11 +698,11 @@ def breach_hours(db: Database, department: str | None = None) -> list[tuple[int,
     """The open breaches (all departments', or one's) as (hour of `breach_at`, how many),
     oldest first: one read of one document, whose size follows the hours that hold an open
     breach, not the tickets."""
-    doc = db[FIGURE_COUNTERS].find_one(
-        {"_id": BREACH_HOURS}, None if department is None else {key(department): 1}) or {}
+    doc = db[FIGURE_COUNTERS].find_one({"_id": BREACH_HOURS}) or {}
     hours: Counter[int] = Counter()
     for name, counts in doc.items():
-        if name in {"_id", "kind", "start"} or not isinstance(counts, dict):
+        if name in {"_id", "kind", "start"} or not isinstance(counts, dict) or \
+                department is not None and name != key(department):
             continue
         for hour, n in counts.items():
             hours[int(hour)] += n
