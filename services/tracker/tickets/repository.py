@@ -12,9 +12,9 @@ coming due, the recompute after a change of rules), the publisher (the ticket ou
 SLA alert outbox) and the figures' reference count (`stats/service.py`); none of them passes a
 raw filter.
 
-"Breached" has one definition, `services.tracker.sla.summary.is_breached`: `breaches` is that
-rule as a query, and the stored `sla.breached` the figures count is that rule as of the
-ticket's last recompute."""
+"Breached" has one definition, `services.tracker.sla.summary.is_breached`: `breach_page` is that
+rule as a query (a range of `breach_at` placed by the counters' open breaches by hour), and
+the stored `sla.breached` the figures count is that rule as of the ticket's last recompute."""
 
 from __future__ import annotations
 
