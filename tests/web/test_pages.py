@@ -236,3 +236,66 @@ def test_a_malformed_page_number_shows_the_first_page(staff, path, page):
     client, _ = staff("supervisor")
     answer = client.get(path, query_string={"page": page})
     assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+
+
+def test_the_breach_lists_read_about_their_rows_however_many_are_breached(
+        staff, tracker_app, db, config, clock, monkeypatch):
+    """Issue 19: the full list's first page, the dashboard's list and the API each read, by
+    the store's own explain, about the rows they show, with 905 open breaches. Old code: the
+    page and the API read every open breach (a sorted, limited query: the embedded store
+    reads all its matches, and explain counted the whole collection for its filter)."""
+    from datetime import timedelta
+
+    from pymongo.collection import Collection
+
+    from services.tracker.stats import counters
+
+    now, tz = clock(), config.business.tz
+    docs = [{"_id": f"b{i:04d}", "tracking_code": f"HCM-B-{i:04d}", "state": "in_progress",
+             "department": "so_xay_dung", "category": "traffic", "district": "q3",
+             "channel": "web", "description": "Đèn giao thông hỏng",
+             "created_at": now - timedelta(days=40), "started_at": now - timedelta(days=40),
+             "updated_at": now - timedelta(days=40),
+             "breach_at": now - timedelta(minutes=30 * (i + 1)) - timedelta(
+                 days=3 * 365 if i < 5 else 0),
+             "expected_resolution_at": now - timedelta(days=1), "sla": {"breached": True},
+             "history": [{"note": "x" * 200}]} for i in range(905)]
+    db[TICKETS].insert_many(docs)
+    total: counters.Contribution = counters.Counter()
+    for doc in docs:
+        total.update(counters.contribution(doc, {}, tz))
+    counters.replace(db, counters.by_document(total))
+    filters: list[dict] = []
+    find = Collection.find
+
+    def recording(self, filter_=None, *args, **kwargs):
+        if self.name == TICKETS:
+            filters.append(filter_ or {})
+        return find(self, filter_, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "find", recording)
+
+    def examined() -> int:
+        found = sum(db.command("explain", {"find": TICKETS, "filter": f},
+                               verbosity="executionStats")["executionStats"][
+                                   "totalDocsExamined"] for f in filters)
+        filters.clear()
+        return found
+
+    client, _ = staff("supervisor")
+    examined()
+    first = client.get("/staff/breaches").get_data(as_text=True)
+    assert 'id="breach-count">(905)' in first and "HCM-B-0004" in first
+    assert examined() <= 50 + 2
+    last = client.get("/staff/breaches?page=19").get_data(as_text=True)
+    assert "HCM-B-0005" in last and "HCM-B-0010" not in last and "HCM-B-0904" not in last
+    assert examined() <= 50 + 2
+    fragment = client.get("/staff/dashboard/breaches").get_data(as_text=True)
+    assert "HCM-B-0005" in fragment and 'id="breach-count">(905)' in fragment
+    assert examined() <= 20 + 2
+    api = tracker_app.test_client().get("/api/v1/breaches",
+                                        headers={"Authorization": "Bearer demo-supervisor"})
+    assert api.json["total"] == 500
+    assert [t["tracking_code"] for t in api.json["items"][:6]] == [
+        "HCM-B-0004", "HCM-B-0003", "HCM-B-0002", "HCM-B-0001", "HCM-B-0000", "HCM-B-0904"]
+    assert examined() <= 500 + 2

@@ -17,7 +17,7 @@ from services.tracker.pages.figures import Figures, FiguresCache
 from services.tracker.pages.session import requires_staff
 from services.tracker.permissions import Action
 from services.tracker.stats.api import CSV_COLUMNS
-from services.tracker.stats.counters import figures_for_days, open_breach_count
+from services.tracker.stats.counters import breach_hours, figures_for_days
 from services.tracker.tickets import repository
 from services.tracker.tickets.render import breach_row
 from shared.web.i18n import day_month, department_label, label
@@ -55,8 +55,9 @@ def _breaches() -> dict[str, Any]:
     of its own."""
     d = deps()
     now = d.clock()
-    total = open_breach_count(d.db)
-    docs = repository.latest_breaches(d.db, now=now, limit=BREACH_ROWS, total=total)
+    hours = breach_hours(d.db)
+    total = sum(n for _, n in hours)
+    docs = repository.latest_breaches(d.db, now=now, hours=hours, limit=BREACH_ROWS)
     return {"breaches": [breach_row(t) for t in docs], "breach_limit": BREACH_ROWS,
             "breach_total": max(total, len(docs)), "checked_at": now}
 
@@ -107,10 +108,10 @@ def breaches_page() -> tuple[str, int]:
     now = d.clock()
     page = page_number()
     department = request.args.get("department") or None
-    total = open_breach_count(d.db, department)
-    docs = repository.breaches(d.db, now=now, limit=BREACH_PAGE_ROWS, department=department,
-                               skip=(page - 1) * BREACH_PAGE_ROWS,
-                               fields=repository.BREACH_ROW_FIELDS)
+    hours = breach_hours(d.db, department)
+    total = sum(n for _, n in hours)
+    docs = repository.breach_page(d.db, now=now, hours=hours, limit=BREACH_PAGE_ROWS,
+                                  skip=(page - 1) * BREACH_PAGE_ROWS, department=department)
     pages = max(1, -(-total // BREACH_PAGE_ROWS), page if docs else 1)
     query_string = urlencode({"department": department}) if department else ""
     return render("breaches.html", breaches=[breach_row(t) for t in docs], total=total,

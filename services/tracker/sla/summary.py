@@ -3,7 +3,7 @@ change and by the monitor, so queries (queue order, breaches, the sweep) read fi
 
 "Breached" has one definition, `is_breached`: the ticket is open and its `breach_at` (the
 instant one of its open clocks is, or will be if nothing changes, past its target) has come.
-The breach list asks it live (`repository.breaches`); the figures count the stored
+The breach lists ask it live (`repository.breach_page`); the figures count the stored
 `sla.breached`, which is `is_breached` at the ticket's last recompute. The two cannot
 disagree because the monitor's next look at a ticket (`sla.next_check_at`) is never later
 than its `breach_at`, whatever levels were already alerted (a looser policy or a new category

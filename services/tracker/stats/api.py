@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from services.tracker.auth import requires
 from services.tracker.deps import deps
 from services.tracker.permissions import Action
-from services.tracker.stats.counters import figures_for_days
+from services.tracker.stats.counters import breach_hours, figures_for_days
 from services.tracker.tickets import repository
 from services.tracker.tickets.render import ticket_out
 from shared.web.problems import validation_problem
@@ -57,6 +57,8 @@ def departments_csv() -> Response:
 @requires(Action.VIEW_STATS)
 def breaches() -> Response:
     d = deps()
-    docs = repository.breaches(d.db, now=d.clock(), limit=500,
-                               department=request.args.get("department"))
+    department = request.args.get("department") or None
+    docs = repository.breach_page(d.db, now=d.clock(), hours=breach_hours(d.db, department),
+                                  limit=500, department=department,
+                                  fields=repository.WITHOUT_HISTORY)
     return jsonify(total=len(docs), items=[ticket_out(t) for t in docs])

@@ -19,7 +19,12 @@ Documents of the `figure_counters` collection:
   window of days is covered by at most three blocks of each size on each side: 30 days read
   at most 13 documents, 365 days at most 25, each of a size that no longer grows with the
   number of tickets (a department's histogram is one value, not a field per bucket);
-- `v:<day>`: `created.<category>`, one per day (the chart shows every day).
+- `v:<day>`: `created.<category>`, one per day (the chart shows every day);
+- `bh:0`: `<department>.<hour>`, the open breaches (stored `sla.breached`) by the hour of
+  their `breach_at` (hours since 1970, UTC): what the breach lists need to know where a page
+  lies in the `breach_at` index, because the embedded store reads every match of a sorted,
+  limited query (`breach_hours`, `tickets/repository.py:breach_page`). It moves only when an
+  open breach does (a breach swept, a breached ticket finished, moved or reopened).
 
 The counters are `$inc`ed. A packed histogram cannot be: the write reads it in its
 transaction and sets the sum on the condition that it still holds what was read
@@ -77,12 +82,16 @@ TRANSACTION_TIMEOUTS = 5
 # what a contribution reads from a ticket (and a duplicate from its originals)
 FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
           "finished_on_time": 1, "started_at": 1, "created_at": 1, "rating": 1,
-          "duplicate_of": 1, "first_responses": 1, "category": 1, "figures_hash": 1}
+          "duplicate_of": 1, "first_responses": 1, "category": 1, "figures_hash": 1,
+          "breach_at": 1}
 OUTCOME_INPUTS = ("state", "duplicate_of", "finished_at", "finished_on_time")
 
 Scope = tuple[str, int]  # ("now", 0), ("day", ordinal) or ("vol", ordinal)
 Contribution = Counter[tuple[Scope, str]]
 NOW_SCOPE: Scope = ("now", 0)
+BREACH_HOURS = "bh:0"
+BREACH_HOURS_SCOPE: Scope = ("bh", 0)
+HOUR_S = 3600
 
 
 # --- names and days ------------------------------------------------------------------------
@@ -99,6 +108,11 @@ def unkey(field_name: str) -> str | None:
     if field_name == UNASSIGNED:
         return None
     return field_name.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+
+
+def breach_hour(at: datetime) -> int:
+    """The hour of an instant, counted from 1970 (UTC): a field of the `bh:0` document."""
+    return math.floor(at.timestamp() / HOUR_S)
 
 
 def day_of(at: datetime, tz: ZoneInfo) -> int:
@@ -238,6 +252,9 @@ def contribution(ticket: dict[str, Any], tickets: Any, tz: ZoneInfo) -> Contribu
         out[(NOW_SCOPE, f"open.{key(department)}.{ticket['state']}")] += 1
         if (ticket.get("sla") or {}).get("breached"):
             out[(NOW_SCOPE, f"breached.{key(department)}")] += 1
+            if isinstance(ticket.get("breach_at"), datetime):
+                out[(BREACH_HOURS_SCOPE,
+                     f"{key(department)}.{breach_hour(ticket['breach_at'])}")] += 1
     if ticket.get("created_at") is not None:
         out[(("vol", day_of(ticket["created_at"], tz)),
              f"created.{key(ticket.get('category'))}")] += 1
@@ -291,6 +308,8 @@ def by_document(counts: Contribution) -> dict[str, dict[str, int]]:
             docs[NOW][name] += n
         elif kind == "vol":
             docs[f"v:{day}"][name] += n
+        elif kind == "bh":
+            docs[BREACH_HOURS][name] += n
         else:
             for level in range(LEVELS):
                 docs[block_id(level, day - day % 4 ** level)][name] += n
@@ -333,6 +352,9 @@ def _write_counters(db: Database, counts: Contribution, session: ClientSession) 
         if scalars.get(doc_id):
             update["$inc"] = scalars[doc_id]
         writes.append(UpdateOne({"_id": doc_id}, update, upsert=True))
+        if doc_id == BREACH_HOURS:  # an hour no breach holds any more leaves the document
+            writes.extend(UpdateOne({"_id": doc_id, path: 0}, {"$unset": {path: ""}})
+                          for path, n in sorted(scalars[doc_id].items()) if n < 0)
     if writes:
         db[FIGURE_COUNTERS].bulk_write(writes, ordered=True, session=session)
     if not histograms:
@@ -672,13 +694,19 @@ def gauges(db: Database) -> Gauges:
                                 if c["fr"]})
 
 
-def open_breach_count(db: Database, department: str | None = None) -> int:
-    """Open breaches now (all departments', or one's): one read of the `now` document."""
-    now = db[FIGURE_COUNTERS].find_one({"_id": NOW}, {"breached": 1}) or {}
-    counts = now.get("breached") or {}
-    if department is not None:
-        return int(counts.get(key(department), 0))
-    return sum(counts.values())
+def breach_hours(db: Database, department: str | None = None) -> list[tuple[int, int]]:
+    """The open breaches (all departments', or one's) as (hour of `breach_at`, how many),
+    oldest first: one read of one document, whose size follows the hours that hold an open
+    breach, not the tickets."""
+    doc = db[FIGURE_COUNTERS].find_one({"_id": BREACH_HOURS}) or {}
+    hours: Counter[int] = Counter()
+    for name, counts in doc.items():
+        if name in {"_id", "kind", "start"} or not isinstance(counts, dict) or \
+                department is not None and name != key(department):
+            continue
+        for hour, n in counts.items():
+            hours[int(hour)] += n
+    return sorted((hour, n) for hour, n in hours.items() if n > 0)
 
 
 # --- recomputation from the tickets (rebuild-figures) --------------------------------------

@@ -12,9 +12,9 @@ coming due, the recompute after a change of rules), the publisher (the ticket ou
 SLA alert outbox) and the figures' reference count (`stats/service.py`); none of them passes a
 raw filter.
 
-"Breached" has one definition, `services.tracker.sla.summary.is_breached`: `breaches` is that
-rule as a query, and the stored `sla.breached` the figures count is that rule as of the
-ticket's last recompute."""
+"Breached" has one definition, `services.tracker.sla.summary.is_breached`: `breach_page` is that
+rule as a query (a range of `breach_at` placed by the counters' open breaches by hour), and
+the stored `sla.breached` the figures count is that rule as of the ticket's last recompute."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 
+from services.tracker.sla.summary import is_breached
 from services.tracker.staff import Principal, Role
 from services.tracker.stats import counters
 from services.tracker.store import ALERTS, TICKETS
@@ -144,61 +145,96 @@ def _merged(db: Database, base: dict[str, Any], states: Sequence[TicketState],
 # what a row of a breach list shows (the dashboard, the full list): no history, no text
 BREACH_ROW_FIELDS = {"tracking_code": 1, "department": 1, "category": 1, "state": 1,
                      "breach_at": 1, "expected_resolution_at": 1}
-FIRST_BREACH_SPAN = timedelta(hours=1)
+RULE_FIELDS = {"state": 1, "department": 1, "breach_at": 1}  # what the rule checks here
+HOUR = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _breach_query(breach_at: dict[str, datetime], department: str | None) -> dict[str, Any]:
-    # the store picks the `breach_at` index for this (measured); a hint would make it walk
-    # the whole index (4.7 s at 20,000 tickets, 6 ms without)
-    query: dict[str, Any] = {"breach_at": breach_at, "state": {"$in": sorted(OPEN_STATES)}}
-    if department:
-        query["department"] = department
-    return query
+@dataclass(frozen=True)
+class BreachSpan:
+    """Where a run of the breach list lies in the `breach_at` index: from the hour `first`
+    (None: from the oldest) to the hour `last` included (None: up to now), and how many
+    breaches of the span come before the run."""
+    first: int | None
+    last: int | None
+    offset: int
+
+    def condition(self, now: datetime) -> dict[str, datetime]:
+        bounds: dict[str, datetime] = {"$lte": now}
+        if self.first is not None:
+            bounds["$gte"] = EPOCH + self.first * HOUR
+        if self.last is not None and EPOCH + (self.last + 1) * HOUR <= now:
+            bounds = {**bounds, "$lt": EPOCH + (self.last + 1) * HOUR}
+            del bounds["$lte"]
+        return bounds
+
+
+def breach_span(hours: Sequence[tuple[int, int]], *, skip: int, limit: int) -> BreachSpan:
+    """The hours that hold the open breaches ranked `skip` to `skip + limit` (most overdue
+    first), from the counters' breaches by hour (`counters.breach_hours`, oldest first).
+    The first run of the list has no lower bound, and a run that reaches the last counted
+    hour no upper one but now: a breach the counters do not hold yet (the monitor's sweep
+    counts it) is still read there."""
+    start, before = 0, 0
+    while start < len(hours) - 1 and before + hours[start][1] <= skip:
+        before += hours[start][1]
+        start += 1
+    last, held = None, 0
+    for hour, n in hours[start:-1]:
+        held += n
+        if held >= skip - before + limit:
+            last = hour
+            break
+    return BreachSpan(first=hours[start][0] if start > 0 else None, last=last,
+                      offset=skip - before)
+
+
+def _read_span(db: Database, span: BreachSpan, *, now: datetime, department: str | None,
+               fields: dict[str, int]) -> list[Ticket]:
+    # one range of the `breach_at` index, nothing beside it, the rest of the rule checked
+    # here: the embedded store reads every ticket of the range and no other (explain's
+    # docsExamined; with a state or a department beside it, explain says COLLSCAN)
+    wanted = fields if 0 in fields.values() else {**fields, **RULE_FIELDS}
+    found = db[TICKETS].find({"breach_at": span.condition(now)}, wanted)
+    return sorted((t for t in found if is_breached(t, now=now)
+                   and (department is None or t.get("department") == department)),
+                  key=lambda t: (t["breach_at"], t["_id"]))
+
+
+def breach_page(db: Database, *, now: datetime, hours: Sequence[tuple[int, int]],
+                limit: int, skip: int = 0, department: str | None = None,
+                fields: dict[str, int] = BREACH_ROW_FIELDS) -> list[Ticket]:
+    """Open tickets past a deadline (`is_breached`), most overdue first, paused ones
+    included when their deadline passed, the first `skip` left out, at most `limit`.
+    `hours` are the counters' open breaches by hour (of `department` when one is given):
+    the read is one range of the `breach_at` index holding those `limit` and the rest of
+    the hours they share, so it reads about `limit` tickets however many are breached (the
+    embedded store reads every match of a sorted, limited query, so a sort is no bound).
+    Ranks follow the counters, which count a breach at the monitor's sweep: one not counted
+    yet is shown on the last page."""
+    span = breach_span(hours, skip=skip, limit=limit)
+    found = _read_span(db, span, now=now, department=department, fields=fields)
+    return found[span.offset:span.offset + limit]
 
 
 def breaches(db: Database, *, now: datetime, limit: int, department: str | None = None,
-             skip: int = 0, fields: dict[str, int] = WITHOUT_HISTORY) -> list[Ticket]:
-    """Open tickets past a deadline (`is_breached` as a query), most overdue first, paused
-    ones included when their deadline passed; the first `skip` of them left out. One query
-    on the `breach_at` index; the embedded store reads every breached ticket for it (it
-    reads all the matches of a sorted, limited query): pages that must not cost more with
-    more breaches read `latest_breaches`."""
-    return list(db[TICKETS].find(_breach_query({"$lte": now}, department), fields)
-                .sort([("breach_at", ASCENDING), ("_id", ASCENDING)])
-                .skip(skip).limit(limit))
+             fields: dict[str, int] = WITHOUT_HISTORY) -> list[Ticket]:
+    """Every open breach read, most overdue first, the first `limit`: the rule as one query,
+    for checks; the lists read `breach_page`, whose cost does not follow the breaches."""
+    return breach_page(db, now=now, hours=(), limit=limit, department=department,
+                       fields=fields)
 
 
-def latest_breaches(db: Database, *, now: datetime, limit: int, total: int,
-                    department: str | None = None) -> list[Ticket]:
-    """Up to `limit` open tickets past a deadline, the latest breach first, with the fields
-    of a breach list's row. `total` is how many there are (the counters'). The embedded
-    store reads every match of a query, sorted and limited or not, so this reads spans of
-    `breach_at` back from `now` until `limit` are found or `total` are: the first an hour,
-    each next one as long as the density seen so far says the rest needs (a quarter more),
-    at least twice and at most sixteen times the one before (eight times while none is
-    found); when `total` is at most `limit`, one query reads them all. It reads about
-    `limit` tickets, or `total` if fewer, in a handful of queries, however many are
-    breached. A `total` too high (the counters lag a breach by up to a
-    monitor's sweep) costs spans back to year 1; too low, a shorter list."""
-    found: list[Ticket] = []
-    need = min(limit, total)
-    # no more than a list's worth: all of them at once
-    high, span = (now, FIRST_BREACH_SPAN) if total > limit else (now, timedelta.max)
-    covered = timedelta(0)
-    while len(found) < need:
-        try:
-            low = high - span
-            breach_at = {"$gt": low, "$lte": high}
-        except OverflowError:  # before year 1: the last span is unbounded below
-            breach_at = {"$lte": high}
-        found.extend(db[TICKETS].find(_breach_query(breach_at, department), BREACH_ROW_FIELDS))
-        if "$gt" not in breach_at:
-            break
-        covered += span
-        wanted = covered * (need - len(found)) / len(found) * 1.25 if found else span * 8
-        high, span = low, min(max(wanted, span * 2), span * 16)
-    found.sort(key=lambda t: (t["breach_at"], t["_id"]), reverse=True)
-    return found[:limit]
+def latest_breaches(db: Database, *, now: datetime, hours: Sequence[tuple[int, int]],
+                    limit: int, department: str | None = None) -> list[Ticket]:
+    """Up to `limit` open breaches, the latest first, with the fields of a row: the last
+    hours of `hours` (the counters' open breaches by hour) that hold `limit` of them, up to
+    now, in one range read, so about `limit` tickets however many are breached."""
+    total = sum(n for _, n in hours)
+    span = breach_span(hours, skip=max(total - limit, 0), limit=limit)
+    found = _read_span(db, BreachSpan(span.first, None, 0), now=now, department=department,
+                       fields=BREACH_ROW_FIELDS)
+    return found[::-1][:limit]
 
 
 def similar_open(db: Database, *, pairs: Iterable[tuple[str, str]], since: datetime,
