@@ -120,10 +120,11 @@ def test_windows_are_city_days_and_read_few_documents(tdb, config, clock, make_t
 def test_the_blocks_cover_a_window_exactly_and_few_of_them(first, length):
     last = first + length - 1
     blocks = counters.cover(first, last)
-    days = [d for level, start in blocks for d in range(start, start + 4 ** level)]
+    size = counters.BASE
+    days = [d for level, start in blocks for d in range(start, start + size ** level)]
     assert days == list(range(first, last + 1))
-    assert all(start % 4 ** level == 0 for level, start in blocks)
-    assert len(blocks) <= 6 * counters.LEVELS + length // 4 ** counters.TOP
+    assert all(start % size ** level == 0 for level, start in blocks)
+    assert len(blocks) <= 2 * (size - 1) * counters.LEVELS + length // size ** counters.TOP
 
 
 @given(st.lists(st.floats(0, 3e7, allow_nan=False), min_size=1, max_size=200))
@@ -149,8 +150,8 @@ def test_rebuild_is_idempotent_and_repairs_lost_counters(tdb, config, clock, mak
     service.rate(db=tdb, config=config, principal=service.Principal(user="i", role="service"),
                  tracking_code=tickets[0]["tracking_code"], score=5, comment=None, now=clock())
     good = counters.stored(tdb)
-    tdb[counters.FIGURE_COUNTERS].delete_many({"kind": "L0"})
-    tdb[counters.FIGURE_COUNTERS].insert_one({"_id": "L0:1", "kind": "L0", "start": 1,
+    tdb[counters.FIGURE_COUNTERS].delete_many({"kind": "B0"})
+    tdb[counters.FIGURE_COUNTERS].insert_one({"_id": "B0:1", "kind": "B0", "start": 1,
                                        "d": {"x": {"fin": 3}}})
     env = _env(settings)
     command = [sys.executable, "-m", "services.tracker", "rebuild-figures"]
@@ -228,7 +229,7 @@ def test_a_block_keeps_one_packed_histogram_per_department(tdb, config, clock, m
         clock.advance(hours=hours)
         move(tdb, config, clock, ticket, "resolved")
     departments = {counters.key(t["department"]) for t in tickets}
-    blocks = list(tdb[counters.FIGURE_COUNTERS].find({"kind": {"$regex": "^L"}}))
+    blocks = list(tdb[counters.FIGURE_COUNTERS].find({"kind": {"$regex": "^B"}}))
     assert blocks
     for doc in blocks:
         assert set(doc[counters.HISTOGRAM]) <= departments
@@ -297,7 +298,8 @@ def test_rebuild_repairs_a_wrong_packed_histogram(tdb, config, clock, make_ticke
     good = counters.stored(tdb)
     name = counters.key(ticket["department"])
     tdb[counters.FIGURE_COUNTERS].update_one(
-        {"kind": "L5"}, {"$set": {f"{counters.HISTOGRAM}.{name}": counters.pack({3: 7})}})
+        {"kind": f"B{counters.TOP}"},
+        {"$set": {f"{counters.HISTOGRAM}.{name}": counters.pack({3: 7})}})
     assert counters.stored(tdb) != good
     assert counters.rebuild(tdb, tz=config.business.tz, now=clock(), dry_run=True).rewritten == 1
     counters.rebuild(tdb, tz=config.business.tz, now=clock())
@@ -361,3 +363,80 @@ def test_the_rebuilds_pages_read_every_ticket_once(tdb, offsets, target):
     once = [d["_id"] for d in docs if d.get("updated_at") is None
             or d["updated_at"].replace(tzinfo=UTC) < NOW]
     assert all(read.count(i) == 1 for i in once)
+
+
+# --- fewer store operations per change (issue 19 part 3) -----------------------------------
+
+
+def _counting_duplicate_lookups(tdb, monkeypatch) -> list[dict]:
+    collection = tdb[TICKETS].__class__
+    original_find = collection.find
+    lookups: list[dict] = []
+
+    def find(self, filter=None, *args, **kwargs):  # noqa: A002
+        if self.name == TICKETS and isinstance(filter, dict) and "duplicate_of" in filter:
+            lookups.append(filter)
+        return original_find(self, filter, *args, **kwargs)
+
+    monkeypatch.setattr(collection, "find", find)
+    return lookups
+
+
+def test_a_ticket_never_marked_original_skips_the_lookup_of_its_duplicates(
+        tdb, config, clock, make_ticket, monkeypatch):
+    ticket, other = make_ticket(category="traffic"), make_ticket(category="traffic")
+    lookups = _counting_duplicate_lookups(tdb, monkeypatch)
+    move(tdb, config, clock, ticket, "in_progress")
+    move(tdb, config, clock, ticket, "resolved")
+    assert lookups == []
+    service.mark_duplicate(db=tdb, config=config, principal=handler_of(other),
+                           ticket_id=other["_id"], original_id=ticket["_id"], note=None,
+                           now=clock())
+    assert tdb[TICKETS].find_one({"_id": ticket["_id"]})["has_duplicates"] is True
+    move(tdb, config, clock, ticket, "reopened",
+         principal=service.Principal(user="s", role="supervisor"))
+    assert lookups  # an original: its duplicates are looked up, and move with it
+    monkeypatch.undo()
+    consistent(tdb, config)
+
+
+def test_an_original_read_before_its_duplicate_was_marked_is_a_conflict(
+        tdb, config, clock, make_ticket):
+    """The original's change read it unflagged, a mark came in between: writing the change
+    without moving the new duplicate's figures would miscount, so it is refused."""
+    original, copy = make_ticket(category="traffic"), make_ticket(category="traffic")
+    stale = tdb[TICKETS].find_one({"_id": original["_id"]})
+    service.mark_duplicate(db=tdb, config=config, principal=handler_of(copy),
+                           ticket_id=copy["_id"], original_id=original["_id"], note=None,
+                           now=clock())
+    with pytest.raises(service.Conflict):
+        service.transition(db=tdb, config=config, principal=handler_of(original),
+                           ticket_id=original["_id"], to_state="resolved", note=None,
+                           public=False, now=clock(), ticket=stale)
+    consistent(tdb, config)
+    move(tdb, config, clock, original, "resolved")  # read again: both finish
+    consistent(tdb, config)
+    assert [r["resolved"] for r in served(tdb)] == [2]
+
+
+def test_a_finish_moves_each_counter_document_once(tdb, config, clock, make_ticket,
+                                                   monkeypatch):
+    """One update per counter document (its `$inc`s and its histogram's compare-and-set
+    together), and a day is held by `LEVELS` blocks."""
+    ticket = make_ticket(category="traffic")
+    clock.advance(hours=2)
+    collection = tdb[counters.FIGURE_COUNTERS].__class__
+    original_bulk = collection.bulk_write
+    written: list[str] = []
+
+    def bulk_write(self, requests, *args, **kwargs):
+        if self.name == counters.FIGURE_COUNTERS:
+            written.extend(r._filter["_id"] for r in requests)
+        return original_bulk(self, requests, *args, **kwargs)
+
+    monkeypatch.setattr(collection, "bulk_write", bulk_write)
+    move(tdb, config, clock, ticket, "resolved")
+    monkeypatch.undo()
+    assert sorted(written) == sorted(set(written))
+    assert len(written) == 1 + counters.LEVELS  # `now` and the day's blocks
+    consistent(tdb, config)

@@ -386,7 +386,7 @@ class FiguresAudit(RuleBasedStateMachine):
         # what rebuild-figures would write, from the tickets just read
         assert counters.stored(self.db) == counters.by_document(
             sum(counted.values(), Counter()))
-        for block in self.db[counters.FIGURE_COUNTERS].find({"kind": {"$regex": "^L"}}):
+        for block in self.db[counters.FIGURE_COUNTERS].find({"kind": {"$regex": "^B"}}):
             # durations packed, one value per department (issue 19), no field per bucket
             assert all(isinstance(v, bytes) for v in block.get(counters.HISTOGRAM, {}).values())
             assert not any("h" in counts for counts in block.get("d", {}).values())

@@ -220,3 +220,34 @@ def test_the_sweep_reads_a_closed_range_of_due_checks(tdb):
     assert {d["_id"] for d in tdb["due_probe"].find(query)} == {"past", "now"}
     bounds = query["sla.next_check_at"]
     assert set(bounds) == {"$gte", "$lte"} and bounds["$gte"] < now - timedelta(days=365 * 50)
+
+
+def test_the_monitor_writes_a_ticket_only_when_it_alerts(tdb, config, clock, make_ticket,
+                                                        monkeypatch):
+    """Issue 19 part 3: a sweep writes a ticket when one of its levels is reached (an alert,
+    and with the breach the stored flag the figures count), never for a checkpoint that
+    changes nothing anyone sees; however often it sweeps."""
+    from services.tracker import monitor
+    from services.tracker.tickets import repository
+    from tests.tracker.test_honest_figures import move
+
+    written: list[str] = []
+    save = repository.save_recomputed
+
+    def counted(db, recomputed, *, tz):
+        written.extend(t["_id"] for t, _ in recomputed)
+        return save(db, recomputed, tz=tz)
+
+    monkeypatch.setattr(monitor.repository, "save_recomputed", counted)
+    urgent = make_ticket(category="fire_safety", urgent=True)
+    normal = make_ticket(category="traffic")
+    paused = make_ticket(category="noise")
+    move(tdb, config, clock, paused, "waiting_citizen")
+    for _ in range(int(timedelta(days=12) / timedelta(minutes=7))):
+        clock.advance(minutes=7)
+        sweep(db=tdb, config=config, now=clock())
+    alerts = [a["ticket_id"] for a in tdb[ALERTS].find({}, {"ticket_id": 1})]
+    assert sorted(written) == sorted(alerts)
+    assert {urgent["_id"], normal["_id"]} <= set(written)
+    for tid in (urgent["_id"], normal["_id"]):
+        assert tdb[TICKETS].find_one({"_id": tid})["sla"]["breached"] is True

@@ -13,12 +13,14 @@ category: the volume charts). Every write computes the contribution before and a
 
 Documents of the `figure_counters` collection:
 - `now`: `open.<department>.<state>` and `breached.<department>` (gauges, no window);
-- `L<level>:<first day>`: blocks of 4**level city days (level 0 to 5: 1 to 1,024 days,
-  aligned on the proleptic Gregorian ordinal), `d.<department>.<counter>` and the duration
-  histogram packed in one binary field per department, `h.<department>` (see `pack`). A
-  window of days is covered by at most three blocks of each size on each side: 30 days read
-  at most 13 documents, 365 days at most 25, each of a size that no longer grows with the
-  number of tickets (a department's histogram is one value, not a field per bucket);
+- `B<level>:<first day>`: blocks of 16**level city days (level 0 to 2: 1, 16 and 256
+  days, aligned on the proleptic Gregorian ordinal), `d.<department>.<counter>` and the
+  duration histogram packed in one binary field per department, `h.<department>` (see
+  `pack`). A change of a day moves three blocks (the 4**level blocks of an earlier layout,
+  `L<level>`, moved six: `rebuild-figures` replaces them). A window of days is covered by at
+  most fifteen blocks of each size on each side: 30 days read at most 30 documents, 365 days
+  at most 61, each of a size that no longer grows with the number of tickets (a department's
+  histogram is one value, not a field per bucket);
 - `v:<day>`: `created.<category>`, one per day (the chart shows every day);
 - `bh:0`: `<department>.<hour>`, the open breaches (stored `sla.breached`) by the hour of
   their `breach_at` (hours since 1970, UTC): what the breach lists need to know where a page
@@ -28,7 +30,8 @@ Documents of the `figure_counters` collection:
 
 The counters are `$inc`ed. A packed histogram cannot be: the write reads it in its
 transaction and sets the sum on the condition that it still holds what was read
-(compare-and-set); when another writer was first, the whole transaction runs again. In
+(compare-and-set), in the same update as the document's `$inc`s (one update per document);
+when another writer was first, the whole transaction runs again. In
 their flat form ({path: n}, what `recompute`, `stored` and the tests compare) a histogram
 is still `d.<department>.h.<bucket>`.
 
@@ -68,8 +71,10 @@ from shared.tickets import OPEN_STATES
 log = logging.getLogger(__name__)
 
 NOW = "now"
-LEVELS = 6  # blocks of 1, 4, 16, 64, 256 and 1,024 days
+BASE = 16  # a block of level n holds BASE**n days
+LEVELS = 3  # blocks of 1, 16 and 256 days
 TOP = LEVELS - 1
+BLOCK = "B"  # the blocks' kind prefix (`L` was the six levels of 4**n days)
 UNASSIGNED = "_unassigned"  # the department key of open tickets waiting for triage
 BUCKETS_PER_DOUBLING = 8
 BUCKET_BASE_S = 60.0  # bucket 0 holds durations under a minute
@@ -83,7 +88,7 @@ TRANSACTION_TIMEOUTS = 5
 FIELDS = {"department": 1, "state": 1, "sla.breached": 1, "finished_at": 1,
           "finished_on_time": 1, "started_at": 1, "created_at": 1, "rating": 1,
           "duplicate_of": 1, "first_responses": 1, "category": 1, "figures_hash": 1,
-          "breach_at": 1}
+          "breach_at": 1, "has_duplicates": 1}
 OUTCOME_INPUTS = ("state", "duplicate_of", "finished_at", "finished_on_time")
 
 Scope = tuple[str, int]  # ("now", 0), ("day", ordinal) or ("vol", ordinal)
@@ -138,15 +143,15 @@ def cover(first: int, last: int) -> list[tuple[int, int]]:
     day = first
     while day <= last:
         level = TOP
-        while level and (day % 4 ** level or day + 4 ** level - 1 > last):
+        while level and (day % BASE ** level or day + BASE ** level - 1 > last):
             level -= 1
         blocks.append((level, day))
-        day += 4 ** level
+        day += BASE ** level
     return blocks
 
 
 def block_id(level: int, start: int) -> str:
-    return f"L{level}:{start}"
+    return f"{BLOCK}{level}:{start}"
 
 
 # --- the duration histogram ----------------------------------------------------------------
@@ -312,7 +317,7 @@ def by_document(counts: Contribution) -> dict[str, dict[str, int]]:
             docs[BREACH_HOURS][name] += n
         else:
             for level in range(LEVELS):
-                docs[block_id(level, day - day % 4 ** level)][name] += n
+                docs[block_id(level, day - day % BASE ** level)][name] += n
     return {doc_id: {k: n for k, n in incs.items() if n} for doc_id, incs in docs.items()}
 
 
@@ -333,9 +338,11 @@ class Contended(Exception):
 
 
 def _write_counters(db: Database, counts: Contribution, session: ClientSession) -> None:
-    """Move the counters by these counts, inside the caller's transaction: `$inc` the
-    counters (creating the documents), then compare-and-set each packed histogram that
-    moves. Raises `Contended` when one of them was changed meanwhile."""
+    """Move the counters by these counts, inside the caller's transaction, with one update
+    per document: its `$inc`s and, when packed histograms of it move, their new values set
+    on the condition that they still hold what was read just before (compare-and-set; a
+    document not there yet is created). Raises `Contended` when one of them was changed (or
+    the document created) meanwhile."""
     scalars: dict[str, dict[str, int]] = defaultdict(dict)
     histograms: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
     for doc_id, incs in by_document(counts).items():
@@ -345,36 +352,47 @@ def _write_counters(db: Database, counts: Contribution, session: ClientSession) 
                 histograms[doc_id][department][int(b)] += n
             else:
                 scalars[doc_id][path] = n
+    current: dict[str, dict[str, Any]] = {}
+    if histograms:
+        fields = {f"{HISTOGRAM}.{d}": 1 for deltas in histograms.values() for d in deltas}
+        current = {doc["_id"]: doc.get(HISTOGRAM) or {} for doc in db[FIGURE_COUNTERS].find(
+            {"_id": {"$in": sorted(histograms)}}, fields, session=session)}
     writes = []
     for doc_id in sorted(set(scalars) | set(histograms)):
         kind, start = _kind(doc_id)
-        update: dict[str, Any] = {"$setOnInsert": {"kind": kind, "start": start}}
+        filter_: dict[str, Any] = {"_id": doc_id}
+        update: dict[str, Any] = {}
         if scalars.get(doc_id):
             update["$inc"] = scalars[doc_id]
-        writes.append(UpdateOne({"_id": doc_id}, update, upsert=True))
-        if doc_id == BREACH_HOURS:  # an hour no breach holds any more leaves the document
-            writes.extend(UpdateOne({"_id": doc_id, path: 0}, {"$unset": {path: ""}})
-                          for path, n in sorted(scalars[doc_id].items()) if n < 0)
-    if writes:
-        db[FIGURE_COUNTERS].bulk_write(writes, ordered=True, session=session)
-    if not histograms:
-        return
-    fields = {f"{HISTOGRAM}.{d}": 1 for deltas in histograms.values() for d in deltas}
-    current = {doc["_id"]: doc.get(HISTOGRAM) or {} for doc in db[FIGURE_COUNTERS].find(
-        {"_id": {"$in": sorted(histograms)}}, fields, session=session)}
-    swaps = []
-    for doc_id, deltas in sorted(histograms.items()):
-        for department, delta in sorted(deltas.items()):
+        for department, delta in sorted(histograms.get(doc_id, {}).items()):
             old = current.get(doc_id, {}).get(department)
             histogram = Counter(unpack(old)) if old is not None else Counter()
             histogram.update(delta)
             new, path = pack(histogram), f"{HISTOGRAM}.{department}"
-            swaps.append(UpdateOne(
-                {"_id": doc_id, path: {"$exists": False} if old is None else old},
-                {"$unset": {path: ""}} if new is None else {"$set": {path: new}}))
-    result = db[FIGURE_COUNTERS].bulk_write(swaps, ordered=True, session=session)
-    if result.matched_count != len(swaps):
+            if doc_id in current:
+                filter_[path] = {"$exists": False} if old is None else old
+            if new is None:
+                update.setdefault("$unset", {})[path] = ""
+            else:
+                update.setdefault("$set", {})[path] = new
+        if doc_id in histograms and doc_id in current:
+            writes.append(UpdateOne(filter_, update))  # compare-and-set: no upsert
+        else:
+            update["$setOnInsert"] = {"kind": kind, "start": start}
+            writes.append(UpdateOne(filter_, update, upsert=True))
+    if not writes:
+        return
+    try:
+        result = db[FIGURE_COUNTERS].bulk_write(writes, ordered=True, session=session)
+    except (BulkWriteError, DuplicateKeyError) as exc:  # created by another writer first
+        raise Contended from exc
+    if result.matched_count + result.upserted_count != len(writes):
         raise Contended
+    # an hour no breach holds any more leaves the breach map (these may match nothing)
+    emptied = [UpdateOne({"_id": BREACH_HOURS, path: 0}, {"$unset": {path: ""}})
+               for path, n in sorted(scalars.get(BREACH_HOURS, {}).items()) if n < 0]
+    if emptied:
+        db[FIGURE_COUNTERS].bulk_write(emptied, ordered=True, session=session)
 
 
 def _transaction(db: Database, write: Callable[[ClientSession], None]) -> None:
@@ -404,13 +422,16 @@ class Lost(Exception):
 @dataclass
 class Change:
     """One ticket write: the stored ticket as read, the ticket after the change, and the
-    update (its filter gets the figures hash; its `$set` the new one)."""
+    update (its filter gets the figures hash; its `$set` the new one). `also`: other
+    tickets' updates (filter, update) written in the same transaction (a duplicate mark
+    flags its original)."""
     ticket: dict[str, Any]
     updated: dict[str, Any]
     filter: dict[str, Any]
     update: dict[str, Any]
     delta: Contribution = field(default_factory=Counter)
     new_hash: str = ""
+    also: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
 
     def conditional(self) -> tuple[dict[str, Any], dict[str, Any]]:
         update = {op: dict(args) for op, args in self.update.items()}
@@ -430,6 +451,12 @@ def _prepare(db: Database, change: Change, tz: ZoneInfo,
     change.new_hash = digest(new)
     change.delta = difference(new, contribution(change.ticket, old_view, tz))
     if all(change.ticket.get(k) == change.updated.get(k) for k in OUTCOME_INPUTS):
+        return []
+    if change.ticket.get("has_duplicates") is False:
+        # never an original (a mark sets the flag in its transaction, and this write holds
+        # only while the flag is still unset): no duplicate's outcome goes through it
+        change.filter["has_duplicates"] = False
+        change.delta = _nonzero(change.delta)
         return []
     moved: list[tuple[dict[str, Any], str]] = []
     seen = {change.ticket["_id"]}
@@ -455,7 +482,7 @@ def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
     when the ticket (or a duplicate whose figures move with it) changed meanwhile."""
     moved = _prepare(db, change, tz)
     filter_, update = change.conditional()
-    if not change.delta and not moved:
+    if not change.delta and not moved and not change.also:
         if db[TICKETS].update_one(filter_, update).matched_count == 0:
             raise Lost(change.ticket["_id"])
         return
@@ -463,6 +490,10 @@ def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
     def write(session: ClientSession) -> None:
         if db[TICKETS].update_one(filter_, update, session=session).matched_count == 0:
             raise Lost(change.ticket["_id"])
+        for other_filter, other_update in change.also:
+            if db[TICKETS].update_one(other_filter, other_update,
+                                      session=session).matched_count == 0:
+                raise Lost(other_filter["_id"])
         for dup, new_hash in moved:
             if db[TICKETS].update_one(
                     {"_id": dup["_id"], "figures_hash": dup.get("figures_hash")},
@@ -508,7 +539,7 @@ def _write_prepared(db: Database, prepared: list[tuple[Change, list[tuple[dict[s
     written: set[str] = set()
     batch: list[Change] = []
     for change, moved in prepared:
-        if not moved:
+        if not moved and not change.also:
             batch.append(change)
             continue
         try:  # duplicates move with it: alone, their conditions checked
@@ -598,7 +629,7 @@ class _Department:
 def _blocks(db: Database, first: int | None, last: int | None,
             projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
     if first is None or last is None:
-        return list(db[FIGURE_COUNTERS].find({"kind": f"L{TOP}"}, projection))
+        return list(db[FIGURE_COUNTERS].find({"kind": f"{BLOCK}{TOP}"}, projection))
     ids = [block_id(level, start) for level, start in cover(first, last)]
     return list(db[FIGURE_COUNTERS].find({"_id": {"$in": ids}}, projection))
 

@@ -269,13 +269,18 @@ def insert_many_new(db: Database, tickets: list[Ticket], *, tz: ZoneInfo) -> set
 
 def update_if_unchanged(db: Database, *, ticket: Ticket, updated: Ticket,
                         changes: dict[str, Any], entries: list[dict[str, Any]],
-                        tz: ZoneInfo) -> bool:
+                        tz: ZoneInfo, original_id: str | None = None) -> bool:
     """Apply the change only if nobody changed the ticket since it was read (its `seq` and
-    figures hash); the figures' counters move in the same transaction."""
+    figures hash); the figures' counters move in the same transaction. `original_id`: the
+    change marks the ticket a duplicate of that one, which is flagged as having duplicates
+    in the same transaction (a ticket never flagged skips the lookup of its duplicates)."""
+    also = ([({"_id": original_id}, {"$set": {"has_duplicates": True}})]
+            if original_id is not None else [])
     try:
         counters.save(db, counters.Change(
             ticket=ticket, updated=updated, filter={"_id": ticket["_id"], "seq": ticket["seq"]},
-            update={"$set": changes, "$push": {"history": {"$each": entries}}}), tz=tz)
+            update={"$set": changes, "$push": {"history": {"$each": entries}}}, also=also),
+            tz=tz)
     except counters.Lost:
         return False
     return True

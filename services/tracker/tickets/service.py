@@ -99,6 +99,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassified,
         "started_at": event.submitted_at, "created_at": now, "updated_at": now,
         "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
         "alerted": [], "duplicate_of": None, "rating": None,
+        "has_duplicates": False,  # set for good when a ticket is marked its duplicate
         "dup_keys": band_keys(shingles(event.description)),
         "contact_index": list(event.contact_index),  # the phones' blind index (search)
     }
@@ -173,13 +174,15 @@ def _conflict(ticket: dict[str, Any]) -> Conflict:
 
 def _apply(*, db: Database, config: TrackerConfig, ticket: dict[str, Any],
            entries: list[dict[str, Any]], now: datetime,
-           set_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+           set_fields: dict[str, Any] | None = None,
+           original_id: str | None = None) -> dict[str, Any]:
     """Append entries and write the ticket if nobody changed it meanwhile."""
     updated, changes = _changed(config=config, ticket=ticket, entries=entries, now=now,
                                 set_fields=set_fields)
-    # the supervisor's counters move in the same transaction
+    # the supervisor's counters (and a duplicate's original) move in the same transaction
     if not repository.update_if_unchanged(db, ticket=ticket, updated=updated, changes=changes,
-                                          entries=entries, tz=config.business.tz):
+                                          entries=entries, tz=config.business.tz,
+                                          original_id=original_id):
         raise _conflict(ticket)
     return updated
 
@@ -371,7 +374,8 @@ def mark_duplicate(*, db: Database, config: TrackerConfig, principal: Principal,
                    duplicate_of=original["tracking_code"])
     return _apply(db=db, config=config, ticket=ticket, entries=[entry], now=now,
                   set_fields={"duplicate_of": original["_id"],
-                              "duplicate_of_code": original["tracking_code"]})
+                              "duplicate_of_code": original["tracking_code"]},
+                  original_id=original["_id"])
 
 
 def undo_target(ticket: dict[str, Any]) -> str | None:
