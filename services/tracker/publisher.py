@@ -23,7 +23,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.tracker.store import LEASES, TICKETS
+from services.tracker.store import LEASES
 from services.tracker.tickets import repository
 from shared.clock import Clock
 from shared.events import (
@@ -105,8 +105,8 @@ class TicketHistory(ChangeStreamSource):
 
     def __init__(self, *, settings: Settings, db: Database, clock: Clock, lease: Lease,
                  batch: int = BATCH) -> None:
-        super().__init__(collection=db[TICKETS], pipeline=_HISTORY_CHANGES, state=db[LEASES],
-                         state_id=LEASE_ID, lease=lease, clock=clock)
+        super().__init__(collection=repository.collection(db), pipeline=_HISTORY_CHANGES,
+                         state=db[LEASES], state_id=LEASE_ID, lease=lease, clock=clock)
         self.settings = settings
         self.db = db
         self.batch = batch

@@ -18,7 +18,6 @@ from services.tracker.publisher import LEASE_ID, RECOVERY_MARGIN, Publisher
 from services.tracker.store import LEASES, TICKETS, init_db
 from services.tracker.tickets import service
 from shared import outbox
-from shared.devstack import Broker, free_port
 from shared.events import decode_event
 from shared.settings import Settings
 from shared.topics import TICKETS_STATUS
@@ -172,15 +171,6 @@ def test_changes_without_history_publish_nothing(tdb, settings, config, clock, a
     assert publisher.tickets.pending(10) == []
     stop(publisher)
     assert sorted(acked.values()) == [1, 1]
-
-
-@pytest.fixture
-def own_broker(tmp_path):
-    broker = Broker(free_port(), workdir=tmp_path)
-    broker.start()
-    broker.wait_ready()
-    yield broker
-    broker.stop()
 
 
 @pytest.mark.slow

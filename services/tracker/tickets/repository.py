@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from services.tracker.staff import Principal, Role
@@ -383,6 +384,11 @@ def save_recomputed(db: Database, recomputed: Sequence[tuple[Ticket, dict[str, A
 
 
 # --- the publisher: the tickets' outbox --------------------------------------------------
+
+def collection(db: Database) -> Collection:
+    """The tickets collection itself, for the publisher's change stream."""
+    return db[TICKETS]
+
 
 def by_ids(db: Database, ticket_ids: Iterable[str], *, history: bool) -> dict[str, Ticket]:
     """The tickets of these ids (without their history unless asked), by id."""
