@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.tracker.publisher import LEASE_ID, RECOVERY_MARGIN, Publisher
+from services.tracker.publisher import LEASE_ID, Publisher
 from services.tracker.store import LEASES, TICKETS, init_db
 from services.tracker.tickets import service
 from shared import outbox
@@ -126,7 +126,8 @@ def test_a_lost_resume_point_republishes_what_changed_since_the_last_acknowledge
     late = new_ticket(tdb, config, clock)
     # written a moment before the last acknowledged change, committed after it
     behind = create_from_classified(db=tdb, config=config, event=classified(at=clock()),
-                                    now=clock() - RECOVERY_MARGIN / 2)[0]
+                                    now=clock() - timedelta(minutes=5))[0]
+    assert behind["updated_at"] < tdb[LEASES].find_one({"_id": LEASE_ID})["acked_at"]
     tdb[LEASES].update_one({"_id": LEASE_ID}, {"$set": {"resume_token": {"_data": "00"}}})
     second = start(settings, tdb, clock)
     drain(second)
