@@ -20,7 +20,7 @@ from services.tracker.tickets import service
 from shared import outbox
 from shared.events import decode_event
 from shared.settings import Settings
-from shared.topics import TICKETS_STATUS
+from shared.topics import TICKETS_CORRECTIONS, TICKETS_STATUS
 from tests.helpers import collect, create_from_classified, running
 from tests.tracker.conftest import classified
 
@@ -33,21 +33,25 @@ class Crash(Exception):
 
 @pytest.fixture
 def acked(monkeypatch) -> Counter:
-    """Event ids of the ticket topics, counted each time the broker acknowledged them."""
+    """Event ids of the ticket topics (status and corrections), counted each time the broker
+    acknowledged them."""
     seen: Counter = Counter()
     real = outbox.send_and_wait
 
     def recording(producer, messages) -> None:
         real(producer, messages)
         seen.update(decode_event(m.value).event_id for m in messages
-                    if m.topic == TICKETS_STATUS)
+                    if m.topic in (TICKETS_STATUS, TICKETS_CORRECTIONS))
     monkeypatch.setattr(outbox, "send_and_wait", recording)
     return seen
 
 
 def expected(db) -> set[str]:
-    """Every committed history entry, as its event id."""
-    return {f"{t['_id']}:{e['seq']}" for t in db[TICKETS].find() for e in t["history"]}
+    """Every committed history entry, as its event ids."""
+    return {event_id for t in db[TICKETS].find() for e in t["history"]
+            for event_id in (f"{t['_id']}:{e['seq']}",
+                             *([f"{t['_id']}:{e['seq']}:corrected"] if e.get("correction")
+                               else []))}
 
 
 def start(settings, db, clock) -> Publisher:
@@ -83,6 +87,14 @@ def new_ticket(db, config, clock) -> dict:
 def note(db, config, clock, ticket_id: str) -> None:
     service.add_note(db=db, config=config, principal=SYSTEM, ticket_id=ticket_id,
                      note="đã kiểm tra", public=True, now=clock())
+
+
+def reroute(db, config, clock, ticket_id: str) -> None:
+    """Two entries in one change (rejected, then assigned elsewhere) and a correction."""
+    ticket = db[TICKETS].find_one({"_id": ticket_id})
+    category = "flooding" if ticket["category"] != "flooding" else "traffic"
+    service.reroute(db=db, config=config, principal=SYSTEM, ticket_id=ticket_id,
+                    category=category, department=None, note="nhầm sở", now=clock())
 
 
 def test_a_ticket_change_writes_the_ticket_once_and_no_outbox_flag(tdb, config, clock,
@@ -144,7 +156,7 @@ def test_a_lost_resume_point_republishes_what_changed_since_the_last_acknowledge
 def test_a_restart_resumes_the_stream_with_what_changed_meanwhile_and_nothing_else(
         tdb, settings, config, clock, acked):
     first = start(settings, tdb, clock)
-    tickets = [new_ticket(tdb, config, clock) for _ in range(4)]
+    tickets = [new_ticket(tdb, config, clock) for _ in range(5)]
     drain(first)
     stop(first)
     before = set(acked)
@@ -152,16 +164,19 @@ def test_a_restart_resumes_the_stream_with_what_changed_meanwhile_and_nothing_el
     clock.advance(minutes=5)
     note(tdb, config, clock, tickets[0]["_id"])
     moved = dict(service.bulk_transition(
-        db=tdb, config=config, principal=SYSTEM, ticket_ids=[t["_id"] for t in tickets[1:]],
+        db=tdb, config=config, principal=SYSTEM, ticket_ids=[t["_id"] for t in tickets[1:4]],
         to_state="in_progress", note=None, public=False, now=clock()))
     assert not any(isinstance(v, Exception) for v in moved.values())
+    reroute(tdb, config, clock, tickets[4]["_id"])  # two entries, one a correction
     fresh = new_ticket(tdb, config, clock)
     second = start(settings, tdb, clock)
     drain(second)
     assert set(acked) == expected(tdb)
     assert all(acked[event_id] == 1 for event_id in acked), acked  # resumed: no repeats
+    rerouted = tickets[4]["_id"]
     assert {e for e in acked if e not in before} == {
-        *(f"{t['_id']}:3" for t in tickets), f"{fresh['_id']}:1", f"{fresh['_id']}:2"}
+        *(f"{t['_id']}:3" for t in tickets), f"{rerouted}:4", f"{rerouted}:4:corrected",
+        f"{fresh['_id']}:1", f"{fresh['_id']}:2"}
 
 
 def test_changes_without_history_publish_nothing(tdb, settings, config, clock, acked):
@@ -198,7 +213,7 @@ def test_a_broker_that_lost_its_topics_gets_the_tickets_again(env, tdb, config, 
 # --- any sequence of changes, crashes and restarts ----------------------------------------
 
 STEPS = st.lists(st.sampled_from(
-    ["create", "create", "note", "note", "round", "crash_after_send", "crash", "restart",
+    ["create", "create", "note", "note", "reroute", "round", "crash_after_send", "crash", "restart",
      "lose_resume_point", "clock"]), min_size=1, max_size=14)
 
 
@@ -218,6 +233,8 @@ def test_every_committed_entry_is_published_whatever_happens(steps, mongo, setti
                 tickets.append(new_ticket(db, config, clock)["_id"])
             elif step == "note" and tickets:
                 note(db, config, clock, tickets[len(acked) % len(tickets)])
+            elif step == "reroute" and tickets:
+                reroute(db, config, clock, tickets[-1])
             elif step == "clock":
                 clock.advance(minutes=7)
             elif step == "round":
