@@ -195,7 +195,7 @@ class Generator:
                                       "note": "Đã xử lý", "public": True})
         ticket.update(state=state, first_responses=responses,
                       updated_at=ticket["finished_at"] or answered, seq=len(ticket["history"]),
-                      published_seq=len(ticket["history"]), unpublished=False, alerted=[],
+                      alerted=[],
                       sla={"breached": breached, "next_check_at": None},
                       # breached: the deadline passed (at the latest now), as sla.breached says
                       breach_at=min(created + timedelta(days=5), NOW) if breached

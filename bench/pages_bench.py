@@ -98,7 +98,7 @@ def _ticket(i: int, example: Any, config: TrackerConfig, rng: random.Random) -> 
         "top3": [[example.category, 0.9]], "urgent": rng.random() < 0.05,
         "model_version": "bench", "department": department, "state": state,
         "started_at": created, "created_at": created, "updated_at": at, "history": history,
-        "seq": len(history), "published_seq": len(history), "unpublished": False,
+        "seq": len(history),
         "alerted": [], "duplicate_of": None, "rating": None, "duplicate_candidates": [],
     }
     ticket.update(sla_fields(ticket, config=config, now=at))  # finished_at, on time: history

@@ -16,7 +16,7 @@ from services.classifier.corpus import load_split
 from services.classifier.model import ReportClassifier
 from services.classifier.train import save, train
 from shared.clock import ManualClock
-from shared.devstack import EmbeddedStack
+from shared.devstack import Broker, EmbeddedStack, free_port
 from shared.settings import Settings
 
 
@@ -99,3 +99,13 @@ def live_pipeline(env: dict[str, str], db, classifier: ReportClassifier):
 
     with started(env, db, classifier) as pipeline:
         yield pipeline
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A broker of the test's own, to stop and start again (it forgets its topics)."""
+    broker = Broker(free_port(), workdir=tmp_path)
+    broker.start()
+    broker.wait_ready()
+    yield broker
+    broker.stop()

@@ -25,7 +25,9 @@ VIEWERS = "ticket_viewers"                   # _id: ticket:user; who has the tic
 
 def init_db(db: Database) -> None:
     tickets = db[TICKETS]
-    _drop_partial(tickets, "sla.next_check_at_1", "unpublished_1")
+    _drop_partial(tickets, "sla.next_check_at_1")
+    # the publisher's flag, before it tailed the change stream
+    _drop(tickets, "unpublished_1")
     _drop_partial(db[ALERTS], "pending_1")
     tickets.create_index("tracking_code", unique=True)
     # the monitor's sweep reads only tickets coming due: its cost follows this index.
@@ -44,7 +46,6 @@ def init_db(db: Database) -> None:
     # open state read the compound index this replaces
     _drop(tickets, "state_1_breach_at_1")
     tickets.create_index([("breach_at", ASCENDING)])
-    tickets.create_index("unpublished")
     db[ALERTS].create_index("pending")
     db[ALERTS].create_index([("ticket_id", ASCENDING)])
     db[LOGIN_FAILURES].create_index("expires_at", expireAfterSeconds=0)  # old counts go

@@ -12,7 +12,6 @@ import requests
 from services.intake.app import create_app
 from services.intake.outbox.relay import OutboxRelay, backlog
 from shared.clock import system_clock
-from shared.devstack import Broker, free_port
 from shared.events import ReportSubmittedV1, decode_event
 from shared.settings import Settings
 from shared.topics import REPORTS_SUBMITTED
@@ -42,15 +41,6 @@ def test_relay_publishes_versioned_events(client, db, settings):
     assert decoded.has_contact is True
     state = db["outbox_state"].find_one({"_id": "reports"})
     assert str(state["last_id"]) == max(ids) and state["resume_token"]
-
-
-@pytest.fixture
-def own_broker(tmp_path):
-    broker = Broker(free_port(), workdir=tmp_path)
-    broker.start()
-    broker.wait_ready()
-    yield broker
-    broker.stop()
 
 
 @pytest.mark.slow

@@ -57,12 +57,11 @@ _PUBLISHERS: dict[int, Publisher] = {}
 
 def _publish(settings, tdb, clock) -> None:
     """One publisher per test store: a second one would wait for the first one's lease."""
-    from shared.kafka import make_producer
-
     publisher = _PUBLISHERS.get(id(tdb))
     if publisher is None:
         publisher = _PUBLISHERS[id(tdb)] = Publisher(settings=settings, db=tdb, clock=clock)
-        publisher.producer = make_producer(settings)
+        assert publisher.lease.acquire()
+        publisher.connect()
     while publisher.publish_once()[1]:  # (published, a source had a full batch)
         pass
 

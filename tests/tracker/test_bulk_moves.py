@@ -1,8 +1,8 @@
 """A bulk move (`service.bulk_transition`, the API's and the queue page's bulk action) checks
 every ticket as a single move does, writes the allowed ones in one transaction with one move
-of the figures' counters, and answers a conflict for a ticket changed since it was read; the
-publisher clears the flags of a batch in one write, keeping the flag of a ticket changed
-meanwhile."""
+of the figures' counters, and answers a conflict for a ticket changed since it was read (the
+publisher reads the moves from the tickets' change stream: tests/tracker/
+test_publisher_stream.py)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_a_bulk_move_is_one_transaction_and_the_counters_stay_exact(tdb, config,
     assert len(transactions) == 1
     stored = {t["_id"]: t for t in tdb[TICKETS].find({"_id": {"$in": ids}})}
     for i in ids[:3]:
-        assert stored[i]["seq"] == 3 and stored[i]["unpublished"] is True
+        assert stored[i]["seq"] == 3 and "unpublished" not in stored[i]
         assert stored[i]["history"][-1]["to"] == "in_progress"
         assert stored[i]["history"][-1]["note"] == "ok"
     consistent(tdb, config)
@@ -117,17 +117,3 @@ def test_a_bulk_move_ends_where_single_moves_would(tdb, config, clock, make_tick
         if not legal:
             assert not moved
     consistent(tdb, config)
-
-
-def test_the_publisher_clears_a_batch_but_not_a_ticket_changed_meanwhile(tdb, config, clock,
-                                                                         make_ticket):
-    tickets = [make_ticket(category="flooding") for _ in range(3)]
-    read = repository.unpublished(tdb, limit=10)
-    assert {t["_id"] for t in read} == {t["_id"] for t in tickets}
-    move(tdb, config, clock, tickets[0], "in_progress")  # after the publisher's read
-    repository.mark_published(tdb, read)
-    left = repository.unpublished(tdb, limit=10)
-    assert [t["_id"] for t in left] == [tickets[0]["_id"]]
-    assert left[0]["published_seq"] == 0 and left[0]["seq"] == 3
-    stored = tdb[TICKETS].find_one({"_id": tickets[1]["_id"]})
-    assert stored["unpublished"] is False and stored["published_seq"] == stored["seq"]

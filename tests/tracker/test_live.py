@@ -43,10 +43,10 @@ def _ns(coll: str) -> dict:
       "fullDocument": {"department": "so_xay_dung"},
       "updateDescription": {"updatedFields": {"sla.state": "breached", "alerted": []}}},
      LiveEvent("ticket", "t1", "so_xay_dung", what=("sla",))),
-    # the publisher's flag and the figures' hash change nothing a page shows
+    # the figures' hash and search bookkeeping change nothing a page shows
     ({"operationType": "update", "ns": _ns(TICKETS), "documentKey": {"_id": "t1"},
       "fullDocument": {"department": "so_xay_dung"},
-      "updateDescription": {"updatedFields": {"unpublished": False, "published_seq": 3}}},
+      "updateDescription": {"updatedFields": {"figures_hash": "x", "words": ["a"]}}},
      None),
     ({"operationType": "delete", "ns": _ns(TICKETS), "documentKey": {"_id": "t1"}},
      LiveEvent("ticket", "t1", None, what=("changed",))),

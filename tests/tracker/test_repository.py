@@ -48,7 +48,9 @@ def test_the_queries_follow_the_rules(tdb, config, clock, make_ticket):
     assert sorted(t["_id"] for page in pages for t in page) == sorted(
         t["_id"] for t in tickets if t["_id"] != tickets[2]["_id"])
     assert all(t["state"] in OPEN_STATES for page in pages for t in page)
-    assert {t["_id"] for t in repository.unpublished(tdb, limit=10)} == \
+    since = list(repository.updated_since(tdb, None))  # the publisher's recovery
+    assert sorted(t["_id"] for t in since) == sorted(t["_id"] for t in tickets)
+    assert [t["updated_at"] for t in since] == sorted(t["updated_at"] for t in since)
+    assert {t["_id"] for t in repository.updated_since(tdb, clock())} == \
         {t["_id"] for t in tickets}
-    repository.mark_published(tdb, repository.unpublished(tdb, limit=10))
-    assert repository.unpublished(tdb, limit=10) == []
+    assert list(repository.updated_since(tdb, clock() + timedelta(seconds=1))) == []

@@ -9,7 +9,9 @@ topic (the embedded broker keeps topics in memory), the relay republishes from t
 and every grace period (and after every reconnection) it republishes whatever no downstream
 event confirmed, so a report is never stranded by a broker that forgot it.
 It runs on the shared outbox publisher (shared/outbox.py: the lease, in the state document,
-the batches, send and wait for acknowledgements); this module is the reports' source.
+the batches, send and wait for acknowledgements) and the shared change-stream source
+(shared/stream_outbox.py: resume point, its save, recovery); this module is the reports'
+source.
 """
 
 from __future__ import annotations
@@ -22,18 +24,17 @@ from typing import Any
 
 from bson import ObjectId
 from prometheus_client import Counter
-from pymongo.change_stream import CollectionChangeStream
 from pymongo.database import Database
-from pymongo.errors import OperationFailure
 
 from services.intake.store import OUTBOX_STATE, REPORTS, WITHOUT_SECRETS
 from shared.clock import Clock
 from shared.events import Location, ReportSubmittedV1, encode_event
 from shared.kafka import Outgoing
 from shared.lease import Lease
-from shared.outbox import LeaseLost, OutboxPublisher, OutboxSpec
+from shared.outbox import OutboxPublisher, OutboxSpec
 from shared.redact import redact_contacts
 from shared.settings import Settings
+from shared.stream_outbox import ChangeStreamSource
 from shared.topics import REPORTS_SUBMITTED
 
 log = logging.getLogger(__name__)
@@ -74,19 +75,15 @@ def backlog(db: Database) -> int:
     return db[REPORTS].count_documents(query)
 
 
-class ReportsSource:
+class ReportsSource(ChangeStreamSource):
     """The reports collection as an outbox: new reports from its change stream, in batches;
     after a reconnection, what the stream may have missed, from the store."""
 
     def __init__(self, *, settings: Settings, db: Database, clock: Clock, lease: Lease) -> None:
+        super().__init__(collection=db[REPORTS], pipeline=_INSERTS, state=db[OUTBOX_STATE],
+                         state_id=STATE_ID, lease=lease, clock=clock)
         self.settings = settings
         self.db = db
-        self.clock = clock
-        self.lease = lease
-        self.publisher: OutboxPublisher | None = None
-        self._stream: CollectionChangeStream | None = None
-        self._token: dict[str, Any] | None = None  # saved with the stream batch being marked
-        self._last_save = 0.0
         # the first full sweep comes one grace period after start (the reports of before
         # are then of age); a reconnection brings it forward to the next round
         grace = settings.relay_grace_seconds
@@ -94,16 +91,25 @@ class ReportsSource:
         self._next_sweep = time.monotonic() + grace
         self._next_full_sweep = time.monotonic() + grace
 
-    # -- the outbox source ---------------------------------------------------------------
+    # -- the change-stream source ----------------------------------------------------------
+    def entries(self, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [change["fullDocument"] for change in changes]
+
     def messages(self, entry: dict[str, Any]) -> list[Outgoing]:
         return [Outgoing(REPORTS_SUBMITTED, str(entry["_id"]).encode(),
                          encode_event(to_event(entry)))]
 
+    def progress(self, entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        last = max(entries, key=lambda d: d["_id"])
+        return {"last_id": last["_id"], "last_submitted_at": last["submitted_at"]}
+
     def mark_published(self, entries: Sequence[dict[str, Any]]) -> None:
-        self._save(self._token, max(entries, key=lambda d: d["_id"]))
-        self._token = None
-        self._last_save = time.monotonic()
+        super().mark_published(entries)
         PUBLISHED.inc(len(entries))
+
+    def recover(self, state: dict[str, Any]) -> int:
+        last_id = state.get("last_id")
+        return self._republish({"$gt": last_id} if last_id else {"$gte": ObjectId("0" * 24)})
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
         now = time.monotonic()
@@ -111,19 +117,7 @@ class ReportsSource:
             self.sweep_unconfirmed(full=True)
         elif now >= self._next_sweep:
             self.sweep_unconfirmed()
-        assert self._stream is not None
-        batch: list[dict[str, Any]] = []
-        while len(batch) < limit:
-            change = self._stream.try_next()
-            if change is None:
-                break
-            batch.append(change["fullDocument"])
-        if batch:
-            self._token = self._stream.resume_token
-        elif time.monotonic() - self._last_save > self.lease.duration.total_seconds() / 3:
-            self._save(self._stream.resume_token, None)
-            self._last_save = time.monotonic()
-        return batch
+        return super().pending(limit)
 
     def connect(self, publisher: OutboxPublisher, created_topics: list[str]) -> None:
         self.publisher = publisher
@@ -133,27 +127,12 @@ class ReportsSource:
             n = self._republish({"$gte": since}, {"downstream_confirmed_at": None})
             if n:
                 log.warning("report topic was missing: republished %d recent reports", n)
-        self._stream = self._open_stream()
+        super().connect(publisher, created_topics)
 
     def disconnect(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
-        self._token = None
+        super().disconnect()
         # after any reconnection, check at once what the broker may have lost meanwhile
         self._next_full_sweep = time.monotonic()
-
-    # -- state -----------------------------------------------------------------------------
-    def _save(self, token: dict[str, Any] | None, last: dict[str, Any] | None) -> None:
-        update: dict[str, Any] = {"$set": {"lease_until": self.clock() + self.lease.duration}}
-        if token is not None:
-            update["$set"]["resume_token"] = token
-        if last is not None:
-            update["$max"] = {"last_id": last["_id"], "last_submitted_at": last["submitted_at"]}
-        result = self.db[OUTBOX_STATE].update_one({"_id": STATE_ID, "owner": self.lease.owner},
-                                                  update)
-        if result.matched_count == 0:
-            raise LeaseLost()
 
     # -- publishing from the store ------------------------------------------------------------
     def _republish(self, ids: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
@@ -162,18 +141,9 @@ class ReportsSource:
         round trips, not its life (measured), while pages of `find().sort().limit()` made
         the embedded store sort the collection once a page (20,000 reports: 0.4 s against
         14 s)."""
-        assert self.publisher is not None
         size = self.settings.relay_batch_size
-        count = 0
-        batch: list[dict[str, Any]] = []
         cursor = self.db[REPORTS].find({"_id": ids, **(extra or {})}, WITHOUT_SECRETS)
-        for doc in cursor.sort("_id", 1).batch_size(size):
-            batch.append(doc)
-            if len(batch) >= size:
-                count += self.publisher.publish(self, batch)
-                batch = []
-        if batch:
-            count += self.publisher.publish(self, batch)
+        count = self.republish(cursor.sort("_id", 1).batch_size(size), batch_size=size)
         REPUBLISHED.inc(count)
         return count
 
@@ -200,27 +170,6 @@ class ReportsSource:
         if n:
             log.warning("republished %d reports not confirmed downstream after %.0fs", n, grace)
         return n
-
-    def _open_stream(self) -> CollectionChangeStream:
-        state = self.db[OUTBOX_STATE].find_one({"_id": STATE_ID}) or {}
-        token = state.get("resume_token")
-        if token is not None:
-            try:
-                return self.db[REPORTS].watch(_INSERTS, resume_after=token,
-                                              max_await_time_ms=10, batch_size=1000)
-            except OperationFailure as exc:
-                log.warning("resume point lost (%s): republishing from the store", exc.code)
-        # Open first, then catch up from the store: a report landing in between is seen
-        # twice (deduplicated downstream) rather than missed.
-        stream = self.db[REPORTS].watch(_INSERTS, max_await_time_ms=10, batch_size=1000)
-        last_id = state.get("last_id")
-        try:
-            self._republish({"$gt": last_id} if last_id else {"$gte": ObjectId("0" * 24)})
-            self._save(stream.resume_token, None)
-        except BaseException:
-            stream.close()
-            raise
-        return stream
 
 
 class OutboxRelay(OutboxPublisher):

@@ -21,8 +21,8 @@ from services.tracker.store import NOTIFICATIONS, TICKETS, VIEWERS
 Kind = Literal["ticket", "notifications", "viewers", "resync"]
 View = Literal["page", "queue", "ticket", "dashboard"]
 VIEWS: tuple[str, ...] = ("page", "queue", "ticket", "dashboard")
-# a ticket field changed -> what the page is told changed; other fields (the outbox flag,
-# the figures' hash, search bookkeeping) change nothing a page shows
+# a ticket field changed -> what the page is told changed; other fields (the figures' hash,
+# search bookkeeping) change nothing a page shows
 TICKET_FIELDS: dict[str, str] = {"state": "state", "assignee": "owner",
                                  "department": "department", "sla": "sla",
                                  "breach_at": "sla", "seq": "history"}

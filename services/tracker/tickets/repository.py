@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from services.tracker.sla.summary import is_breached
@@ -425,19 +426,22 @@ def save_recomputed(db: Database, recomputed: Sequence[tuple[Ticket, dict[str, A
 
 # --- the publisher: the tickets' outbox --------------------------------------------------
 
-def unpublished(db: Database, *, limit: int) -> list[Ticket]:
-    """Tickets whose history has entries not yet published."""
-    return list(db[TICKETS].find({"unpublished": True}).limit(limit))
+def collection(db: Database) -> Collection:
+    """The tickets collection itself, for the publisher's change stream."""
+    return db[TICKETS]
 
 
-def mark_published(db: Database, tickets: Iterable[Ticket]) -> None:
-    """Published up to the `seq` read: a ticket changed since keeps its flag. One unordered
-    write for the batch (one update per ticket cost the embedded store a commit each)."""
-    writes = [UpdateOne({"_id": t["_id"], "seq": t["seq"]},
-                        {"$set": {"unpublished": False, "published_seq": t["seq"]}})
-              for t in tickets]
-    if writes:
-        db[TICKETS].bulk_write(writes, ordered=False)
+def by_ids(db: Database, ticket_ids: Iterable[str], *, history: bool) -> dict[str, Ticket]:
+    """The tickets of these ids (without their history unless asked), by id."""
+    return {t["_id"]: t for t in db[TICKETS].find(
+        {"_id": {"$in": list(dict.fromkeys(ticket_ids))}}, None if history else WITHOUT_HISTORY)}
+
+
+def updated_since(db: Database, since: datetime | None) -> Iterator[Ticket]:
+    """Tickets changed at or after `since` (every ticket for None), in `updated_at` order on
+    its index: one cursor."""
+    query = {} if since is None else {"updated_at": {"$gte": since}}
+    return db[TICKETS].find(query).sort("updated_at", ASCENDING).batch_size(500)
 
 
 # --- SLA alerts: the monitor's claims, the publisher's outbox ----------------------------

@@ -2,9 +2,10 @@
 re-routing, duplicates and the citizen's rating and reopen.
 
 Every change is one conditional update of the ticket document: it appends to `history`
-(append-only, the audit trail), bumps `seq`, recomputes the SLA fields and sets
-`unpublished`, which the publisher turns into status events. A concurrent change makes the
-condition fail and the caller gets a conflict instead of a lost update.
+(append-only, the audit trail), bumps `seq` and recomputes the SLA fields; the publisher
+turns the appended entries into status events from the collection's change stream. A
+concurrent change makes the condition fail and the caller gets a conflict instead of a lost
+update.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def new_ticket(*, config: TrackerConfig, event: ReportClassified,
         "triage_reason": None if department else (event.triage_reason or "low_confidence"),
         "danger": list(event.danger),
         "started_at": event.submitted_at, "created_at": now, "updated_at": now,
-        "history": history, "seq": 2, "published_seq": 0, "unpublished": True,
+        "history": history, "seq": 2,
         "alerted": [], "duplicate_of": None, "rating": None,
         "has_duplicates": False,  # set for good when a ticket is marked its duplicate
         "dup_keys": band_keys(shingles(event.description)),
@@ -163,7 +164,6 @@ def _changed(*, config: TrackerConfig, ticket: dict[str, Any], entries: list[dic
         updated.update(sla_fields(updated, config=config, now=now))
     changes = {k: v for k, v in updated.items() if k not in {"_id", "history"}
                and ticket.get(k, _MISSING) != v}
-    changes["unpublished"] = True
     return updated, changes
 
 
