@@ -249,7 +249,10 @@ class NotifySettings:
     quiet_start_hour: int = 21
     quiet_end_hour: int = 7
     batch_size: int = 100
-    idle_s: float = 0.2
+    idle_s: float = 0.2  # the shortest wait between rounds that sent nothing
+    # the longest: a new row rings at once and a retry's due time is known, so this only
+    # bounds what nothing announces (a row another replica rescheduled, a simulated clock)
+    idle_max_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
@@ -270,6 +273,7 @@ class NotifySettings:
             quiet_end_hour=_int(env, "SMS_QUIET_END_HOUR", cls.quiet_end_hour),
             batch_size=_int(env, "NOTIFY_BATCH_SIZE", cls.batch_size),
             idle_s=_float(env, "NOTIFY_IDLE_SECONDS", cls.idle_s),
+            idle_max_s=_float(env, "NOTIFY_IDLE_MAX_SECONDS", cls.idle_max_s),
         )
 
 
@@ -277,7 +281,8 @@ NOTIFY_VARIABLES = ("SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES",
                     "SMS_GATEWAY_TIMEOUT_SECONDS", "ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN",
                     "ZALO_TEMPLATES", "ZALO_GATEWAY_TIMEOUT_SECONDS", "NOTIFY_RETRY_BASE_SECONDS",
                     "NOTIFY_RETRY_MAX_SECONDS", "NOTIFY_GIVE_UP_SECONDS", "SMS_QUIET_START_HOUR",
-                    "SMS_QUIET_END_HOUR", "NOTIFY_BATCH_SIZE", "NOTIFY_IDLE_SECONDS")
+                    "SMS_QUIET_END_HOUR", "NOTIFY_BATCH_SIZE", "NOTIFY_IDLE_SECONDS",
+                    "NOTIFY_IDLE_MAX_SECONDS")
 
 
 @dataclass(frozen=True)
@@ -298,7 +303,8 @@ class Settings:
     kafka_create_topics: bool = setting(True, "KAFKA_CREATE_TOPICS",
                                         parse=_flag_off_when("false"))
     mongo_uri: str = setting(
-        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false", "MONGO_URI",
+        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+        "&serverMonitoringMode=poll", "MONGO_URI",
         production=_mongo_uri_in_production)
     mongo_db: str = setting("hotline1022", "MONGO_DB")
     # every store operation gives up after this (pymongo timeoutMS): a store outage is
@@ -349,9 +355,10 @@ class Settings:
     # the shared consumer loop (shared/consumer): records per poll, and how long a poll waits
     consumer_batch_size: int = setting(500, "CONSUMER_BATCH_SIZE", parse=_int)
     consumer_poll_ms: int = setting(250, "CONSUMER_POLL_MS", parse=_int)
-    # how long the broker may hold a fetch that has nothing yet (kafka-python's default, 500,
-    # made each hop wait ~120 ms on the embedded broker; 100: ~26 ms, 10 empty fetches a second)
-    consumer_fetch_max_wait_ms: int = setting(100, "CONSUMER_FETCH_MAX_WAIT_MS", parse=_int)
+    # how long the broker may hold a fetch that has nothing yet: it answers as soon as a record
+    # arrives, so this sets how often an idle consumer asks, not a hop's latency (README,
+    # "The fixed cost of a running stack": 100 ms cost an idle stack 4x the broker's CPU)
+    consumer_fetch_max_wait_ms: int = setting(1000, "CONSUMER_FETCH_MAX_WAIT_MS", parse=_int)
     # how often a process looks for a promotion
     classifier_model_check_seconds: float = setting(30.0, "CLASSIFIER_MODEL_CHECK_SECONDS",
                                                     parse=_float, used_by=(CLASSIFIER,))
