@@ -52,11 +52,6 @@ class Lease:
         self.renewed_at = started
         return True
 
-    def renewed(self, started: float) -> None:
-        """Another write of this owner (begun at `started`, on `monotonic`) also moved
-        `lease_until` on by the duration: `held` need not renew before a third of it."""
-        self.renewed_at = started
-
     def held(self) -> bool:
         """Whether this owner holds the lease, without a write while its last renewal is
         recent (a third of the duration): for loops that ask every round."""

@@ -50,17 +50,6 @@ def test_held_renews_every_third_of_the_duration_of_wall_time_not_of_the_clock(d
     assert mine.held() and writes(db, mine.name) > until
 
 
-def test_a_write_that_renewed_the_lease_spares_held_its_own(db):
-    clock, wall = ManualClock(datetime(2026, 11, 2, tzinfo=UTC)), Wall()
-    mine, _ = pair(db, clock, wall)
-    assert mine.held()
-    wall.now += 4.9
-    mine.renewed(wall.now)  # e.g. the relay saved its resume point on the lease's document
-    until = writes(db, mine.name)
-    wall.now += 4.9
-    assert mine.held() and writes(db, mine.name) == until
-
-
 # A replica calls held() after `gap` seconds (of the shared clock and of the wall alike, as in
 # production); the first replica crashes (is never called again) from step `crash` on.
 steps = st.lists(st.tuples(st.sampled_from("ab"), st.floats(0, 25)), min_size=1, max_size=14)

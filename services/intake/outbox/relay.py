@@ -43,10 +43,6 @@ REPUBLISHED = Counter("intake_outbox_republished_total",
                       "Reports published again from the store (lost resume point or topic)")
 
 STATE_ID = "reports"
-# while no report comes, the resume point is saved this often (it renews the lease too): the
-# oplog keeps a day here and hours on a production replica set, so a minute-old token resumes
-# as well as a fresh one; saving it on every lease renewal was half of the relay's idle writes
-IDLE_TOKEN_SAVE_S = 60.0
 _INSERTS = [{"$match": {"operationType": "insert"}}]
 
 
@@ -124,7 +120,7 @@ class ReportsSource:
             batch.append(change["fullDocument"])
         if batch:
             self._token = self._stream.resume_token
-        elif time.monotonic() - self._last_save > IDLE_TOKEN_SAVE_S:
+        elif time.monotonic() - self._last_save > self.lease.duration.total_seconds() / 3:
             self._save(self._stream.resume_token, None)
             self._last_save = time.monotonic()
         return batch
@@ -149,7 +145,6 @@ class ReportsSource:
 
     # -- state -----------------------------------------------------------------------------
     def _save(self, token: dict[str, Any] | None, last: dict[str, Any] | None) -> None:
-        started = self.lease.monotonic()
         update: dict[str, Any] = {"$set": {"lease_until": self.clock() + self.lease.duration}}
         if token is not None:
             update["$set"]["resume_token"] = token
@@ -159,7 +154,6 @@ class ReportsSource:
                                                   update)
         if result.matched_count == 0:
             raise LeaseLost()
-        self.lease.renewed(started)  # the state document is the lease's: this write renewed it
 
     # -- publishing from the store ------------------------------------------------------------
     def _republish(self, ids: dict[str, Any], extra: dict[str, Any] | None = None) -> int:
