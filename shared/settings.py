@@ -355,10 +355,17 @@ class Settings:
     # the shared consumer loop (shared/consumer): records per poll, and how long a poll waits
     consumer_batch_size: int = setting(500, "CONSUMER_BATCH_SIZE", parse=_int)
     consumer_poll_ms: int = setting(250, "CONSUMER_POLL_MS", parse=_int)
-    # how long the broker may hold a fetch that has nothing yet: it answers as soon as a record
-    # arrives, so this sets how often an idle consumer asks, not a hop's latency (README,
-    # "The fixed cost of a running stack": 100 ms cost an idle stack 4x the broker's CPU)
-    consumer_fetch_max_wait_ms: int = setting(1000, "CONSUMER_FETCH_MAX_WAIT_MS", parse=_int)
+    # how long the broker may hold a fetch that has nothing yet (kafka-python's default, 500,
+    # made each hop wait ~120 ms on the embedded broker; 100: ~26 ms, 10 empty fetches a second)
+    consumer_fetch_max_wait_ms: int = setting(100, "CONSUMER_FETCH_MAX_WAIT_MS", parse=_int)
+    # the same once a consumer has read nothing for CONSUMER_IDLE_AFTER_SECONDS: the embedded
+    # broker looks for new records at half the wait, so the first record after a quiet spell
+    # waits up to half of it a hop; idle consumers then ask once a second, not ten times
+    # (README, "The fixed cost of a running stack")
+    consumer_idle_fetch_max_wait_ms: int = setting(1000, "CONSUMER_IDLE_FETCH_MAX_WAIT_MS",
+                                                   parse=_int)
+    consumer_idle_after_seconds: float = setting(5.0, "CONSUMER_IDLE_AFTER_SECONDS",
+                                                 parse=_float)
     # how often a process looks for a promotion
     classifier_model_check_seconds: float = setting(30.0, "CLASSIFIER_MODEL_CHECK_SECONDS",
                                                     parse=_float, used_by=(CLASSIFIER,))

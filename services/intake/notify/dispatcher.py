@@ -182,7 +182,8 @@ class Dispatcher:
         asking the store every `idle_s`."""
         outage = Outage("intake-notifier", logger=log)
         doorbell = Doorbell(self.db[outbox.NOTIFICATIONS],
-                            await_s=min(1.0, self.settings.idle_max_s))
+                            await_s=min(1.0, self.settings.idle_max_s),
+                            min_interval_s=self.settings.idle_s)
         try:
             while not stop.is_set():
                 try:
