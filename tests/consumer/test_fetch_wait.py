@@ -1,7 +1,7 @@
-"""How long the broker may hold an empty fetch is a setting (CONSUMER_FETCH_MAX_WAIT_MS). The
-broker answers a held fetch as soon as a record arrives, so a long hold costs no latency; a
-short one made every idle consumer ask ten times a second (README, "The fixed cost of a
-running stack")."""
+"""How long the broker may hold an empty fetch: CONSUMER_FETCH_MAX_WAIT_MS while records come
+(the embedded broker looks for new records at half the wait, so it is a hop's latency there),
+CONSUMER_IDLE_FETCH_MAX_WAIT_MS once a consumer has read nothing for a while (an idle consumer
+then asks once a second instead of ten times; README, "The fixed cost of a running stack")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from shared.settings import Settings
 
 
 def test_consumers_hold_empty_fetches_as_long_as_the_setting_says(env):
-    assert Settings.from_env({}).consumer_fetch_max_wait_ms == 1000
+    assert Settings.from_env({}).consumer_fetch_max_wait_ms == 100
+    assert Settings.from_env({}).consumer_idle_fetch_max_wait_ms == 1000
     settings = Settings.from_env({**env, "CONSUMER_FETCH_MAX_WAIT_MS": "40"})
     consumer = make_consumer(settings, group_id="fetch-wait")
     try:
@@ -24,35 +25,52 @@ def test_consumers_hold_empty_fetches_as_long_as_the_setting_says(env):
         consumer.close()
 
 
-def test_a_record_reaches_a_consumer_whose_empty_fetch_is_held_without_waiting_it_out(env):
-    """With the broker holding empty fetches 10 s, each record still arrives at once: the
-    wait is how often an idle consumer asks, never how late a record is read."""
-    settings = Settings.from_env({**env, "CONSUMER_FETCH_MAX_WAIT_MS": "10000"})
-    topic = f"fetch-wait-{uuid.uuid4().hex[:8]}"
+def test_an_idle_loop_holds_its_fetches_longer_and_a_record_makes_them_short_again(
+        env, monkeypatch):
+    import threading
+
+    from shared.consumer import loop as consumer_loop
+    from shared.consumer.loop import Consumer, ConsumerSpec
+    from shared.events import ReportSubmittedV1
+
+    settings = Settings.from_env({**env, "CONSUMER_IDLE_AFTER_SECONDS": "1",
+                                  "CONSUMER_IDLE_FETCH_MAX_WAIT_MS": "1000"})
+    topic = f"fetch-idle-{uuid.uuid4().hex[:8]}"
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(topic, 3, 1)])
+    admin.create_topics([NewTopic(topic, 1, 1)])
     admin.close()
-    consumer = make_consumer(settings, topic, group_id=f"g-{topic}",
-                             auto_offset_reset="latest")
-    producer = make_producer(settings)
-    late: list[float] = []
+    waits: list[int] = []
+    real = consumer_loop.set_fetch_wait
+
+    def spy(consumer, wait_ms):
+        waits.append(wait_ms)
+        return real(consumer, wait_ms)
+
+    monkeypatch.setattr(consumer_loop, "set_fetch_wait", spy)
+    seen = threading.Event()
+
+    def handler(batch):
+        seen.set()
+        return []
+
+    spec = ConsumerSpec(name="fetch-idle", group_id=f"g-{topic}",
+                        reads={topic: (ReportSubmittedV1,)}, handler=handler)
+    stop = threading.Event()
+    thread = threading.Thread(target=Consumer(spec, settings=settings).run, args=(stop,))
+    thread.start()
     try:
         deadline = time.monotonic() + 30
-        while not consumer.assignment() and time.monotonic() < deadline:
-            consumer.poll(timeout_ms=200)
-        assert consumer.assignment(), "no partitions assigned within 30 s"
-        consumer.poll(timeout_ms=1500)  # the consumer is idle: its fetch is held
-        for i in range(5):
-            time.sleep(0.3)
-            sent = time.monotonic()
-            producer.send(topic, key=str(i).encode(), value=b"x")
-            producer.flush()
-            while time.monotonic() - sent < 12:
-                if any(consumer.poll(timeout_ms=100).values()):
-                    break
-            late.append(time.monotonic() - sent)
-    finally:
-        consumer.close()
+        while waits != [1000] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert waits == [1000], waits  # idle: fetches held a second
+        producer = make_producer(settings)
+        producer.send(topic, b"not an event")  # any record counts as traffic
+        producer.flush()
         producer.close()
-    # held out, a fetch would come back after 10 s; the median of five is far below that
-    assert sorted(late)[2] < 3.0, late
+        deadline = time.monotonic() + 10
+        while len(waits) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waits[:2] == [1000, 100], waits  # a record: short waits again
+    finally:
+        stop.set()
+        thread.join(20)
