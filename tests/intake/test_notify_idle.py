@@ -122,3 +122,21 @@ def test_a_due_row_of_a_paused_channel_waits_for_the_pause_not_idle_s(db, settin
                                          "due_at": clock() - timedelta(seconds=1)})
     d.paused_until["sms"] = clock() + timedelta(seconds=7)
     assert d.idle_wait_s(clock()) == pytest.approx(7.0, abs=0.01)
+
+
+def test_writes_elsewhere_do_not_make_the_idle_loop_ask_more_than_every_idle_s(
+        db, settings, mongo):
+    """The store ends a held getMore on a write to any collection: the doorbell still asks
+    at most once per idle_s (0.2 s) while another collection is written all the time."""
+    outbox.ensure_indexes(db)
+    gateway = FakeGateway()
+    with running(gateway):
+        d = dispatcher(db, settings, system_clock, gateway, notify=IDLE)
+        with looping(d):
+            time.sleep(1.5)
+            before = outbox_reads(mongo, db)
+            until = time.monotonic() + 3.0
+            while time.monotonic() < until:
+                db["elsewhere"].insert_one({"at": time.monotonic()})
+            busy_reads = outbox_reads(mongo, db) - before
+    assert busy_reads <= 3.0 / IDLE.idle_s + 4, busy_reads
