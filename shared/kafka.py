@@ -109,6 +109,17 @@ def make_consumer(
     return KafkaConsumer(*topics, **config)
 
 
+def set_fetch_wait(consumer: KafkaConsumer, wait_ms: int) -> bool:
+    """Hold the consumer's next fetches `wait_ms` when empty. kafka-python reads the setting
+    from its fetcher's config each time it builds a fetch; it has no public setter. False (and
+    nothing changed) on a client without that config."""
+    config = getattr(getattr(consumer, "_fetcher", None), "config", None)
+    if not isinstance(config, dict) or "fetch_max_wait_ms" not in config:
+        return False
+    config["fetch_max_wait_ms"] = wait_ms
+    return True
+
+
 def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> list[str]:
     """Create the system's topics that do not exist yet; return the ones created. Not where
     topics are managed elsewhere (KAFKA_CREATE_TOPICS=false: Strimzi KafkaTopic resources)."""

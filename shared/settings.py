@@ -249,7 +249,10 @@ class NotifySettings:
     quiet_start_hour: int = 21
     quiet_end_hour: int = 7
     batch_size: int = 100
-    idle_s: float = 0.2
+    idle_s: float = 0.2  # the shortest wait between rounds that sent nothing
+    # the longest: a new row rings at once and a retry's due time is known, so this only
+    # bounds what nothing announces (a row another replica rescheduled, a simulated clock)
+    idle_max_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
@@ -270,6 +273,7 @@ class NotifySettings:
             quiet_end_hour=_int(env, "SMS_QUIET_END_HOUR", cls.quiet_end_hour),
             batch_size=_int(env, "NOTIFY_BATCH_SIZE", cls.batch_size),
             idle_s=_float(env, "NOTIFY_IDLE_SECONDS", cls.idle_s),
+            idle_max_s=_float(env, "NOTIFY_IDLE_MAX_SECONDS", cls.idle_max_s),
         )
 
 
@@ -277,7 +281,8 @@ NOTIFY_VARIABLES = ("SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "SMS_TEMPLATES",
                     "SMS_GATEWAY_TIMEOUT_SECONDS", "ZALO_GATEWAY_URL", "ZALO_GATEWAY_TOKEN",
                     "ZALO_TEMPLATES", "ZALO_GATEWAY_TIMEOUT_SECONDS", "NOTIFY_RETRY_BASE_SECONDS",
                     "NOTIFY_RETRY_MAX_SECONDS", "NOTIFY_GIVE_UP_SECONDS", "SMS_QUIET_START_HOUR",
-                    "SMS_QUIET_END_HOUR", "NOTIFY_BATCH_SIZE", "NOTIFY_IDLE_SECONDS")
+                    "SMS_QUIET_END_HOUR", "NOTIFY_BATCH_SIZE", "NOTIFY_IDLE_SECONDS",
+                    "NOTIFY_IDLE_MAX_SECONDS")
 
 
 @dataclass(frozen=True)
@@ -298,7 +303,8 @@ class Settings:
     kafka_create_topics: bool = setting(True, "KAFKA_CREATE_TOPICS",
                                         parse=_flag_off_when("false"))
     mongo_uri: str = setting(
-        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false", "MONGO_URI",
+        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+        "&serverMonitoringMode=poll", "MONGO_URI",
         production=_mongo_uri_in_production)
     mongo_db: str = setting("hotline1022", "MONGO_DB")
     # every store operation gives up after this (pymongo timeoutMS): a store outage is
@@ -352,6 +358,14 @@ class Settings:
     # how long the broker may hold a fetch that has nothing yet (kafka-python's default, 500,
     # made each hop wait ~120 ms on the embedded broker; 100: ~26 ms, 10 empty fetches a second)
     consumer_fetch_max_wait_ms: int = setting(100, "CONSUMER_FETCH_MAX_WAIT_MS", parse=_int)
+    # the same once a consumer has read nothing for CONSUMER_IDLE_AFTER_SECONDS: the embedded
+    # broker looks for new records at half the wait, so the first record after a quiet spell
+    # waits up to half of it a hop; idle consumers then ask once a second, not ten times
+    # (README, "The fixed cost of a running stack")
+    consumer_idle_fetch_max_wait_ms: int = setting(1000, "CONSUMER_IDLE_FETCH_MAX_WAIT_MS",
+                                                   parse=_int)
+    consumer_idle_after_seconds: float = setting(5.0, "CONSUMER_IDLE_AFTER_SECONDS",
+                                                 parse=_float)
     # how often a process looks for a promotion
     classifier_model_check_seconds: float = setting(30.0, "CLASSIFIER_MODEL_CHECK_SECONDS",
                                                     parse=_float, used_by=(CLASSIFIER,))

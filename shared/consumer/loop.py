@@ -44,6 +44,7 @@ from shared.kafka import (
     make_producer,
     rewind_or_close,
     send_and_wait,
+    set_fetch_wait,
 )
 from shared.retry import TRANSIENT, Backoff, Outage
 from shared.settings import Settings
@@ -197,6 +198,21 @@ class Consumer(Generic[W]):
         return settled
 
     # -- the loop --------------------------------------------------------------------------
+    def _pace_fetches(self, consumer: KafkaConsumer, read: bool, idle: bool,
+                      last_read: float) -> tuple[bool, float]:
+        """Short fetch waits while records come (a hop's latency on the embedded broker),
+        long ones once nothing came for `consumer_idle_after_seconds` (what an idle consumer
+        costs the broker and itself). Returns the new (idle, last_read)."""
+        now = time.monotonic()
+        if read:
+            if idle:
+                set_fetch_wait(consumer, self.settings.consumer_fetch_max_wait_ms)
+            return False, now
+        if not idle and now - last_read >= self.settings.consumer_idle_after_seconds:
+            set_fetch_wait(consumer, self.settings.consumer_idle_fetch_max_wait_ms)
+            return True, last_read
+        return idle, last_read
+
     def run(self, stop: threading.Event) -> None:
         """Runs until `stop`: an outage of the store or the broker is waited out with the
         shared backoff (the batch is read again once it is back), never a reason to exit."""
@@ -204,6 +220,8 @@ class Consumer(Generic[W]):
                         backoff=Backoff(first=0.2, cap=self.spec.max_backoff_s))
         consumer: KafkaConsumer | None = None
         producer: KafkaProducer | None = None
+        idle = False
+        last_read = time.monotonic()
         try:
             while not stop.is_set():
                 records: list[Any] = []
@@ -213,11 +231,14 @@ class Consumer(Generic[W]):
                         consumer = make_consumer(
                             self.settings, *self.spec.topics, group_id=self.spec.group_id,
                             client_id=f"{self.spec.name}-{uuid.uuid4().hex[:6]}")
+                        idle, last_read = False, time.monotonic()
                     if producer is None:
                         producer = make_producer(self.settings)
                     polled = consumer.poll(timeout_ms=self.settings.consumer_poll_ms,
                                            max_records=self.batch_size)
                     records = [r for part in polled.values() for r in part]
+                    idle, last_read = self._pace_fetches(consumer, bool(records), idle,
+                                                         last_read)
                     if records:
                         self.process(records, consumer=consumer, producer=producer)
                 except self.spec.retryable as exc:

@@ -217,7 +217,11 @@ class Store(ManagedProcess):
         # sorts) that table on each write: after ~10,000 writes its inserts fell from about
         # 1,100/s to 70/s. A single embedded node never fails over, so nothing is lost
         # without retryable writes; production's MongoDB keeps the driver's default.
-        return f"mongodb://{self.host}:{self.port}/?directConnection=true&retryWrites=false"
+        # serverMonitoringMode=poll: one hello per heartbeat (10 s) instead of a held hello
+        # stream, which this store serves by waking every 0.25 s (12 idle clients: 0.3% of a
+        # core against 0.1%); on MongoDB, whose streams cost nothing, the default stays.
+        return (f"mongodb://{self.host}:{self.port}/?directConnection=true&retryWrites=false"
+                "&serverMonitoringMode=poll")
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         from pymongo import MongoClient

@@ -32,6 +32,7 @@ from services.intake.notify.senders import PermanentFailure, Sender, TemporaryFa
 from services.intake.store import REPORTS
 from shared.clock import Clock
 from shared.crypto import FieldCipher, PiiDecryptionError
+from shared.doorbell import Doorbell
 from shared.retry import TRANSIENT, Outage
 from shared.settings import NotifySettings
 
@@ -163,14 +164,36 @@ class Dispatcher:
         self.paused_until[channel] = now + backoff(count, base_s=self.settings.retry_base_s,
                                                    max_s=self.settings.retry_max_s)
 
+    def idle_wait_s(self, now: datetime) -> float:
+        """How long a dispatcher that found nothing to send may wait before it looks again:
+        until the next row falls due (a retry, quiet hours, a dead replica's claim), at least
+        `idle_s`, at most `idle_max_s`. New rows ring the doorbell meanwhile (`run`)."""
+        wake = outbox.next_due(self.db)
+        if wake is not None and wake <= now:
+            # due but not sent: its channel is paused (or another replica just claimed it)
+            pauses = [until for until in self.paused_until.values() if until > now]
+            wake = min(pauses) if pauses else now
+        seconds = self.settings.idle_max_s if wake is None else (wake - now).total_seconds()
+        return min(max(seconds, self.settings.idle_s), self.settings.idle_max_s)
+
     def run(self, stop: threading.Event) -> None:
+        """Send rounds until `stop`. Between rounds that found nothing, wait on the outbox's
+        change stream (a new row is sent at once) until the next row falls due, instead of
+        asking the store every `idle_s`."""
         outage = Outage("intake-notifier", logger=log)
-        while not stop.is_set():
-            try:
-                handled = self.run_once()
-            except TRANSIENT as exc:
-                stop.wait(outage.failed(exc))
-                continue
-            outage.recovered()
-            if not handled:
-                stop.wait(self.settings.idle_s)
+        doorbell = Doorbell(self.db[outbox.NOTIFICATIONS],
+                            await_s=min(1.0, self.settings.idle_max_s),
+                            min_interval_s=self.settings.idle_s)
+        try:
+            while not stop.is_set():
+                try:
+                    doorbell.arm()  # before the round: a row inserted during it rings
+                    if not self.run_once():
+                        doorbell.wait(self.idle_wait_s(self.clock()), stop)
+                except TRANSIENT as exc:
+                    doorbell.close()
+                    stop.wait(outage.failed(exc))
+                    continue
+                outage.recovered()
+        finally:
+            doorbell.close()

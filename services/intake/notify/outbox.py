@@ -52,6 +52,13 @@ def due(db: Database, *, now: datetime, limit: int) -> list[dict[str, Any]]:
                 .sort("due_at", ASCENDING).limit(limit))
 
 
+def next_due(db: Database) -> datetime | None:
+    """When the earliest pending row falls due (None: nothing pending)."""
+    row = db[NOTIFICATIONS].find_one({"state": PENDING}, {"due_at": 1},
+                                     sort=[("due_at", ASCENDING)])
+    return row["due_at"] if row else None
+
+
 def claim(db: Database, row: dict[str, Any], *, token: str, until: datetime) -> bool:
     """Take the row for sending, unless another sender took it since it was read."""
     result = db[NOTIFICATIONS].update_one(
