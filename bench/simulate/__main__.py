@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="wall seconds a quiet tick lasts at least")
     parser.add_argument("--durable-store", action="store_true",
                         help="sync every commit to disk, as `make run` does (slower)")
-    parser.add_argument("--stores", type=int, choices=(1, 2), default=1,
-                        help="2: the tracker's database on an embedded store of its own")
+    parser.add_argument("--stores", type=int, choices=(1, 2), default=2,
+                        help="2 (default): the tracker's database on an embedded store of its own; "
+                             "1: one store for every service")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "simulate")
     args = parser.parse_args(argv)
     plan = plan_month(reports=args.reports, surge=args.surge, days=args.days, seed=args.seed,
