@@ -52,6 +52,11 @@ class Lease:
         self.renewed_at = started
         return True
 
+    def renewed(self, started: float) -> None:
+        """Another write of this owner's (conditional on `owner`, started at `started` on
+        `monotonic`) set `lease_until` a duration ahead: as good as `acquire`."""
+        self.renewed_at = started
+
     def held(self) -> bool:
         """Whether this owner holds the lease, without a write while its last renewal is
         recent (a third of the duration): for loops that ask every round."""

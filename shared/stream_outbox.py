@@ -74,6 +74,10 @@ class ChangeStreamSource:
         a first start); the number of entries published."""
         raise NotImplementedError
 
+    def topics_lost(self, created_topics: list[str]) -> None:
+        """Called on each connection before the stream opens, with the topics the publisher
+        had to create: republish what a broker that lost them no longer holds."""
+
     # -- the outbox source ---------------------------------------------------------------
     def pending(self, limit: int) -> list[Any]:
         assert self._stream is not None, "pending() runs after connect()"
@@ -103,6 +107,7 @@ class ChangeStreamSource:
 
     def connect(self, publisher: OutboxPublisher, created_topics: list[str]) -> None:
         self.publisher = publisher
+        self.topics_lost(created_topics)
         self._stream = self._open_stream()
 
     def disconnect(self) -> None:
@@ -118,6 +123,7 @@ class ChangeStreamSource:
     def save(self, token: dict[str, Any] | None, progress: dict[str, Any]) -> None:
         """The resume point and progress, if this replica still holds the lease (renewed by
         the same write)."""
+        started = self.lease.monotonic()
         update: dict[str, Any] = {"$set": {"lease_until": self.clock() + self.lease.duration}}
         if token is not None:
             update["$set"]["resume_token"] = token
@@ -127,6 +133,7 @@ class ChangeStreamSource:
                                        update)
         if result.matched_count == 0:
             raise LeaseLost()
+        self.lease.renewed(started)  # `held` needs no write of its own for a while
         self._last_save = time.monotonic()
 
     def republish(self, entries: Iterable[Any], *, batch_size: int) -> int:

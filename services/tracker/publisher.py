@@ -157,13 +157,11 @@ class TicketHistory(ChangeStreamSource):
         return self._republish(None if acked_at is None else acked_at - RECOVERY_MARGIN,
                                skip_published=True)
 
-    def connect(self, publisher: OutboxPublisher, created_topics: list[str]) -> None:
-        self.publisher = publisher
+    def topics_lost(self, created_topics: list[str]) -> None:
         if TICKETS_STATUS in created_topics or TICKETS_CORRECTIONS in created_topics:
             # the broker lost what it held: the replay window's tickets again
             self._republish(self.clock() - timedelta(hours=self.settings.replay_window_hours),
                             skip_published=False)
-        super().connect(publisher, created_topics)
 
     def _republish(self, since: datetime | None, *, skip_published: bool) -> int:
         return self.republish(_from_store(repository.updated_since(self.db, since),

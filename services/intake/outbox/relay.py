@@ -119,15 +119,13 @@ class ReportsSource(ChangeStreamSource):
             self.sweep_unconfirmed()
         return super().pending(limit)
 
-    def connect(self, publisher: OutboxPublisher, created_topics: list[str]) -> None:
-        self.publisher = publisher
+    def topics_lost(self, created_topics: list[str]) -> None:
         if REPORTS_SUBMITTED in created_topics:
             since = ObjectId.from_datetime(
                 self.clock() - timedelta(hours=self.settings.replay_window_hours))
             n = self._republish({"$gte": since}, {"downstream_confirmed_at": None})
             if n:
                 log.warning("report topic was missing: republished %d recent reports", n)
-        super().connect(publisher, created_topics)
 
     def disconnect(self) -> None:
         super().disconnect()
