@@ -18,9 +18,9 @@ PHONE_MASK = "[số điện thoại]"
 EMAIL_MASK = "[email]"
 ID_MASK = "[số giấy tờ]"
 
+_EMAIL = re.compile(r"[^\s@]+@[\w-]+(?:\.[\w-]+)+")
 _TOKENS = re.compile(
-    r"(?P<email>[^\s@]+@[\w-]+(?:\.[\w-]+)+)"
-    r"|(?P<digits>\d+)"
+    r"(?P<digits>\d+)"
     r"|(?P<plus>\+)"
     r"|(?P<sep>[\s.\-()]+)"
     r"|(?P<other>[^\d+\s.\-()]+)"
@@ -36,7 +36,18 @@ _MONEY_AFTER = re.compile(
 
 
 def _tokens(text: str) -> list[tuple[str, int, int]]:
-    return [(m.lastgroup or "other", m.start(), m.end()) for m in _TOKENS.finditer(text)]
+    # emails first, over the whole text: a separator token would otherwise swallow a local part
+    # that starts with '-', '.' or '(' and leave the rest unrecognised
+    tokens: list[tuple[str, int, int]] = []
+    position = 0
+    for email in [*_EMAIL.finditer(text), None]:
+        end = email.start() if email else len(text)
+        tokens += [(m.lastgroup or "other", position + m.start(), position + m.end())
+                   for m in _TOKENS.finditer(text[position:end])]
+        if email:
+            tokens.append(("email", email.start(), email.end()))
+            position = email.end()
+    return tokens
 
 
 def _phone_end(text: str, tokens: list[tuple[str, int, int]], first: int) -> int | None:

@@ -88,6 +88,10 @@ def test_attack_identity_card_number_cmnd_cccd_is_masked(before, number, grouped
     "+84 (0) 901 234 567",
     "liên hệ 0283 829 1234",
     "email nguyen.van.a+1022@gmail.com nhé",
+    # a local part starting with a separator was split off and the rest not seen as an email
+    "gửi -@A.ae",
+    "gửi .an@mail.vn",
+    "gửi (-x@mail.vn)",
     "CCCD 079 123 456 789",
     "CMND 012345678",
 ])
