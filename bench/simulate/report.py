@@ -64,6 +64,13 @@ def cost(results: dict[str, Any]) -> str:
     return text + "."
 
 
+def _transactions(counts: dict[str, float] | None) -> list[str]:
+    if not counts or not counts.get("committed"):
+        return []
+    return [f"| ticket writes moving the figures: transactions / runs (again after a write "
+            f"conflict) | {counts['committed']:,.0f} / {counts['runs']:,.0f} |"]
+
+
 def markdown(results: dict[str, Any]) -> str:
     plan = results["plan"]
     rows = results["departments"]
@@ -84,6 +91,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"| reports sent / accepted by intake | {plan['reports']:,} / {results['sent']:,} |",
         f"| **lost** (accepted, never routed to a ticket; or refused) | **{results['lost']}** |",
         f"| retries after a 5xx or no answer | {results['retries']} |",
+        *_transactions(results.get("figure_transactions")),
         f"| triaged by the call center (classifier unsure) | {results['triaged']:,} |",
         f"| resolved (moves to in progress / resolved) | "
         f"{results['moves'].get('in_progress', 0):,} / {results['moves'].get('resolved', 0):,} |",

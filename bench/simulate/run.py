@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import requests
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from pymongo import MongoClient
 
 from bench.simulate.machine import cores, load_average, tree_cpu_s
@@ -569,7 +571,25 @@ class Simulation:
             "store_top": top,
             "durable_store": self.stack.embedded.store.argv.count("--sync-on-commit") > 0,
             "stores": len(self.stack.stores),
+            "figure_transactions": metric_totals(
+                self.stack.workdir / "metrics", {"committed": "tracker_figure_transactions",
+                                                  "runs": "tracker_figure_transaction_runs"}),
         }
+
+
+def metric_totals(folder: Path, names: dict[str, str]) -> dict[str, float]:
+    """Counters summed over every process that wrote into `folder`/<process>/ (the
+    services' multiprocess metrics), by the name given in `names`."""
+    totals = dict.fromkeys(names, 0.0)
+    wanted = {metric: key for key, metric in names.items()}
+    for process in sorted(p for p in folder.iterdir() if p.is_dir()):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(process))
+        for family in registry.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.name[:-6] in wanted:
+                    totals[wanted[sample.name[:-6]]] += sample.value
+    return totals
 
 
 def store_top(client: MongoClient) -> dict[str, dict[str, float]]:

@@ -148,6 +148,9 @@ def test_a_tiny_month_through_the_running_pipeline_loses_nothing(tmp_path, store
     # what the run cost: every process of the stack read, the store among them
     assert {"store", "broker", "intake", "tracker-worker"} <= set(results["cpu_seconds"])
     assert results["cpu_seconds"]["store"] > 0
+    # the tracker processes' counters, read from their metrics: every resolve moved the figures
+    moved = results["figure_transactions"]
+    assert moved["runs"] >= moved["committed"] >= results["moves"]["resolved"] / 40
     assert results["stores"] == stores
     if stores == 2:  # the tracker's collections live on its own store, intake's on the other
         assert results["cpu_seconds"]["tracker-store"] > 0

@@ -117,3 +117,42 @@ def test_a_bulk_move_ends_where_single_moves_would(tdb, config, clock, make_tick
         if not legal:
             assert not moved
     consistent(tdb, config)
+
+
+def test_a_conflict_on_the_counters_does_not_write_the_batch_again(tdb, config, clock,
+                                                                  make_ticket, monkeypatch):
+    """The counters are written first: a run that conflicts on them (another writer holds
+    them) ends before any ticket of the batch is written. They were written last, so each
+    conflict wrote the whole batch again (the month's replay: 1.8 ticket writes per move)."""
+    from pymongo.errors import OperationFailure
+
+    tickets = [make_ticket(category="flooding") for _ in range(5)]
+    ids = [t["_id"] for t in tickets]
+    real_counters = counters._write_counters
+    conflicts = [1]
+
+    def write_counters(db, counts, session):
+        if conflicts:
+            conflicts.pop()
+            raise OperationFailure("WriteConflict", code=112,
+                                   details={"errorLabels": ["TransientTransactionError"]})
+        return real_counters(db, counts, session)
+
+    ticket_writes = []
+    collection = tdb[TICKETS].__class__
+    real_update = collection.update_one
+
+    def update_one(self, filter, *args, **kwargs):  # noqa: A002
+        if self.name == TICKETS:
+            ticket_writes.append(filter["_id"])
+        return real_update(self, filter, *args, **kwargs)
+
+    monkeypatch.setattr(counters, "_write_counters", write_counters)
+    monkeypatch.setattr(collection, "update_one", update_one)
+    clock.advance(hours=1)
+    out = bulk(tdb, config, clock, ids, "in_progress")
+    monkeypatch.undo()
+    assert not conflicts  # the conflict happened, and the transaction ran again
+    assert all(out[i]["state"] == "in_progress" for i in ids)
+    assert sorted(ticket_writes) == sorted(ids)  # each ticket written once
+    consistent(tdb, config)
