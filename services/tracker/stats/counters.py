@@ -492,6 +492,37 @@ def _prepare(db: Database, change: Change, tz: ZoneInfo,
     return moved
 
 
+def _update_unchanged(db: Database, writes: list[tuple[dict[str, Any], dict[str, Any]]],
+                      session: ClientSession) -> list[bool]:
+    """Inside a transaction: apply each (filter, update) to its ticket if the filter (`_id`
+    and equalities on other top-level fields) still holds; whether each was applied.
+
+    The filters are checked on the transaction's own read and the updates written by `_id`
+    alone: the embedded store plans a filter of several fields against every index of the
+    tickets (a third more of its CPU per update, measured), where an `_id` is a point lookup.
+    A writer that commits after the read makes the write by `_id` a write conflict, so the
+    transaction runs again and reads what that writer wrote."""
+    fields = {key: 1 for filter_, _ in writes for key in filter_}
+    stored = {doc["_id"]: doc for doc in db[TICKETS].find(
+        {"_id": {"$in": list(dict.fromkeys(f["_id"] for f, _ in writes))}}, fields,
+        session=session)}
+    applied = []
+    written: set[Any] = set()
+    for filter_, update in writes:
+        doc = stored.get(filter_["_id"])
+        if filter_["_id"] in written or any(isinstance(v, dict) for v in filter_.values()):
+            # written already in this transaction, or an operator: the store checks it
+            held = db[TICKETS].update_one(filter_, update, session=session).matched_count > 0
+        else:
+            held = doc is not None and all(doc.get(k) == v for k, v in filter_.items())
+            if held and db[TICKETS].update_one({"_id": filter_["_id"]}, update,
+                                               session=session).matched_count == 0:
+                raise Contended  # read in this transaction, gone at its write: run it again
+        written.add(filter_["_id"])
+        applied.append(held)
+    return applied
+
+
 def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
     """Write one ticket change and move the counters with it, atomically. Raises `Lost`
     when the ticket (or a duplicate whose figures move with it) changed meanwhile."""
@@ -502,20 +533,17 @@ def save(db: Database, change: Change, *, tz: ZoneInfo) -> None:
             raise Lost(change.ticket["_id"])
         return
 
+    writes = [(filter_, update), *change.also,
+              *(({"_id": dup["_id"], "figures_hash": dup.get("figures_hash")},
+                 {"$set": {"figures_hash": new_hash}}) for dup, new_hash in moved)]
+
     def write(session: ClientSession) -> None:
         # the counters first (see `_write_prepared`); a lost ticket aborts them with it
         _write_counters(db, change.delta, session)
-        if db[TICKETS].update_one(filter_, update, session=session).matched_count == 0:
-            raise Lost(change.ticket["_id"])
-        for other_filter, other_update in change.also:
-            if db[TICKETS].update_one(other_filter, other_update,
-                                      session=session).matched_count == 0:
-                raise Lost(other_filter["_id"])
-        for dup, new_hash in moved:
-            if db[TICKETS].update_one(
-                    {"_id": dup["_id"], "figures_hash": dup.get("figures_hash")},
-                    {"$set": {"figures_hash": new_hash}}, session=session).matched_count == 0:
-                raise Lost(dup["_id"])
+        for (written_filter, _), held in zip(writes, _update_unchanged(db, writes, session),
+                                             strict=True):
+            if not held:
+                raise Lost(written_filter["_id"])
 
     _transaction(db, write)
 
@@ -581,8 +609,9 @@ def _write_prepared(db: Database, prepared: list[tuple[Change, list[tuple[dict[s
         if total := _nonzero(total):
             _write_counters(db, total, session)
         missed: Contribution = Counter()
-        for change in batch:
-            if db[TICKETS].update_one(*change.conditional(), session=session).matched_count:
+        held = _update_unchanged(db, [change.conditional() for change in batch], session)
+        for change, written in zip(batch, held, strict=True):
+            if written:
                 counted.append(change.ticket["_id"])
             else:
                 missed.update({key: -n for key, n in change.delta.items()})
