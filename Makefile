@@ -69,6 +69,7 @@ bench: install model ## benchmarks: intake vs raw store writes, classifier speed
 	$(PY) -m bench.figures_bench $(BENCH_LARGE)
 	$(PY) -m bench.search_bench
 	$(PY) -m bench.live_bench
+	$(PY) -m bench.store_filters
 
 bench-1m: install model ## the tracker and figures benches at 1,000,000 tickets beside 10,000 (issue 19; about an hour)
 	BENCH_OPEN_LARGE=1000000 $(PY) -m bench.tracker_bench
