@@ -1,16 +1,17 @@
 """The figures bench's generated tickets say what the tracker would store: a ticket the
 generator marks breached is breached by the rule at the bench's instant (the breach list and
 the counters read the same tickets), and ids are shaped like the intake's (filing second
-first)."""
+first), and a handler's move is measured on the same kind of ticket at every size."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from itertools import islice
 
-from bench.figures_bench import NOW, Generator
+from bench.figures_bench import NOW, Generator, load_bulk, tickets_to_finish
 from services.tracker.config import load_config
 from services.tracker.sla.summary import is_breached
+from services.tracker.store import TICKETS
 from shared.settings import Settings
 
 
@@ -24,3 +25,18 @@ def test_generated_breaches_are_breaches_by_the_rule_and_ids_sort_by_filing():
     assert len({t["_id"] for t in tickets}) == len(tickets)
     assert all(datetime.fromtimestamp(int(t["_id"][:8], 16), UTC)
                == t["created_at"].replace(microsecond=0) for t in tickets)
+
+
+def test_the_tickets_a_handler_finishes_are_the_newest_open_ones_not_breached(db):
+    # the old selection took the first open tickets the store returned, the oldest: all
+    # breached at 1,000,000 tickets, few at 10,000, so the two sizes timed different writes
+    config = load_config(Settings.from_env({"APP_ENV": "test"}))
+    load_bulk(db, config, 2000)
+    open_ones = [t for t in db[TICKETS].find({"state": {"$in": ["assigned", "in_progress"]}})]
+    assert any(t["sla"]["breached"] for t in open_ones), "no open breach to leave aside"
+    expected = sorted((t for t in open_ones if not t["sla"]["breached"]),
+                      key=lambda t: t["created_at"])[-5:]
+    chosen = tickets_to_finish(db, limit=5)
+    assert [t["_id"] for t in chosen] == [t["_id"] for t in expected]
+    assert not any(is_breached(db[TICKETS].find_one({"_id": t["_id"]}), now=NOW)
+                   for t in chosen)
