@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from services.intake.reports.models import normalise_phone
-from shared.redact import redact_contacts
+from shared.redact import PHONE_MASK, redact_contacts
 
 WORDS = ["Nhà", "tôi", "ở", "đường", "bị", "ngập", "nước", "gọi", "lại", "cho", "số", "điện",
          "thoại", "anh", "Tuấn", "nhé", "rác", "không", "ai", "thu", "liên", "hệ", "sđt", "ạ"]
@@ -170,3 +171,38 @@ def test_a_number_typed_in_any_script_is_stored_in_ascii_digits(national, zeros)
     # one spelling per number: the store, the masks and the blind index all see the same text
     assert normalise_phone(typed) == "+84" + national
     assert normalise_phone(typed).isascii()
+
+
+# every character Python calls a digit, by value: the decimal digits of every script, and the
+# superscripts, circled and other digit signs ('²', '⑨') that nobody dials
+def _digit_signs() -> dict[int, list[str]]:
+    signs: dict[int, list[str]] = {value: [] for value in range(10)}
+    for char in map(chr, range(sys.maxunicode + 1)):
+        if char.isdigit():
+            signs[unicodedata.digit(char)].append(char)
+    return signs
+
+
+DIGIT_SIGNS = _digit_signs()
+
+
+@pytest.mark.parametrize("typed", ["⁰⁹⁰¹²³⁴⁵⁶⁷", "⓪⑨⓪①②③④⑤⑥⑦", "09012345⁶⁷"])
+def test_attack_digit_signs_the_masker_does_not_read_are_not_a_phone_number(typed):
+    """The validator took them as digits, the masker (which reads decimal digits) did not:
+    accepted as a phone, the same number in free text was left as typed."""
+    with pytest.raises(ValueError):
+        normalise_phone(typed)
+
+
+@settings(max_examples=200)
+@given(national=st.text("0123456789", min_size=9, max_size=9), data=st.data())
+def test_attack_the_validator_accepts_only_digits_the_masker_reads(national, data):
+    typed = "".join(data.draw(st.sampled_from(DIGIT_SIGNS[int(d)])) for d in "0" + national)
+    try:
+        normalise_phone(typed)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == typed.isdecimal()
+    if accepted:
+        assert redact_contacts(f"gọi {typed} nhé") == f"gọi {PHONE_MASK} nhé"
