@@ -101,7 +101,7 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def _is_identity_number(text: str, candidate: str, end: int) -> bool:
-    if end < len(text) and text[end].isdigit():
+    if end < len(text) and text[end].isdecimal():  # a digit as \d reads it, not a footnote mark
         return False
     if _MONEY_AFTER.match(text, end):
         return False
