@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 
-from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS
+from shared.redact import PHONE_DIGITS, PHONE_SEPARATORS, ascii_digits
 
 INDEX_PATTERN = r"^[0-9a-f]{64}$"
 
 
 def normalise_phone(value: str) -> str | None:
     """A Vietnamese number in any usual spelling -> +84XXXXXXXXX, or None."""
-    # any script's digits count as the same digits (\d matches them too)
-    ascii_digits = "".join(str(unicodedata.digit(c)) if c.isdigit() else c
-                           for c in (value or ""))
-    match = PHONE_DIGITS.match(PHONE_SEPARATORS.sub("", ascii_digits))
+    # any script's decimal digits count as the same digits, as the masker reads them; digit
+    # signs ('²', '⑨') do not, or a number the masker never sees would be accepted
+    match = PHONE_DIGITS.match(PHONE_SEPARATORS.sub("", ascii_digits(value or "")))
     return "+84" + match.group(1) if match else None
 
 

@@ -9,6 +9,7 @@ Every span that the validator would accept is masked, so no spelling it accepts 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # The phone validator (blind_index.normalise_phone) uses these two, so they cannot drift apart.
 PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
@@ -17,6 +18,12 @@ PHONE_DIGITS = re.compile(r"^(?:\+84|84|0)(\d{9,10})$")
 PHONE_MASK = "[số điện thoại]"
 EMAIL_MASK = "[email]"
 ID_MASK = "[số giấy tờ]"
+
+
+def ascii_digits(text: str) -> str:
+    """Decimal digits of any script as ASCII ('０９' or '٠٩' -> '09'); the rest as it is."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+
 
 _EMAIL = re.compile(r"[^\s@]+@[\w-]+(?:\.[\w-]+)+")
 _TOKENS = re.compile(
@@ -56,8 +63,8 @@ def _phone_end(text: str, tokens: list[tuple[str, int, int]], first: int) -> int
     for kind, start, stop in tokens[first:]:
         if kind == "plus" and not digits and start == tokens[first][1]:
             digits = "+"
-        elif kind == "digits":
-            digits += text[start:stop]
+        elif kind == "digits":  # '\d' is any script's digits: read as the validator reads them
+            digits += ascii_digits(text[start:stop])
             if len(digits.lstrip("+")) > _LONGEST_PHONE:
                 break
             if PHONE_DIGITS.match(digits):
@@ -94,7 +101,7 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def _is_identity_number(text: str, candidate: str, end: int) -> bool:
-    if end < len(text) and text[end].isdigit():
+    if end < len(text) and text[end].isdecimal():  # a digit as \d reads it, not a footnote mark
         return False
     if _MONEY_AFTER.match(text, end):
         return False

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from services.intake.reports.models import normalise_phone
-from shared.redact import redact_contacts
+from shared.redact import PHONE_MASK, redact_contacts
 
 WORDS = ["Nhà", "tôi", "ở", "đường", "bị", "ngập", "nước", "gọi", "lại", "cho", "số", "điện",
          "thoại", "anh", "Tuấn", "nhé", "rác", "không", "ai", "thu", "liên", "hệ", "sđt", "ạ"]
@@ -17,6 +19,8 @@ JOINS = [" ", ", ", ": ", " - ", " (", ") ", "\n", ". "]
 SEPARATORS = [" ", "  ", ".", "-", "(", ")", " (", ") ", "\t"]
 
 words = st.lists(st.sampled_from(WORDS), min_size=0, max_size=6).map(" ".join)
+# ASCII, Arabic-Indic, Persian, Devanagari, fullwidth
+DIGIT_ZEROS = [0x30, 0x660, 0x6F0, 0x966, 0xFF10]
 
 
 @st.composite
@@ -24,7 +28,8 @@ def accepted_phones(draw: st.DrawFn) -> str:
     """Any spelling that intake's phone validator accepts (at most 32 characters)."""
     prefix = draw(st.sampled_from(["+84", "84", "0"]))
     national = draw(st.text("0123456789", min_size=9, max_size=10))
-    chars = list(prefix + national)
+    zero = draw(st.sampled_from(DIGIT_ZEROS))  # the digits of any script the validator reads
+    chars = [chr(zero + int(c)) if c.isdigit() else c for c in prefix + national]
     out = [draw(st.sampled_from(["", "", "(", " "]))]
     for char in chars:
         out.append(char)
@@ -36,7 +41,8 @@ def accepted_phones(draw: st.DrawFn) -> str:
 
 
 def digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
+    """The digits in `text`, of any script, in ASCII."""
+    return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -94,6 +100,15 @@ def test_attack_identity_card_number_cmnd_cccd_is_masked(before, number, grouped
     "gửi (-x@mail.vn)",
     "CCCD 079 123 456 789",
     "CMND 012345678",
+    # digits of another script, which the phone validator accepts: the prefix was compared
+    # with the ASCII '0' and '84' as typed, so the number was never seen as a phone
+    "gọi ０９０１２３４５６７ nhé",
+    "gọi ٠٩٠١٢٣٤٥٦٧",
+    "sđt (۰۹۰) ۱۲۳ ۴۵۶۷",
+    "số ८४९०१२३४५६७ ạ",
+    # a footnote mark after an ID number counted as one more digit, so it was no ID number
+    "CMND 012345678¹ (bản sao)",
+    "CCCD 079 123 456 789²",
 ])
 def test_attack_known_leaking_spellings_are_masked(text):
     masked = redact_contacts(text)
@@ -150,10 +165,6 @@ def test_attack_phone_in_staff_public_note_is_masked_before_it_is_stored():
     _assert_masked(entry["note"])
 
 
-# ASCII, Arabic-Indic, Persian, Devanagari, fullwidth
-DIGIT_ZEROS = [0x30, 0x660, 0x6F0, 0x966, 0xFF10]
-
-
 @settings(max_examples=200)
 @given(national=st.text("0123456789", min_size=9, max_size=9),
        zeros=st.lists(st.sampled_from(DIGIT_ZEROS), min_size=10, max_size=10))
@@ -163,3 +174,38 @@ def test_a_number_typed_in_any_script_is_stored_in_ascii_digits(national, zeros)
     # one spelling per number: the store, the masks and the blind index all see the same text
     assert normalise_phone(typed) == "+84" + national
     assert normalise_phone(typed).isascii()
+
+
+# every character Python calls a digit, by value: the decimal digits of every script, and the
+# superscripts, circled and other digit signs ('²', '⑨') that nobody dials
+def _digit_signs() -> dict[int, list[str]]:
+    signs: dict[int, list[str]] = {value: [] for value in range(10)}
+    for char in map(chr, range(sys.maxunicode + 1)):
+        if char.isdigit():
+            signs[unicodedata.digit(char)].append(char)
+    return signs
+
+
+DIGIT_SIGNS = _digit_signs()
+
+
+@pytest.mark.parametrize("typed", ["⁰⁹⁰¹²³⁴⁵⁶⁷", "⓪⑨⓪①②③④⑤⑥⑦", "09012345⁶⁷"])
+def test_attack_digit_signs_the_masker_does_not_read_are_not_a_phone_number(typed):
+    """The validator took them as digits, the masker (which reads decimal digits) did not:
+    accepted as a phone, the same number in free text was left as typed."""
+    with pytest.raises(ValueError):
+        normalise_phone(typed)
+
+
+@settings(max_examples=200)
+@given(national=st.text("0123456789", min_size=9, max_size=9), data=st.data())
+def test_attack_the_validator_accepts_only_digits_the_masker_reads(national, data):
+    typed = "".join(data.draw(st.sampled_from(DIGIT_SIGNS[int(d)])) for d in "0" + national)
+    try:
+        normalise_phone(typed)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == typed.isdecimal()
+    if accepted:
+        assert redact_contacts(f"gọi {typed} nhé") == f"gọi {PHONE_MASK} nhé"

@@ -263,6 +263,17 @@ def test_bad_bodies_name_the_field(client, make_ticket):
     assert _stored(client, ticket)["seq"] == ticket["seq"]
 
 
+@pytest.mark.parametrize(("url", "field"), [("/api/v1/tickets?limit=", "limit"),
+                                          ("/api/v1/stats/departments?days=", "days"),
+                                          ("/api/v1/owners/stats?days=", "days")])
+@pytest.mark.parametrize("value", ["²", "⑨", "x", "0"])
+def test_a_bad_number_in_the_query_is_a_problem_naming_it(client, url, field, value):
+    """'²' and '⑨' pass str.isdigit() but not int(): they were a 500."""
+    resp = client.get(url + value, headers=auth("supervisor"))
+    assert resp.status_code in (400, 422) and resp.mimetype == "application/problem+json"
+    assert resp.json["errors"][0]["field"] == field
+
+
 def test_a_batch_creates_once_and_sees_duplicates_inside_itself(tdb, config, clock):
     from services.tracker.tickets.service import create_many
 

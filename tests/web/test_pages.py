@@ -155,6 +155,14 @@ def test_operator_triages(staff, make_ticket, db):
     assert db[TICKETS].find_one({"_id": unsure["_id"]})["department"] == "so_xay_dung"
 
 
+@pytest.mark.parametrize("page", ["/staff/dashboard", "/staff/dashboard/departments.csv",
+                                  "/staff/team"])
+def test_a_window_that_is_no_number_shows_the_default(staff, page):
+    """'?days=²' passed str.isdigit() but not int(): the page was a 500."""
+    client, _ = staff("supervisor")
+    assert client.get(f"{page}?days=²").status_code == 200
+
+
 def test_dashboard_and_csv(staff, make_ticket, db, config, clock):
     ticket = make_ticket()
     service.transition(db=db, config=config, principal=SYSTEM, ticket_id=ticket["_id"],

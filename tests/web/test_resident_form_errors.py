@@ -141,6 +141,8 @@ RATING_CASES = [
     ("no score", {"comment": "Tạm được"}, "score", "chọn mức đánh giá từ 1 đến 5"),
     ("score too high", {"score": "7", "comment": "Tạm được"}, "score", "từ 1 đến 5"),
     ("score not a number", {"score": "năm", "comment": "Tạm được"}, "score", "từ 1 đến 5"),
+    # passes str.isdigit() but not int(): it was a 500
+    ("score a digit sign", {"score": "④", "comment": "Tạm được"}, "score", "từ 1 đến 5"),
     ("comment too long", {"score": "4", "comment": "tốt " * 501}, "comment", "Tối đa 2.000"),
 ]
 

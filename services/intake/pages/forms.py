@@ -194,7 +194,7 @@ def read_rating(form: ImmutableMultiDict[str, str], key: str
                 ) -> tuple[dict[str, Any] | None, dict[str, str]]:
     raw = (form.get("score") or "").strip()
     comment = (form.get("comment") or "").strip()
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         return None, {"score": translate("err.score")}
     body, errors = read_citizen(CitizenRatingIn, {"citizen_key": key, "score": int(raw),
                                                   **({"comment": comment} if comment else {})})

@@ -63,7 +63,7 @@ def _department() -> str | None:
 
 def _days() -> int:
     raw = request.args.get("days", "30")
-    if not raw.isdigit() or not 1 <= int(raw) <= 3660:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 3660:
         raise validation_problem([{"field": "days", "message": "an integer 1..3660"}],
                                  status=422)
     return int(raw)

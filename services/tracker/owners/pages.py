@@ -100,7 +100,7 @@ def availability() -> Response:
 
 def _days() -> int:
     raw = request.args.get("days", "30")
-    return int(raw) if raw.isdigit() and int(raw) in WINDOWS else 30
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in WINDOWS else 30
 
 
 @routes.get("/team")

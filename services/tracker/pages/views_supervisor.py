@@ -34,7 +34,7 @@ REFRESH_SECONDS = 15
 
 def _days() -> int:
     raw = request.args.get("days", "30")
-    return int(raw) if raw.isdigit() and int(raw) in WINDOWS else 30
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in WINDOWS else 30
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:

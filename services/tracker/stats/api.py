@@ -25,7 +25,7 @@ def _days() -> int | None:
     raw = request.args.get("days")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 3660:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 3660:
         raise validation_problem([{"field": "days", "message": "an integer 1..3660"}],
                                  status=400)
     return int(raw)

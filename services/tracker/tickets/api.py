@@ -52,7 +52,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise validation_problem([{"field": name, "message": f"an integer {low}..{high}"}],
                                  status=422)
     return int(raw)
