@@ -57,7 +57,7 @@ lint: install ## ruff
 	$(VENV)/bin/ruff check .
 
 # `make bench` sizes the large side of the tracker and figures benches to finish in minutes;
-# `make bench-1m` runs them at issue 19's 1,000,000 tickets (about an hour of loading on two
+# `make bench-1m` runs them at issue 19's 1,000,000 tickets (25 to 60 minutes of loading on two
 # cores; the loaded tickets are kept in .run/bench-figures-1m and reused by the next run)
 BENCH_LARGE ?= 100000
 
