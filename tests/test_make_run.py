@@ -51,9 +51,12 @@ def test_launcher_serves_and_ctrl_c_leaves_nothing(tmp_path):
               "PROMETHEUS_PORT")}
     env = {**os.environ, **ports, "RUN_DIR": str(tmp_path), "WEB_CONCURRENCY": "2",
            "RATE_LIMIT_PER_MINUTE": "100000"}
+    # started with SIGINT ignored, as a non-interactive shell starts a background job (`make
+    # run &` in a script, or this suite run that way): Ctrl-C below must still stop everything
     proc = subprocess.Popen([sys.executable, "-m", "shared.devstack", "run"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     output = []
     try:
         deadline = time.monotonic() + 120
@@ -135,8 +138,17 @@ def test_launcher_serves_and_ctrl_c_leaves_nothing(tmp_path):
         family = descendants(proc.pid)
         assert len(family) >= 8
     finally:
+        family = descendants(proc.pid)
         proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:  # it did not stop: leave nothing running, then fail
+            for pid in [proc.pid, *family]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            raise
     time.sleep(0.5)
     assert proc.returncode == 0
     assert [pid for pid in family if alive(pid)] == []

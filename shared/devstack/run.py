@@ -166,6 +166,9 @@ def main() -> int:
         print("Everything stopped.", flush=True)
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C stops everything even when the launcher was started with SIGINT ignored, as a
+    # non-interactive shell starts its background jobs (Python then installs no handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for part in (store, broker):
             part.start()
