@@ -19,6 +19,7 @@ from services.tracker.owners.models import (
 from services.tracker.permissions import Action
 from services.tracker.tickets.render import ticket_out
 from shared.web.body import json_body, parse_model
+from shared.web.numbers import plain_int
 from shared.web.problems import validation_problem
 
 bp = Blueprint("owners", __name__, url_prefix="/api/v1")
@@ -63,10 +64,11 @@ def _department() -> str | None:
 
 def _days() -> int:
     raw = request.args.get("days", "30")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 3660:
+    days = plain_int(raw, 1, 3660)
+    if days is None:
         raise validation_problem([{"field": "days", "message": "an integer 1..3660"}],
                                  status=422)
-    return int(raw)
+    return days
 
 
 @bp.get("/owners/load")

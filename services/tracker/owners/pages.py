@@ -11,7 +11,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from services.tracker.deps import deps
 from services.tracker.owners import service
 from services.tracker.pages import forms
-from services.tracker.pages.common import departments, render
+from services.tracker.pages.common import WINDOWS, departments, render, window_days
 from services.tracker.pages.session import current_staff, requires_staff
 from services.tracker.permissions import Action, allowed
 from services.tracker.staff import Role
@@ -21,7 +21,6 @@ from shared.web.i18n import translate
 from shared.web.routes import Routes
 
 routes = Routes()
-WINDOWS = (7, 30, 90)
 
 
 def _back(ticket_id: str | None = None) -> str:
@@ -98,11 +97,6 @@ def availability() -> Response:
     return redirect(_back(), 303)
 
 
-def _days() -> int:
-    raw = request.args.get("days", "30")
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in WINDOWS else 30
-
-
 @routes.get("/team")
 @requires_staff(Action.VIEW_LOAD)
 def team() -> tuple[str, int]:
@@ -110,7 +104,7 @@ def team() -> tuple[str, int]:
     department = request.args.get("department") or None
     if department not in (None, *d.config.routing.departments()):
         department = None
-    days = _days()
+    days = window_days()
     rr = service.round_robin_departments(d.db)
     principal = current_staff()
     return render("team.html", load=service.load(db=d.db, config=d.config,

@@ -13,6 +13,7 @@ from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.web.csrf import CsrfError
 from shared.web.i18n import has_key, translate
+from shared.web.numbers import plain_int
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -21,11 +22,18 @@ def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
                            **context), status
 
 
+WINDOWS = (7, 30, 90)  # the figures' windows a page offers, in days
+
+
+def window_days() -> int:
+    """?days= of a figures page: one of WINDOWS, 30 otherwise."""
+    days = plain_int(request.args.get("days", "30"), 1, max(WINDOWS))
+    return days if days in WINDOWS else 30
+
+
 def page_number(most: int = 10_000) -> int:
-    """?page= of a paged list: 1 unless it is an ASCII number from 1 to `most` ("²" passes
-    str.isdigit and fails int)."""
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= most else 1
+    """?page= of a paged list: 1 unless it is a plain number from 1 to `most`."""
+    return plain_int(request.args.get("page", "1"), 1, most) or 1
 
 
 def departments() -> list[str]:

@@ -12,7 +12,7 @@ from flask import Response, current_app, request
 
 from services.tracker.deps import deps
 from services.tracker.pages import charts, queries
-from services.tracker.pages.common import departments, page_number, render
+from services.tracker.pages.common import WINDOWS, departments, page_number, render, window_days
 from services.tracker.pages.figures import Figures, FiguresCache
 from services.tracker.pages.session import requires_staff
 from services.tracker.permissions import Action
@@ -26,15 +26,9 @@ from shared.web.routes import Routes
 routes = Routes()
 
 ON_TIME_TARGET, SATISFACTION_TARGET = 0.99, 0.90
-WINDOWS = (7, 30, 90)
 BREACH_ROWS = 20
 BREACH_PAGE_ROWS = 50
 REFRESH_SECONDS = 15
-
-
-def _days() -> int:
-    raw = request.args.get("days", "30")
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in WINDOWS else 30
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,7 +76,7 @@ def _figures(days: int) -> Figures:
 @routes.get("/dashboard")
 @requires_staff(Action.VIEW_STATS)
 def dashboard() -> tuple[str, int]:
-    figures = _figures(_days())
+    figures = _figures(window_days())
     volume = figures.volume
     per_day = charts.columns([(day_month(day), n) for day, n in volume.days])
     per_category = charts.rows([(label("category", c), n) for c, n in volume.categories])
@@ -122,7 +116,7 @@ def breaches_page() -> tuple[str, int]:
 @routes.get("/dashboard/departments.csv")
 @requires_staff(Action.VIEW_STATS)
 def departments_csv() -> Response:
-    days = _days()
+    days = window_days()
     rows = _figures(days).rows
     buffer = io.StringIO()
     writer = csv.writer(buffer)

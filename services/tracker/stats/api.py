@@ -13,6 +13,7 @@ from services.tracker.permissions import Action
 from services.tracker.stats.counters import breach_hours, figures_for_days
 from services.tracker.tickets import repository
 from services.tracker.tickets.render import ticket_out
+from shared.web.numbers import plain_int
 from shared.web.problems import validation_problem
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1")
@@ -25,10 +26,11 @@ def _days() -> int | None:
     raw = request.args.get("days")
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 3660:
+    days = plain_int(raw, 1, 3660)
+    if days is None:
         raise validation_problem([{"field": "days", "message": "an integer 1..3660"}],
                                  status=400)
-    return int(raw)
+    return days
 
 
 @bp.get("/stats/departments")

@@ -31,6 +31,7 @@ from shared.errors import DomainError
 from shared.taxonomy import CATEGORY_CODES, DISTRICT_CODES
 from shared.tickets import SLA_STATES, STATES, TRIAGE_STATES, SlaState, TicketState
 from shared.web.body import json_body, parse_model
+from shared.web.numbers import plain_int
 from shared.web.problems import validation_problem
 
 bp = Blueprint("tickets", __name__, url_prefix="/api/v1")
@@ -52,10 +53,11 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    value = plain_int(raw, low, high)
+    if value is None:
         raise validation_problem([{"field": name, "message": f"an integer {low}..{high}"}],
                                  status=422)
-    return int(raw)
+    return value
 
 
 @bp.get("/me")
