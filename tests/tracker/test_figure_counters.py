@@ -292,6 +292,52 @@ def test_finishes_at_the_same_time_are_all_counted(tdb, config, clock, make_tick
     assert sum(r["resolved"] for r in served(tdb)) == len(tickets)
 
 
+def test_one_process_runs_its_figure_transactions_one_at_a_time(tdb):
+    """Two at once would write the same counter documents, and one of them would run again
+    after a write conflict: the second waits for the first instead."""
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def first(session) -> None:
+        order.append("first in")
+        inside.set()
+        release.wait(10)
+        order.append("first out")
+
+    def second(session) -> None:
+        order.append("second in")
+
+    a = threading.Thread(target=counters._transaction, args=(tdb, first))
+    a.start()
+    assert inside.wait(10)
+    b = threading.Thread(target=counters._transaction, args=(tdb, second))
+    b.start()
+    b.join(0.5)
+    assert order == ["first in"]
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert order == ["first in", "first out", "second in"]
+
+
+def test_a_figure_write_waiting_longer_than_its_budget_fails_as_a_store_timeout(stack, tdb):
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    ran: list[int] = []
+    client = MongoClient(stack.store.uri, tz_aware=True, timeoutMS=50)
+    counters._ONE_AT_A_TIME.acquire()
+    try:
+        with pytest.raises(PyMongoError):  # the API answers it as the store unavailable
+            counters._transaction(client[tdb.name], lambda session: ran.append(1))
+    finally:
+        counters._ONE_AT_A_TIME.release()
+        client.close()
+    assert ran == []
+
+
 def test_rebuild_repairs_a_wrong_packed_histogram(tdb, config, clock, make_ticket):
     ticket = make_ticket(category="traffic")
     move(tdb, config, clock, ticket, "resolved")

@@ -50,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ from prometheus_client import Counter as MetricCounter
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, ExecutionTimeout
 
 from services.tracker.stats.service import outcome
 from services.tracker.store import FIGURE_COUNTERS, TICKETS
@@ -404,6 +405,11 @@ TRANSACTION_RUNS = MetricCounter(
     "Runs of those transactions, again after a write conflict on a counter or a ticket included")
 
 
+# Every figure transaction writes the same few counter documents (the day's block, `bh:0`):
+# two at once in one process would only make one of them run again after a write conflict.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def _transaction(db: Database, write: Callable[[ClientSession], None]) -> None:
     """Run `write` in a transaction, again when a histogram it moves was changed meanwhile
     (the driver itself runs it again on the store's transient errors), all of it within
@@ -415,16 +421,21 @@ def _transaction(db: Database, write: Callable[[ClientSession], None]) -> None:
         TRANSACTION_RUNS.inc()
         write(session)
 
-    for attempt in range(ATTEMPTS):
-        try:
-            with pymongo.timeout(budget), db.client.start_session() as session:
-                session.with_transaction(run)
-            TRANSACTIONS.inc()
-            return
-        except Contended:
-            if attempt == ATTEMPTS - 1:
-                raise
-            log.debug("figure counters contended, attempt %d", attempt + 1)
+    if not _ONE_AT_A_TIME.acquire(timeout=budget):
+        raise ExecutionTimeout("the figure counters' writers of this process are busy")
+    try:
+        for attempt in range(ATTEMPTS):
+            try:
+                with pymongo.timeout(budget), db.client.start_session() as session:
+                    session.with_transaction(run)
+                TRANSACTIONS.inc()
+                return
+            except Contended:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                log.debug("figure counters contended, attempt %d", attempt + 1)
+    finally:
+        _ONE_AT_A_TIME.release()
 
 
 # --- writes --------------------------------------------------------------------------------
