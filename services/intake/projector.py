@@ -115,20 +115,27 @@ def projection(event: Event) -> Projection | None:
 
 def planned_writes(stored: dict[ObjectId, dict[str, Any]],
                    projections: list[Projection | None]) -> tuple[list[UpdateOne], list[bool]]:
-    """The writes (by `_id` alone) of the projections that apply, in order, to the reports
-    as stored (their CONDITION_FIELDS by `_id`), each seeing the ones before it; and whether
-    each projection applied. `stored` is updated as the writes will leave it."""
-    writes: list[UpdateOne] = []
+    """The writes (by `_id` alone, one per report) of the projections that apply, in order,
+    to the reports as stored (their CONDITION_FIELDS by `_id`), each seeing the ones before
+    it; and whether each projection applied. A report's projections that apply are merged
+    into one update, as applying them one after the other leaves it (later `$set`s win,
+    notes pushed in order): a new ticket's two status events and the classifier's verdict
+    usually come in one batch. `stored` is updated as the writes will leave it."""
+    merged: dict[ObjectId, dict[str, Any]] = {}
     applied: list[bool] = []
     for p in projections:
         doc = None if p is None else stored.get(p.report_id)
         if p is None or doc is None or not p.applies(doc):
             applied.append(False)
             continue
-        writes.append(UpdateOne({"_id": p.report_id}, p.update))
+        update = merged.setdefault(p.report_id, {"$set": {}})
+        update["$set"].update(p.update["$set"])
+        for path, value in p.update.get("$push", {}).items():
+            update.setdefault("$push", {}).setdefault(path, {"$each": []})["$each"].append(
+                value)
         doc.update({k: v for k, v in p.update["$set"].items() if k in CONDITION_FIELDS})
         applied.append(True)
-    return writes, applied
+    return [UpdateOne({"_id": rid}, update) for rid, update in merged.items()], applied
 
 
 def apply_projections(db: Database, projections: list[Projection | None]) -> list[bool]:

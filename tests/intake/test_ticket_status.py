@@ -156,7 +156,8 @@ def test_a_batch_gives_what_its_events_one_at_a_time_give(db, moves):
 
 def test_the_projector_writes_reports_by_id_alone(stack, settings, db):
     """What the store is sent for a batch: every update addresses its report by `_id` alone
-    (a filter of several fields is planned against every index of the reports)."""
+    (a filter of several fields is planned against every index of the reports), one per
+    report."""
     from pymongo import MongoClient
     from pymongo.monitoring import CommandListener
 
@@ -187,6 +188,6 @@ def test_the_projector_writes_reports_by_id_alone(stack, settings, db):
                      None, db=watched[settings.mongo_db])
     finally:
         watched.close()
-    assert updates.filters == [{"_id": rid}] * 3
+    assert updates.filters == [{"_id": rid}]  # one write for the report's three events
     stored = db[REPORTS].find_one({"_id": rid})
     assert (stored["status"], stored["ticket_seq"]) == ("in_progress", 3)
