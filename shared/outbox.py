@@ -55,11 +55,17 @@ class OutboxSource(Protocol):
     def disconnect(self) -> None:
         """Called when the producer is closed (an error, a lost lease, the end)."""
 
+    def flush(self) -> None:
+        """Called on a clean stop: save what acknowledged batches left unsaved."""
+
 
 class SimpleSource:
-    """A source with nothing to do on connect and disconnect."""
+    """A source with nothing to do on connect, disconnect and flush."""
 
     def connect(self, publisher: OutboxPublisher, created_topics: list[str]) -> None:
+        return None
+
+    def flush(self) -> None:
         return None
 
     def disconnect(self) -> None:
@@ -114,6 +120,16 @@ class OutboxPublisher:
         for source in self.spec.sources:
             source.connect(self, created)
 
+    def flush(self) -> None:
+        """Save what the sources' acknowledged batches left unsaved (a clean stop); a lost
+        lease or an unavailable store leaves it to the next holder to send again."""
+        for source in self.spec.sources:
+            try:
+                source.flush()
+            except (LeaseLost, PyMongoError) as exc:
+                log.info("%s: progress not saved on stop (%r): sent again after the restart",
+                         self.spec.name, exc)
+
     def disconnect(self) -> None:
         for source in self.spec.sources:
             try:
@@ -155,6 +171,8 @@ class OutboxPublisher:
                 outage.recovered()
                 if not full:
                     stop.wait(self.spec.idle_seconds)
+            if self.producer is not None:
+                self.flush()
         finally:
             self.disconnect()
             try:

@@ -6,15 +6,22 @@ acknowledged batch (not one per document).
 - `pending` reads up to a batch of changes and turns them into outbox entries (`entries`);
 - `mark_published`, called once the broker acknowledged the batch, saves the stream's resume
   point together with the batch's progress (`progress`, e.g. the last id or time published),
-  in the lease's document and on the condition that this replica still holds the lease;
+  in the lease's document and on the condition that this replica still holds the lease; at
+  most once every SAVE_EVERY_S (a busy publisher acknowledged several batches a second, each
+  a store write), the later batches' point kept until then and saved by the next save, by
+  the first round that finds nothing new (caught up) or by `flush` (a clean stop);
 - `connect` resumes after the saved point. If there is none (a first start) or the store no
   longer has it (its oplog rolled past it), it opens a new stream first and then calls
   `recover`, which republishes from the store what the stream may have missed since the saved
   progress: a change landing in between is published twice rather than missed.
 
-A crash between the broker's acknowledgement and the save sends the batch again: consumers
-drop repeats by event id. What a subclass supplies is data: the collection, the stream's
-filter, the entries and messages of a batch, its progress and its recovery query.
+A crash between the broker's acknowledgement and the save sends the batches acknowledged since
+the last save again (at most SAVE_EVERY_S of them): consumers drop repeats by event id (the
+intake projector and notifier by the ticket's seq, the classifier's corrections by report,
+the latest winning: the stream replays in order).
+
+What a subclass supplies is data: the collection, the stream's filter, the entries and
+messages of a batch, its progress and its recovery query.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ log = logging.getLogger(__name__)
 # how many changes a round reads at most for one batch of entries (changes that produce no
 # entry are skipped: a round stays bounded however many of them come in a row)
 READ_AHEAD = 10
+# the resume point of acknowledged batches is saved at most this often (wall seconds)
+SAVE_EVERY_S = 1.0
 
 
 class ChangeStreamSource:
@@ -55,6 +64,9 @@ class ChangeStreamSource:
         self._stream: CollectionChangeStream | None = None
         self._token: dict[str, Any] | None = None  # saved with the stream batch being marked
         self._last_save = 0.0
+        # acknowledged, not saved yet: the resume point after them and their progress
+        self._unsaved_token: dict[str, Any] | None = None
+        self._unsaved_progress: dict[str, Any] = {}
 
     # -- what a subclass supplies --------------------------------------------------------
     def entries(self, changes: list[dict[str, Any]]) -> list[Any]:
@@ -96,33 +108,55 @@ class ChangeStreamSource:
             batch.extend(self.entries(changes))
         if batch:
             self._token = self._stream.resume_token
-        elif time.monotonic() - self._last_save > self.lease.duration.total_seconds() / 3:
-            # nothing to publish up to here: keep the resume point (and the lease) fresh
+        elif (self._unsaved_token is not None or self._unsaved_progress
+              or time.monotonic() - self._last_save > self.lease.duration.total_seconds() / 3):
+            # nothing to publish up to here: save what was acknowledged (caught up), and keep
+            # the resume point (and the lease) fresh
             self.save(self._stream.resume_token, {})
         return batch
 
     def mark_published(self, entries: Sequence[Any]) -> None:
-        self.save(self._token, self.progress(entries))
+        self._keep(self._token, self.progress(entries))
         self._token = None
+        if time.monotonic() - self._last_save >= SAVE_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Save the resume point and progress of the batches acknowledged since the last
+        save, if any."""
+        if self._unsaved_token is not None or self._unsaved_progress:
+            self.save(None, {})
 
     def connect(self, publisher: OutboxPublisher, created_topics: list[str]) -> None:
         self.publisher = publisher
         self.topics_lost(created_topics)
         self._stream = self._open_stream()
+        self._last_save = time.monotonic()  # the resume point just read or saved
 
     def disconnect(self) -> None:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
         self._token = None
+        # not saved: the next connection resumes from the saved point and sends them again
+        self._unsaved_token, self._unsaved_progress = None, {}
 
     # -- helpers for subclasses ------------------------------------------------------------
     def saved_state(self) -> dict[str, Any]:
         return self.state.find_one({"_id": self.state_id}) or {}
 
+    def _keep(self, token: dict[str, Any] | None, progress: dict[str, Any]) -> None:
+        if token is not None:
+            self._unsaved_token = token
+        for name, value in progress.items():
+            kept = self._unsaved_progress.get(name)
+            self._unsaved_progress[name] = value if kept is None else max(kept, value)
+
     def save(self, token: dict[str, Any] | None, progress: dict[str, Any]) -> None:
-        """The resume point and progress, if this replica still holds the lease (renewed by
-        the same write)."""
+        """The resume point and progress (with those acknowledged and not saved yet), if
+        this replica still holds the lease (renewed by the same write)."""
+        self._keep(token, progress)
+        token, progress = self._unsaved_token, dict(self._unsaved_progress)
         started = self.lease.monotonic()
         update: dict[str, Any] = {"$set": {"lease_until": self.clock() + self.lease.duration}}
         if token is not None:
@@ -135,6 +169,7 @@ class ChangeStreamSource:
             raise LeaseLost()
         self.lease.renewed(started)  # `held` needs no write of its own for a while
         self._last_save = time.monotonic()
+        self._unsaved_token, self._unsaved_progress = None, {}
 
     def republish(self, entries: Iterable[Any], *, batch_size: int) -> int:
         """Publish entries read from the store, a batch at a time (each batch acknowledged,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from services.tracker.publisher import LEASE_ID, Publisher
 from services.tracker.store import LEASES, TICKETS, init_db
 from services.tracker.tickets import service
-from shared import outbox
+from shared import outbox, stream_outbox
 from shared.events import decode_event
 from shared.settings import Settings
 from shared.topics import TICKETS_CORRECTIONS, TICKETS_STATUS
@@ -77,6 +77,8 @@ def drain(publisher: Publisher) -> None:
 
 
 def stop(publisher: Publisher) -> None:
+    """A clean stop, as `run` ends: what was acknowledged is saved, then the lease released."""
+    publisher.flush()
     publisher.disconnect()
     publisher.lease.release()
 
@@ -183,6 +185,39 @@ def test_a_restart_resumes_the_stream_with_what_changed_meanwhile_and_nothing_el
     assert {e for e in acked if e not in before} == {
         *(f"{t['_id']}:3" for t in tickets), f"{rerouted}:4", f"{rerouted}:4:corrected",
         f"{fresh['_id']}:1", f"{fresh['_id']}:2"}
+
+
+def test_the_resume_point_is_saved_at_most_every_interval_and_a_crash_sends_it_again(
+        tdb, settings, config, clock, acked, monkeypatch):
+    """A busy publisher saves its resume point at most every SAVE_EVERY_S, not after every
+    acknowledged batch (a store write each): a crash sends the unsaved batches again (the
+    consumers drop repeats by event id), a clean stop saves them first (no repeats)."""
+    monkeypatch.setattr(stream_outbox, "SAVE_EVERY_S", 3600.0)
+    for clean in (False, True):
+        first = Publisher(settings=settings, db=tdb, clock=clock, batch=1)
+        assert first.lease.acquire()
+        first.connect()
+        saved = tdb[LEASES].find_one({"_id": LEASE_ID})
+        tickets = [new_ticket(tdb, config, clock) for _ in range(3)]
+        ids = {t["_id"] for t in tickets}
+        for _ in tickets:  # three batches acknowledged, none caught up yet
+            assert first.publish_once()[0] == 1
+        assert {e.split(":")[0] for e in acked} >= ids
+        assert tdb[LEASES].find_one({"_id": LEASE_ID})["resume_token"] == saved["resume_token"]
+        if clean:
+            stop(first)
+        else:
+            crash(first, tdb, clock)
+        before = Counter(acked)
+        second = start(settings, tdb, clock)
+        drain(second)
+        stop(second)
+        again = {e for e in acked if acked[e] > before[e]}
+        assert set(acked) == expected(tdb)
+        if clean:
+            assert not again
+        else:
+            assert {e.split(":")[0] for e in again} == ids
 
 
 def test_changes_without_history_publish_nothing(tdb, settings, config, clock, acked):
