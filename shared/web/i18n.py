@@ -15,12 +15,13 @@ and the city's time zone.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 import flask_babel
+from babel.dates import format_datetime as babel_datetime
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal as babel_decimal
 from babel.support import Translations
@@ -115,8 +116,7 @@ def label(prefix: str, code: str | None, lang: str | None = None) -> str:
     """A code's display name (`category.traffic`, `state.resolved`…), or the code itself."""
     if code is None:
         return ""
-    key = f"{prefix}.{code}"
-    return translate(key, lang) if has_key(key) else code
+    return _label(prefix, code, lang or current_language())
 
 
 def department_label(code: str | None, lang: str | None = None) -> str:
@@ -124,6 +124,19 @@ def department_label(code: str | None, lang: str | None = None) -> str:
     people's committee."""
     if not code:
         return ""
+    return _department_label(code, lang or current_language())
+
+
+# The names are the compiled catalogues' (loaded once, `translations`), so each is looked up
+# once per language: a list's rows showed the same few names at 12-25 µs each (measured)
+@lru_cache(maxsize=4096)
+def _label(prefix: str, code: str, lang: str) -> str:
+    key = f"{prefix}.{code}"
+    return translate(key, lang) if has_key(key) else code
+
+
+@lru_cache(maxsize=1024)
+def _department_label(code: str, lang: str) -> str:
     if has_key(f"dept.{code}"):
         return translate(f"dept.{code}", lang)
     if code.startswith("ubnd_") and has_key(f"district.{code[5:]}"):
@@ -148,7 +161,12 @@ def local_time(value: datetime | None, style: str = "datetime") -> str:
         return flask_babel.format_time(value, "medium")
     if style == "date":
         return flask_babel.format_date(value, "short")
-    return flask_babel.format_datetime(value, "short")
+    # as flask_babel.format_datetime(value, "short") writes it, without its pytz `normalize`
+    # (a no-op after `astimezone`; 10 of its 24 µs, measured, on every row of a list)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return babel_datetime(value.astimezone(flask_babel.get_timezone()), "short",
+                          locale=flask_babel.get_locale())
 
 
 def day_month(day: date) -> str:

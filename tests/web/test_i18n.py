@@ -9,10 +9,11 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import flask_babel
 import pytest
 from babel.messages.mofile import read_mo
 from flask import Flask
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.intake.reports.service import REPORT_STATUSES
@@ -213,3 +214,36 @@ def test_vietnamese_names_match_the_contracts(config):
         assert department_label(code, "vi") == name
     assert department_label("ubnd_q3", "vi") == "UBND Quận 3"
     assert department_label("ubnd_q3", "en") == "People's Committee of District 3"
+
+
+CITY_APP = Flask(__name__)
+CITY_APP.secret_key = "test"
+install_babel(CITY_APP, timezone="Asia/Ho_Chi_Minh")
+DST_APP = Flask(__name__)  # a zone with summer time: the offset changes within a year
+DST_APP.secret_key = "test"
+install_babel(DST_APP, timezone="Europe/Berlin")
+
+
+@settings(deadline=None)  # the first example loads the locale data
+@given(moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1),
+                           timezones=st.sampled_from([None, UTC])),
+       lang=st.sampled_from(LANGUAGES), app=st.sampled_from([CITY_APP, DST_APP]))
+def test_a_moment_is_written_as_flask_babel_writes_it(moment, lang, app):
+    # local_time formats with Babel directly (no pytz `normalize`, a no-op after astimezone);
+    # the text must stay Flask-Babel's, naive moments read as UTC
+    with app.test_request_context(f"/?lang={lang}"):
+        assert local_time(moment) == flask_babel.format_datetime(moment, "short")
+
+
+def test_names_follow_each_requests_language(babel_app):
+    # the names are looked up once per language: a page in the other language gets its own
+    for lang in [*LANGUAGES, *LANGUAGES]:
+        with babel_app.test_request_context(f"/?lang={lang}"):
+            assert label("category", "traffic") == translate("category.traffic", lang)
+            assert label("state", "in_progress") == translate("state.in_progress", lang)
+            assert department_label("ubnd_q3") == department_label("ubnd_q3", lang)
+            assert label("category", "no_such_code") == "no_such_code"
+            assert department_label("no_such_dept") == "no_such_dept"
+    with babel_app.test_request_context("/?lang=en"):
+        assert department_label("ubnd_q3") == "People's Committee of District 3"
+        assert label("category", "traffic") != label("category", "traffic", "vi")

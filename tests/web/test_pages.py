@@ -307,3 +307,29 @@ def test_the_breach_lists_read_about_their_rows_however_many_are_breached(
     assert [t["tracking_code"] for t in api.json["items"][:6]] == [
         "HCM-B-0004", "HCM-B-0003", "HCM-B-0002", "HCM-B-0001", "HCM-B-0000", "HCM-B-0904"]
     assert examined() <= 500 + 2
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_breach_row_shows_its_names_and_due_time_in_the_pages_language(
+        staff, make_ticket, db, config, clock, lang):
+    """The rows' names and due time are written in the view (once a request), not the
+    template: each cell as the catalogue and Babel write it, in the page's language."""
+    from babel.dates import format_datetime
+    from markupsafe import escape
+
+    from services.tracker.monitor import sweep
+    from shared.web.i18n import department_label, label
+
+    ticket = make_ticket(category="traffic", district="q3")
+    clock.advance(days=20)
+    sweep(db=db, config=config, now=clock())
+    stored = db[TICKETS].find_one({"_id": ticket["_id"]})
+    due = stored["expected_resolution_at"].astimezone(config.business.tz)
+    cells = [department_label(stored["department"], lang), label("category", "traffic", lang),
+             format_datetime(due, "short", locale=lang), label("state", stored["state"], lang)]
+    row = "<td>{}</td><td>{}</td>\n    <td>{}</td><td>{}</td></tr>".format(
+        *(escape(c) for c in cells))
+    client, _ = staff("supervisor")
+    for path in ("/staff/dashboard/breaches", "/staff/breaches", "/staff/dashboard"):
+        page = client.get(f"{path}?lang={lang}").get_data(as_text=True)
+        assert ticket["tracking_code"] in page and row in page, path

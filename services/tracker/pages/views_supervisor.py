@@ -20,7 +20,7 @@ from services.tracker.stats.api import CSV_COLUMNS
 from services.tracker.stats.counters import breach_hours, figures_for_days
 from services.tracker.tickets import repository
 from services.tracker.tickets.render import breach_row
-from shared.web.i18n import day_month, department_label, label
+from shared.web.i18n import current_language, day_month, department_label, label, local_time
 from shared.web.routes import Routes
 
 routes = Routes()
@@ -43,6 +43,16 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "satisfaction": round(satisfied) / ratings if ratings else None}
 
 
+def _rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The breach rows with their names and due time written in the request's language, in
+    one pass here rather than four template calls a row (the lists show 20 or 50)."""
+    lang = current_language()
+    return [{**breach_row(t), "department_name": department_label(t.get("department"), lang),
+             "category_name": label("category", t["category"], lang),
+             "state_name": label("state", t["state"], lang),
+             "due": local_time(t.get("expected_resolution_at"))} for t in docs]
+
+
 def _breaches() -> dict[str, Any]:
     """The dashboard's breach list: how many (the counters) and the latest `BREACH_ROWS`,
     read at a cost that does not grow with how many are breached; the full list is a page
@@ -52,7 +62,7 @@ def _breaches() -> dict[str, Any]:
     hours = breach_hours(d.db)
     total = sum(n for _, n in hours)
     docs = repository.latest_breaches(d.db, now=now, hours=hours, limit=BREACH_ROWS)
-    return {"breaches": [breach_row(t) for t in docs], "breach_limit": BREACH_ROWS,
+    return {"breaches": _rows(docs), "breach_limit": BREACH_ROWS,
             "breach_total": max(total, len(docs)), "checked_at": now}
 
 
@@ -108,7 +118,7 @@ def breaches_page() -> tuple[str, int]:
                                   skip=(page - 1) * BREACH_PAGE_ROWS, department=department)
     pages = max(1, -(-total // BREACH_PAGE_ROWS), page if docs else 1)
     query_string = urlencode({"department": department}) if department else ""
-    return render("breaches.html", breaches=[breach_row(t) for t in docs], total=total,
+    return render("breaches.html", breaches=_rows(docs), total=total,
                   page=page, pages=pages, department=department, departments=departments(),
                   query_string=query_string, checked_at=now)
 
