@@ -22,8 +22,10 @@ from shared.settings import NotifySettings
 from tests.intake.notify_support import FakeGateway, running
 from tests.intake.test_notify_delivery import dispatcher, file_reports
 
+# no quiet hours (start = end): the clock is the system's, and an SMS filed between 21:00 and
+# 07:00 in the city would rightly wait for the morning
 IDLE = NotifySettings(retry_base_s=2.0, retry_max_s=2.0, batch_size=100, idle_s=0.2,
-                      idle_max_s=30.0)
+                      idle_max_s=30.0, quiet_start_hour=0, quiet_end_hour=0)
 
 
 @contextmanager

@@ -29,6 +29,11 @@ def test_quiet_hours_defer_to_seven_and_only_at_night(now):
         assert quiet_until(wake, tz=TZ) is None
 
 
+@given(instants, st.integers(min_value=0, max_value=23))
+def test_equal_start_and_end_hours_mean_no_quiet_hours(now, hour):
+    assert quiet_until(now, tz=TZ, start_hour=hour, end_hour=hour) is None
+
+
 @given(st.integers(min_value=0, max_value=10_000))
 def test_backoff_grows_and_stays_capped(attempts):
     delay = backoff(attempts, base_s=30, max_s=3600)
