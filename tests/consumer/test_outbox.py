@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from pymongo.database import Database
 
 from shared.clock import ManualClock, system_clock
 from shared.kafka import Outgoing
 from shared.lease import Lease
-from shared.outbox import OutboxPublisher, OutboxSpec, SimpleSource
+from shared.outbox import LeaseLost, OutboxPublisher, OutboxSpec, SimpleSource
 from tests.helpers import running, wait_until
 
 
@@ -104,3 +105,35 @@ def test_a_lease_is_renewed_at_most_every_third_of_its_duration_by_held(db):
     assert not other.held()
     advance(16)
     assert other.held() and not mine.acquire()
+
+
+def lease_writes(mongo, db) -> int:
+    """The store's own count of updates and inserts on the leases collection."""
+    totals = mongo.admin.command("top")["totals"].get(f"{db.name}.leases", {})
+    return sum(totals.get(kind, {}).get("count", 0) for kind in ("update", "insert"))
+
+
+def test_a_busy_publisher_writes_its_lease_once_a_third_of_its_duration_not_per_batch(
+        settings, db, lane, mongo):
+    source = Flagged(db, lane.output)
+    pub = publisher(settings, db, source)  # a lease of 15 s: renewed after 5 s
+    pub.connect()
+    try:
+        assert pub.lease.acquire()  # as the loop's first round does
+        before = lease_writes(mongo, db)
+        for batch in range(10):
+            db["entries"].insert_many([{"_id": f"b{batch}-{i}", "pending": True}
+                                       for i in range(7)])
+            assert pub.publish_once() == (7, True)
+        # the old publisher renewed it before each of the 10 batches
+        assert lease_writes(mongo, db) - before == 0
+        assert len(published(lane, 70)) == 70
+        # another replica that takes the lease (this one's expired) fences the next batch
+        db["leases"].update_one({"_id": "test"}, {"$set": {"owner": "other"}})
+        pub.lease.renewed_at = pub.lease.monotonic() - 5.0
+        db["entries"].insert_one({"_id": "late", "pending": True})
+        with pytest.raises(LeaseLost):
+            pub.publish_once()
+        assert source.marked[-1] != "late"
+    finally:
+        pub.disconnect()
