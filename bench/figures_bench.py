@@ -14,7 +14,18 @@ Two ways of loading, both said in the output:
   `rebuild-figures` command (a separate process: its time and peak memory are printed) build
   the indexes and the counters. For the load and the rebuild only, the store runs without
   `--sync-on-commit` and with a 4 GiB cache; it is restarted as `make run` starts it before
-  anything is measured. The small database is loaded while the rebuild runs.
+  anything is measured. The small database is loaded while the rebuild runs;
+- the history control (`recent`) is loaded as the large one is, in the same steps: the
+  same generator over the large database's last 90 days alone (`--recent-days`), at its
+  density (the large count times those days' share of the two years' weights: the same
+  tickets a day, hour and category mix, states by age).
+
+The small-vs-large table is the requirement's comparison; the second table, large against
+the history control over the requests whose window lies within the control's days, asks
+whether a request's cost follows how much history there is (what the incremental counters
+promise), the present being alike. The notes say where their contents still differ (old
+tickets left open and breached exist only in the large one): each site's open breaches and
+the counter documents each window reads.
 
 The tickets follow the city's rhythm (weekdays and hours of `bench/simulate/world.py`, its
 category mix with ~43% administrative procedures), states by age, 99% on time, ratings, 3%
@@ -25,8 +36,9 @@ client: the server's work, no network): the dashboard with its figures recompute
 that finishes a ticket (a write moving the counters).
 
     python -m bench.figures_bench [LARGE] [--small 10000] [--samples 30] [--rounds 3]
+        [--recent-days 90]           the history control's days
         [--data DIR]                 keep the databases in DIR and reuse them (make bench-1m)
-        [--prepare load|rebuild]     only load the large database (and build its counters)
+        [--prepare load|rebuild]     only load the bulk databases (and build their counters)
     python -m bench.figures_bench --counters-only [LARGE]   (the counters of LARGE tickets,
         computed in memory, written without the tickets: the read cost alone)
 """
@@ -36,6 +48,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import queue
 import random
@@ -49,9 +62,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -77,6 +91,9 @@ BATCH = 5000
 LIVE_BATCH = 500
 PROGRESS = 50_000
 LARGE_DB = "bench_figures_large"
+RECENT_DB = "bench_figures_recent"
+RECENT_DAYS = 90
+ALL_TIME = math.inf
 SMALL_DB = "bench_figures_small"
 LOAD_CACHE = "4G"
 # the store replays its log at start: minutes with a few GiB written since its last checkpoint
@@ -87,25 +104,38 @@ CITIZEN = Principal(user="intake", role="service")
 SUPERVISOR = Principal(user="s", role="supervisor")
 
 
-def arrivals(rng: random.Random, count: int) -> Iterator[datetime]:
-    """`count` instants over the DAYS city days ending at NOW, in order, with the city's
-    rhythm: each day's share by its weekday, each hour's by the hour (before NOW only)."""
+def _hours(day: date) -> list[float]:
+    """The city's hourly weights of a day, the hours from NOW on left out."""
+    midnight = datetime.combine(day, datetime.min.time(), CITY)
+    return [w if midnight + timedelta(hours=h) < NOW else 0.0 for h, w in enumerate(HOURLY)]
+
+
+def day_weights(days: int = DAYS) -> list[tuple[date, float]]:
+    """The `days` city days ending at NOW's, each with its share of the tickets by its
+    weekday and its hours (before NOW only)."""
     today = NOW.astimezone(CITY).date()
-    days = [today - timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
+    span = [today - timedelta(days=days - 1 - n) for n in range(days)]
+    return [(day, WEEKDAY[day.weekday()] * sum(_hours(day))) for day in span]
 
-    def hours(day: Any) -> list[float]:
-        midnight = datetime.combine(day, datetime.min.time(), CITY)
-        return [w if midnight + timedelta(hours=h) < NOW else 0.0
-                for h, w in enumerate(HOURLY)]
 
-    weights = [WEEKDAY[d.weekday()] * sum(hours(d)) for d in days]
-    total, seen, given = sum(weights), 0.0, 0
-    for day, weight in zip(days, weights, strict=True):
+def span_count(count: int, days: int) -> int:
+    """The tickets of the last `days` days when `count` are spread over DAYS: the same
+    tickets a day as the large database, day by day."""
+    recent = sum(w for _, w in day_weights(days))
+    return round(count * recent / sum(w for _, w in day_weights()))
+
+
+def arrivals(rng: random.Random, count: int, *, days: int = DAYS) -> Iterator[datetime]:
+    """`count` instants over the `days` city days ending at NOW, in order, with the city's
+    rhythm: each day's share by its weekday, each hour's by the hour (before NOW only)."""
+    weights = day_weights(days)
+    total, seen, given = sum(w for _, w in weights), 0.0, 0
+    for day, weight in weights:
         seen += weight
         n = round(count * seen / total) - given
         given += n
         midnight = datetime.combine(day, datetime.min.time(), CITY)
-        picked = rng.choices(range(24), weights=hours(day), k=n)
+        picked = rng.choices(range(24), weights=_hours(day), k=n)
         moments = sorted(midnight + timedelta(hours=h, seconds=rng.uniform(0, 3599))
                          for h in picked)
         yield from (min(m, NOW).astimezone(UTC) for m in moments)
@@ -119,6 +149,7 @@ class Generator:
 
     config: TrackerConfig
     count: int
+    days: int = DAYS  # the tickets are filed in the last `days` days
     rng: random.Random = dataclasses.field(default_factory=lambda: random.Random(1022))
     pool: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     pending: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -131,7 +162,7 @@ class Generator:
         self.by_id: dict[str, dict[str, Any]] = {}
 
     def tickets(self) -> Iterator[dict[str, Any]]:
-        for i, created in enumerate(arrivals(self.rng, self.count)):
+        for i, created in enumerate(arrivals(self.rng, self.count, days=self.days)):
             ticket = self.ticket(i, created)
             counts = counters.contribution(ticket, self.by_id, self.config.business.tz)
             ticket["figures_hash"] = counters.digest(counts)
@@ -212,10 +243,11 @@ def _progress(n: int, started: float, what: str) -> None:
         print(f"    {n:,} tickets {what} in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def load_bulk(db: Database, config: TrackerConfig, count: int) -> float:
-    """Insert `count` generated tickets with `insert_many` (the indexes of `init_db` in place),
-    no counter moved; seconds. One thread inserts a batch while this one generates the next
-    (the inserts' order is the batches'; a duplicate's original is in an earlier batch)."""
+def load_bulk(db: Database, config: TrackerConfig, count: int, *, days: int = DAYS) -> float:
+    """Insert `count` generated tickets of the last `days` days with `insert_many` (the
+    indexes of `init_db` in place), no counter moved; seconds. One thread inserts a batch
+    while this one generates the next (the inserts' order is the batches'; a duplicate's
+    original is in an earlier batch)."""
     init_db(db)
     started = time.perf_counter()
     batches: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=2)
@@ -232,7 +264,8 @@ def load_bulk(db: Database, config: TrackerConfig, count: int) -> float:
     thread = threading.Thread(target=inserter, name="bulk-insert")
     thread.start()
     try:
-        _insert_in_batches(config, count, BATCH, started, "generated", batches.put)
+        _insert_in_batches(config, count, BATCH, started, "generated", batches.put,
+                           days=days)
     finally:
         batches.put(None)
         thread.join()
@@ -242,9 +275,11 @@ def load_bulk(db: Database, config: TrackerConfig, count: int) -> float:
 
 
 def _insert_in_batches(config: TrackerConfig, count: int, size: int, started: float,
-                       label: str, insert: Callable[[list[dict[str, Any]]], Any]) -> None:
-    """Generate `count` tickets and hand them to `insert` in batches of `size`."""
-    generator = Generator(config, count)
+                       label: str, insert: Callable[[list[dict[str, Any]]], Any], *,
+                       days: int = DAYS) -> None:
+    """Generate `count` tickets of the last `days` days and hand them to `insert` in batches
+    of `size`."""
+    generator = Generator(config, count, days)
     batch: list[dict[str, Any]] = []
     for n, ticket in enumerate(generator.tickets(), 1):
         batch.append(ticket)
@@ -326,6 +361,9 @@ class Site:
     db: Database
     requests: dict[str, Callable[[], Any]]
     after: dict[str, Callable[[], Any]] = dataclasses.field(default_factory=dict)  # untimed
+    # the days of history a request's figures cover (ALL_TIME: all of it); absent: not a
+    # window's figures (the open tickets, /metrics' gauges, a move)
+    windows: dict[str, float] = dataclasses.field(default_factory=dict)
     times: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     # the supervisor's login again: the store's TTL sweep removes the session, whose expiry
     # follows the bench's clock (days behind the wall clock), at its first pass
@@ -396,23 +434,24 @@ def site(name: str, count: int, db: Database, settings: Settings,
                         last=counters.window(NOW, 365, tz)[1])
         return Done()
 
-    requests = {
-        "dashboard, 7 days": dashboard(7),
-        "dashboard, 30 days": dashboard(30),
-        "dashboard, 90 days": dashboard(90),
-        "dashboard's breach list alone (refreshed every 15 s)":
-            lambda: supervisor.get("/staff/dashboard/breaches"),
-        "full breach list, first page of 50": lambda: supervisor.get("/staff/breaches"),
-        "stats API, 30 days": stats(30),
-        "stats API, 90 days": stats(90),
-        "stats API, 365 days": stats(365),
-        "stats API, all time": stats(None),
-        "counters read, 365 days (figures + volume, no page)": counters_365,
-        "/metrics": lambda: api.get("/metrics"),
-        "handler finishes a ticket (write + counters)": finish,
-    }
-    return Site(name, count, db, requests,
+    requests: list[tuple[str, float | None, Callable[[], Any]]] = [
+        ("dashboard, 7 days", 7, dashboard(7)),
+        ("dashboard, 30 days", 30, dashboard(30)),
+        ("dashboard, 90 days", 90, dashboard(90)),
+        ("dashboard's breach list alone (refreshed every 15 s)", None,
+         lambda: supervisor.get("/staff/dashboard/breaches")),
+        ("full breach list, first page of 50", None, lambda: supervisor.get("/staff/breaches")),
+        ("stats API, 30 days", 30, stats(30)),
+        ("stats API, 90 days", 90, stats(90)),
+        ("stats API, 365 days", 365, stats(365)),
+        ("stats API, all time", ALL_TIME, stats(None)),
+        ("counters read, 365 days (figures + volume, no page)", 365, counters_365),
+        ("/metrics", None, lambda: api.get("/metrics")),
+        ("handler finishes a ticket (write + counters)", None, finish),
+    ]
+    return Site(name, count, db, {label: request for label, _, request in requests},
                 after={"handler finishes a ticket (write + counters)": reopen},
+                windows={label: days for label, days, _ in requests if days is not None},
                 relogin=lambda: login(supervisor, "supervisor.minh"))
 
 
@@ -460,89 +499,146 @@ def check_small(db: Database, settings: Settings, config: TrackerConfig) -> str:
     return note
 
 
-def prepare_large(workdir: Path, count: int, config: TrackerConfig, *, small: int,
-                  until: str = "rebuild") -> list[str]:
-    """The large database in `workdir`'s store, bulk-loaded and its counters built by
-    `rebuild-figures`, unless an earlier run left it there (`large-COUNT.json` says which
-    steps are done); the notes of how it was made. For these steps only the store runs
+@dataclasses.dataclass(frozen=True)
+class Bulk:
+    """A database bulk-loaded by `load_bulk` and counted by `rebuild-figures`: `count`
+    tickets filed in the last `days` days."""
+
+    name: str
+    db: str
+    count: int
+    days: int = DAYS
+
+    def marker(self, workdir: Path) -> Path:
+        """The steps done (`loaded`, `rebuilt`) and their notes, which a later run reuses."""
+        span = "" if self.days == DAYS else f"-{self.days}d"
+        return workdir / f"{self.name}-{self.count}{span}.json"
+
+    def described(self) -> str:
+        span = "" if self.days == DAYS else \
+            f" filed in the last {self.days} days (the large database's density)"
+        return f"{self.name}: {self.count:,} tickets{span}"
+
+
+def bulk_databases(large: int, recent_days: int) -> list[Bulk]:
+    """The large database, and its history control: its last `recent_days` days alone."""
+    return [Bulk("large", LARGE_DB, large),
+            Bulk("recent", RECENT_DB, span_count(large, recent_days), recent_days)]
+
+
+def prepare_bulk(workdir: Path, bulks: list[Bulk], config: TrackerConfig, *, small: int,
+                 until: str = "rebuild") -> list[str]:
+    """The bulk databases in `workdir`'s store, loaded and their counters built by
+    `rebuild-figures`, unless an earlier run left them there (each one's marker says which
+    steps are done); the notes of how they were made. For these steps only the store runs
     without `--sync-on-commit` and with a larger cache (`LOAD_CACHE`); the reads are measured
     after a restart in the mode `make run` uses."""
-    marker = workdir / f"large-{count}.json"
-    state = json.loads(marker.read_text()) if marker.exists() else {}
-    if state.get("rebuilt") or (until == "load" and state.get("loaded")):
-        return list(state["notes"])
-    store = Store(free_port(), workdir=workdir, sync_on_commit=False, cache_size=LOAD_CACHE)
-    store.start()
-    notes: list[str] = list(state.get("notes", []))
-    try:
-        store.wait_ready(timeout=STARTUP_S)
-        settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri})
-        client = MongoClient(store.uri, tz_aware=True, connectTimeoutMS=600_000,
-                             serverSelectionTimeoutMS=600_000)
-        if not state.get("loaded"):
-            client.drop_database(LARGE_DB)
-            print(f"Large: {count:,} tickets bulk-inserted (store without --sync-on-commit, "
-                  f"cache {LOAD_CACHE}, for the load only)…", flush=True)
-            seconds = load_bulk(client[LARGE_DB], config, count)
-            notes.append(f"large: {count:,} tickets bulk-inserted (insert_many, batches of "
-                         f"{BATCH:,}, the {len(client[LARGE_DB][TICKETS].index_information())} "
-                         f"indexes of init_db in place; the store without --sync-on-commit "
-                         f"and with a {LOAD_CACHE} cache for the load) in {seconds:.0f} s "
-                         f"({count / seconds:,.0f}/s); {store_memory(store)}, {disk(workdir)}")
-            print("  " + notes[-1], flush=True)
-            state = {"loaded": True, "notes": notes}
-            marker.write_text(json.dumps(state))
-        if until == "rebuild":
-            db = client[LARGE_DB]
-            started = time.perf_counter()
-            init_db(db)  # the indexes of this version (a load by an earlier one kept)
-            # tickets generated before the breach's instant was capped at NOW (a breach in
-            # the future while sla.breached said true); none in a load of this version
-            fixed = db[TICKETS].update_many({"breach_at": {"$gt": NOW, "$lt": datetime.max}},
-                                            {"$set": {"breach_at": NOW}}).modified_count
-            notes.append(f"large: init_db on the loaded tickets in "
-                         f"{time.perf_counter() - started:.0f} s ({fixed} breach instants "
-                         f"capped at now)")
-            print("  " + notes[-1], flush=True)
-            # the small database through the live path meanwhile (the same store, the other
-            # core): its data does not depend on the store's mode
-            rebuilt: list[tuple[str, float, float, int]] = []
-            thread = threading.Thread(target=lambda: rebuilt.append(
-                rebuild_command(settings, LARGE_DB, check=False)))
-            thread.start()
-            prepare_small(workdir, client, settings, config, small)
-            thread.join()
-            text, seconds, peak, code = rebuilt[0]
-            assert code == 0, text
-            notes.append(f"large: counters built by `rebuild-figures` in {seconds:.0f} s, its "
-                         f"peak memory {peak:,.0f} MiB, {store_memory(store)}: {text}")
-            print("  " + notes[-1], flush=True)
-            marker.write_text(json.dumps({"loaded": True, "rebuilt": True, "notes": notes}))
-    finally:
-        store.stop()
-    return notes
+    states = {bulk: _read_marker(bulk.marker(workdir)) for bulk in bulks}
+    pending = [bulk for bulk in bulks if not states[bulk].get("rebuilt")
+               and not (until == "load" and states[bulk].get("loaded"))]
+    if pending:
+        store = Store(free_port(), workdir=workdir, sync_on_commit=False, cache_size=LOAD_CACHE)
+        store.start()
+        try:
+            store.wait_ready(timeout=STARTUP_S)
+            settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri})
+            client = MongoClient(store.uri, tz_aware=True, connectTimeoutMS=600_000,
+                                 serverSelectionTimeoutMS=600_000)
+            for bulk in pending:
+                if not states[bulk].get("loaded"):
+                    load_step(bulk, states[bulk], client=client, store=store, config=config,
+                              workdir=workdir)
+            if until == "rebuild":
+                rebuild_step(pending, states, client=client, store=store, settings=settings,
+                             workdir=workdir, meanwhile=lambda: prepare_small(
+                                 workdir, client, settings, config, small))
+        finally:
+            store.stop()
+    return [note for bulk in bulks for note in states[bulk]["notes"]]
+
+
+def _read_marker(marker: Path) -> dict[str, Any]:
+    return json.loads(marker.read_text()) if marker.exists() else {"notes": []}
+
+
+def load_step(bulk: Bulk, state: dict[str, Any], *, client: MongoClient, store: Store,
+              config: TrackerConfig, workdir: Path) -> None:
+    client.drop_database(bulk.db)
+    print(f"{bulk.described()} bulk-inserted (store without --sync-on-commit, cache "
+          f"{LOAD_CACHE}, for the load only)…", flush=True)
+    seconds = load_bulk(client[bulk.db], config, bulk.count, days=bulk.days)
+    state["notes"].append(
+        f"{bulk.described()} bulk-inserted (insert_many, batches of {BATCH:,}, the "
+        f"{len(client[bulk.db][TICKETS].index_information())} indexes of init_db in place; "
+        f"the store without --sync-on-commit and with a {LOAD_CACHE} cache for the load) in "
+        f"{seconds:.0f} s ({bulk.count / seconds:,.0f}/s); {store_memory(store)}, "
+        f"{disk(workdir)}")
+    print("  " + state["notes"][-1], flush=True)
+    state["loaded"] = True
+    bulk.marker(workdir).write_text(json.dumps(state))
+
+
+def rebuild_step(bulks: list[Bulk], states: dict[Bulk, dict[str, Any]], *,
+                 client: MongoClient, store: Store, settings: Settings, workdir: Path,
+                 meanwhile: Callable[[], Any]) -> None:
+    """`init_db` on each loaded database, then `rebuild-figures` on each in turn in a thread
+    while `meanwhile` runs (the small database through the live path: the same store, the
+    other core; its data does not depend on the store's mode)."""
+    for bulk in bulks:
+        db = client[bulk.db]
+        started = time.perf_counter()
+        init_db(db)  # the indexes of this version (a load by an earlier one kept)
+        # tickets generated before the breach's instant was capped at NOW (a breach in
+        # the future while sla.breached said true); none in a load of this version
+        fixed = db[TICKETS].update_many({"breach_at": {"$gt": NOW, "$lt": datetime.max}},
+                                        {"$set": {"breach_at": NOW}}).modified_count
+        states[bulk]["notes"].append(f"{bulk.name}: init_db on the loaded tickets in "
+                                     f"{time.perf_counter() - started:.0f} s ({fixed} breach "
+                                     f"instants capped at now)")
+        print("  " + states[bulk]["notes"][-1], flush=True)
+    rebuilt: list[tuple[Bulk, tuple[str, float, float, int], str]] = []
+
+    def rebuild_each() -> None:
+        for bulk in bulks:
+            rebuilt.append((bulk, rebuild_command(settings, bulk.db, check=False),
+                            store_memory(store)))
+
+    thread = threading.Thread(target=rebuild_each, name="rebuild-figures")
+    thread.start()
+    meanwhile()
+    thread.join()
+    assert len(rebuilt) == len(bulks), "rebuild-figures did not run on every database"
+    for bulk, (text, seconds, peak, code), memory in rebuilt:
+        assert code == 0, text
+        state = states[bulk]
+        state["notes"].append(f"{bulk.name}: counters built by `rebuild-figures` in "
+                              f"{seconds:.0f} s, its peak memory {peak:,.0f} MiB, {memory}: "
+                              f"{text}")
+        print("  " + state["notes"][-1], flush=True)
+        state["rebuilt"] = True
+        bulk.marker(workdir).write_text(json.dumps(state))
 
 
 def main(large: int, small: int, samples: int, rounds: int, data: Path | None = None,
-         prepare: str | None = None) -> int:
+         prepare: str | None = None, recent_days: int = RECENT_DAYS) -> int:
     workdir = data or Path(tempfile.mkdtemp(prefix="bench-figures-"))
     workdir.mkdir(parents=True, exist_ok=True)
     config = load_config(Settings.from_env({"APP_ENV": "test"}))
+    bulks = bulk_databases(large, recent_days)
     try:
-        notes = prepare_large(workdir, large, config, small=small,
-                              until=prepare or "rebuild")
+        notes = prepare_bulk(workdir, bulks, config, small=small, until=prepare or "rebuild")
         if prepare:
             return 0
         store = Store(free_port(), workdir=workdir)  # as `make run` starts it
         store.start()
         try:
-            sites = measure_sites(store, workdir, large, small, samples, rounds, config, notes)
+            sites = measure_sites(store, workdir, bulks, small, samples, rounds, config, notes)
         finally:
             store.stop()
     finally:
         if data is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    return report(*sites, notes=notes)
+    return report(*sites, notes=notes, recent_days=recent_days)
 
 
 def prepare_small(workdir: Path, client: MongoClient, settings: Settings,
@@ -565,8 +661,9 @@ def prepare_small(workdir: Path, client: MongoClient, settings: Settings,
     return notes
 
 
-def measure_sites(store: Store, workdir: Path, large: int, small: int, samples: int, rounds: int,
-                  config: TrackerConfig, notes: list[str]) -> tuple[Site, Site]:
+def measure_sites(store: Store, workdir: Path, bulks: list[Bulk], small: int, samples: int,
+                  rounds: int, config: TrackerConfig, notes: list[str]
+                  ) -> tuple[Site, Site, Site]:
     store.wait_ready(timeout=STARTUP_S)
     settings = Settings.from_env({"APP_ENV": "test", "MONGO_URI": store.uri,
                                   "RATE_LIMIT_PER_MINUTE": "0"})
@@ -574,12 +671,15 @@ def measure_sites(store: Store, workdir: Path, large: int, small: int, samples: 
                          serverSelectionTimeoutMS=600_000)
     notes.append(f"store restarted as `make run` starts it (--sync-on-commit, default cache) "
                  f"for the reads: {store_memory(store)}")
-    small_db, large_db = client[SMALL_DB], client[LARGE_DB]
     notes.extend(prepare_small(workdir, client, settings, config, small))
-    sites = (site("small", small, small_db, settings, config),
-             site("large", large, large_db, settings, config))
+    large, recent = bulks
+    sites = (site("small", small, client[SMALL_DB], settings, config),
+             site("large", large.count, client[large.db], settings, config),
+             site("recent", recent.count, client[recent.db], settings, config))
+    notes.extend(contents(one, config.business.tz, recent_days=recent.days) for one in sites)
     for round_no in range(rounds):
-        for one in sites if round_no % 2 == 0 else sites[::-1]:
+        # each site in turn first: the order rotates by one a round
+        for one in sites[round_no % 3:] + sites[:round_no % 3]:
             measure(one, samples // rounds or 1)
         print(f"  round {round_no + 1}/{rounds} done", flush=True)
     notes.append(f"after the rounds: {store_memory(store)}; the bench process's peak "
@@ -587,29 +687,89 @@ def measure_sites(store: Store, workdir: Path, large: int, small: int, samples: 
     return sites
 
 
-def report(small: Site, large: Site, *, notes: list[str]) -> int:
+def contents(one: Site, tz: ZoneInfo, *, recent_days: int) -> str:
+    """What the site's reads find, where the databases differ in content: the open breaches
+    (the breach lists' rows), the counter documents each window reads (blocks, and the
+    volume's days) with their size, and the tickets filed in the control's days."""
+    db = one.db.with_options(codec_options=_raw())
+    breaches = sum(counters.gauges(one.db).open_breaches.values())
+    breach_map = db[counters.FIGURE_COUNTERS].find_one({"_id": counters.BREACH_HOURS})
+    read = []
+    for days in (7, 30, 90, None):
+        first, last = counters.window(NOW, days, tz) if days else (None, None)
+        docs = counters._blocks(db, first, last)
+        if days:
+            docs += list(db[counters.FIGURE_COUNTERS].find(
+                {"kind": "v", "start": {"$gte": first, "$lte": last}}))
+        read.append(f"{f'{days} days' if days else 'all time'} {len(docs)} "
+                    f"({sum(len(d.raw) for d in docs) / 1e3:.1f} kB)")
+    first, last = counters.window(NOW, recent_days, tz)
+    filed = sum(counters.volume(db=one.db, first=first, last=last)[0].values())
+    return (f"{one.name}: {breaches:,} open breaches (`bh:0` "
+            f"{len(breach_map.raw) / 1e3 if breach_map else 0:.1f} kB); counter documents a "
+            f"window reads, blocks and volume days (BSON): {', '.join(read)}; "
+            f"{filed:,} tickets filed in the last {recent_days} days")
+
+
+def _line(first: Site, second: Site, name: str) -> tuple[dict[str, float], str]:
+    """A request's p50 and p95 at two sites and their ratio (p50), as JSON and table cells."""
+    f_med, f_p95 = statistics.median(first.times[name]), p95(first.times[name])
+    s_med, s_p95 = statistics.median(second.times[name]), p95(second.times[name])
+    figures = {"p50_first_ms": f_med, "p95_first_ms": f_p95, "p50_second_ms": s_med,
+               "p95_second_ms": s_p95, "ratio": s_med / f_med}
+    return figures, (f"{f_med:.1f} ms | {f_p95:.1f} ms | {s_med:.1f} ms | {s_p95:.1f} ms | "
+                     f"{s_med / f_med:.2f}")
+
+
+def report(small: Site, large: Site, recent: Site, *, notes: list[str],
+           recent_days: int) -> int:
     lines = [f"| request | p50, {small.count:,} | p95, {small.count:,} | p50, {large.count:,} "
              f"| p95, {large.count:,} | ratio (p50) | p95 < {TARGET_MS:.0f} ms, "
              f"ratio ≤ {TARGET_RATIO} |", "|---|---:|---:|---:|---:|---:|:---:|"]
     results: dict[str, Any] = {"small": small.count, "large": large.count, "notes": notes}
     for name in large.times:
-        s_med, s_p95 = statistics.median(small.times[name]), p95(small.times[name])
-        l_med, l_p95 = statistics.median(large.times[name]), p95(large.times[name])
-        ratio = l_med / s_med
-        ok = l_p95 < TARGET_MS and ratio <= TARGET_RATIO
-        results[name] = {"p50_small_ms": round(s_med, 1), "p95_small_ms": round(s_p95, 1),
-                         "p50_large_ms": round(l_med, 1), "p95_large_ms": round(l_p95, 1),
-                         "ratio": round(ratio, 2), "samples": len(large.times[name])}
-        lines.append(f"| {name} | {s_med:.1f} ms | {s_p95:.1f} ms | {l_med:.1f} ms | "
-                     f"{l_p95:.1f} ms | {ratio:.2f} | {'yes' if ok else 'NO'} |")
+        figures, cells = _line(small, large, name)
+        ok = figures["p95_second_ms"] < TARGET_MS and figures["ratio"] <= TARGET_RATIO
+        results[name] = {"p50_small_ms": round(figures["p50_first_ms"], 1),
+                         "p95_small_ms": round(figures["p95_first_ms"], 1),
+                         "p50_large_ms": round(figures["p50_second_ms"], 1),
+                         "p95_large_ms": round(figures["p95_second_ms"], 1),
+                         "ratio": round(figures["ratio"], 2), "samples": len(large.times[name])}
+        lines.append(f"| {name} | {cells} | {'yes' if ok else 'NO'} |")
     table = "\n".join(lines)
-    print("\n" + "\n".join(notes) + "\n\n" + table)
+    control, results["history_control"] = history_table(recent, large, days=recent_days)
+    print("\n" + "\n".join(notes) + "\n\n" + table + "\n\n" + control)
     out = REPO_ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "figures.md").write_text("\n".join(f"- {n}" for n in notes) + "\n\n" + table + "\n",
-                                    encoding="utf-8")
+    (out / "figures.md").write_text("\n".join(f"- {n}" for n in notes) + "\n\n" + table
+                                    + "\n\n" + control + "\n", encoding="utf-8")
     (out / "figures.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0
+
+
+def history_table(recent: Site, large: Site, *, days: int) -> tuple[str, dict[str, Any]]:
+    """Large against its history control (the same density, `days` days of history): does a
+    request's cost follow how much history there is? Requests whose window reaches past the
+    control's history are marked, not compared."""
+    lines = [f"History control: {large.count:,} tickets over {DAYS} days against their last "
+             f"{days} days alone ({recent.count:,} tickets, the same tickets a day).", "",
+             f"| request | p50, {recent.count:,} over {days} days | p95, {recent.count:,} "
+             f"| p50, {large.count:,} over {DAYS} days | p95, {large.count:,} | ratio (p50) "
+             f"| ratio ≤ {TARGET_RATIO} |", "|---|---:|---:|---:|---:|---:|:---:|"]
+    results: dict[str, Any] = {"days": days, "recent": recent.count, "large": large.count}
+    for name in large.times:
+        figures, cells = _line(recent, large, name)
+        beyond = large.windows.get(name, 0) > days
+        verdict = f"window beyond the control's {days} days" if beyond else \
+            "yes" if figures["ratio"] <= TARGET_RATIO else "NO"
+        results[name] = {"p50_recent_ms": round(figures["p50_first_ms"], 1),
+                         "p95_recent_ms": round(figures["p95_first_ms"], 1),
+                         "p50_large_ms": round(figures["p50_second_ms"], 1),
+                         "p95_large_ms": round(figures["p95_second_ms"], 1),
+                         "ratio": None if beyond else round(figures["ratio"], 2),
+                         "samples": len(large.times[name])}
+        lines.append(f"| {name} | {cells} | {verdict} |")
+    return "\n".join(lines), results
 
 
 def counters_only(large: int, small: int, samples: int, rounds: int) -> int:
@@ -697,17 +857,25 @@ def arguments(argv: list[str]) -> argparse.Namespace:
                         default=int(os.environ.get("BENCH_SAMPLES", "30")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
     parser.add_argument("--data", type=Path, default=None,
-                        help="keep the large database in this folder and reuse it in later "
+                        help="keep the bulk databases in this folder and reuse them in later "
                              "runs (default: a temporary folder, removed)")
     parser.add_argument("--prepare", choices=["load", "rebuild"], default=None,
-                        help="only load the large database (and build its counters), no reads")
+                        help="only load the bulk databases (and build their counters), no "
+                             "reads")
+    parser.add_argument("--recent-days", type=int, default=RECENT_DAYS,
+                        help="the history control: the large database's last days alone, "
+                             f"at its density (default {RECENT_DAYS})")
     parser.add_argument("--counters-only", action="store_true",
                         help="write the counters of generated tickets without the tickets")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 < args.recent_days < DAYS:
+        parser.error(f"--recent-days must be between 1 and {DAYS - 1}")
+    return args
 
 
 if __name__ == "__main__":
     args = arguments(sys.argv[1:])
     if args.counters_only:
         sys.exit(counters_only(args.large, args.small, args.samples, args.rounds))
-    sys.exit(main(args.large, args.small, args.samples, args.rounds, args.data, args.prepare))
+    sys.exit(main(args.large, args.small, args.samples, args.rounds, args.data, args.prepare,
+                  args.recent_days))
