@@ -699,8 +699,7 @@ def contents(one: Site, tz: ZoneInfo, *, recent_days: int) -> str:
         first, last = counters.window(NOW, days, tz) if days else (None, None)
         docs = counters._blocks(db, first, last)
         if days:
-            docs += list(db[counters.FIGURE_COUNTERS].find(
-                {"kind": "v", "start": {"$gte": first, "$lte": last}}))
+            docs += counters._volume_days(db, first, last)
         read.append(f"{f'{days} days' if days else 'all time'} {len(docs)} "
                     f"({sum(len(d.raw) for d in docs) / 1e3:.1f} kB)")
     first, last = counters.window(NOW, recent_days, tz)

@@ -755,12 +755,16 @@ def figures_for_days(*, db: Database, now: datetime, days: int | None,
     return department_figures(db=db, first=first, last=last)
 
 
+def _volume_days(db: Database, first: int, last: int) -> list[dict[str, Any]]:
+    return list(db[FIGURE_COUNTERS].find({"kind": "v", "start": {"$gte": first, "$lte": last}}))
+
+
 def volume(*, db: Database, first: int, last: int) -> tuple[dict[int, int],
                                                              dict[str | None, int]]:
     """Tickets created per city day and per (current) category, days first..last."""
     per_day: dict[int, int] = {}
     per_category: Counter[str | None] = Counter()
-    for doc in db[FIGURE_COUNTERS].find({"kind": "v", "start": {"$gte": first, "$lte": last}}):
+    for doc in _volume_days(db, first, last):
         created = {unkey(k): n for k, n in (doc.get("created") or {}).items() if n}
         per_day[doc["start"]] = sum(created.values())
         per_category.update(created)
